@@ -1,0 +1,502 @@
+//! The account aggregate: its state, how recorded facts change it (`evolve`), and what it owes
+//! or holds as of a date. `evolve` holds no business rule: every decision was made in `decide`
+//! or the clock and recorded in the event.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::event::*;
+use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
+use crate::invoice::{Dispute, Entry, EntryKind, Invoice};
+use crate::money::Currency;
+use crate::policy::Policy;
+use crate::promise::{CashIn, Promise};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub amount: Decimal,
+    pub received_on: NaiveDate,
+    pub method: String,
+    pub allocations: Vec<Allocation>,
+    pub unapplied: Decimal,
+    pub reversed_on: Option<NaiveDate>,
+}
+
+impl Payment {
+    pub fn in_force_on(&self, date: NaiveDate) -> bool {
+        self.received_on <= date && self.reversed_on.is_none_or(|r| r > date)
+    }
+}
+
+/// Why an account is held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub reason: String,
+    pub rule: Option<String>,
+    pub manual: bool,
+}
+
+/// A change of hold (or cash-only) status from `effective_on`; later changes win.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange<T> {
+    pub effective_on: NaiveDate,
+    pub state: Option<T>,
+}
+
+/// A contact with the customer (reminder, call, sales rep notified), for "days since last contact".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactMade {
+    pub at: DateTime<Utc>,
+    pub step: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub currency: Currency,
+    pub credit_limit: Decimal,
+    pub terms: Terms,
+    pub opened_on: NaiveDate,
+    pub contacts: Contacts,
+    pub contacts_verified_on: Option<NaiveDate>,
+    pub sales_rep: Option<String>,
+    pub invoices: Vec<Invoice>,
+    invoice_index: HashMap<InvoiceId, usize>,
+    pub payments: Vec<Payment>,
+    payment_index: HashMap<PaymentId, usize>,
+    pub credit_notes: HashSet<CreditNoteId>,
+    /// Unapplied cash put on invoices: (applied_on, total).
+    pub applications: Vec<(NaiveDate, Decimal)>,
+    pub promises: Vec<Promise>,
+    promise_index: HashMap<PromiseId, usize>,
+    pub plans: HashSet<PlanId>,
+    pub holds: Vec<StatusChange<Hold>>,
+    pub cash_only: Vec<StatusChange<String>>,
+    pub contacts_made: Vec<ContactMade>,
+    /// Ladder steps fulfilled by contacts about the whole account (no invoice ids).
+    pub steps_fulfilled: Vec<(String, NaiveDate)>,
+    /// Events applied: the stream version.
+    pub version: u64,
+}
+
+/// Applies a recorded fact to an account stream's state. `None` until `AccountOpened`.
+pub fn evolve(state: &mut Option<Account>, event: &Event) {
+    match (state.as_mut(), event) {
+        (None, Event::AccountOpened(e)) => *state = Some(Account::opened(e)),
+        (Some(account), event) => account.evolve(event),
+        // Only AccountOpened can start a stream; the store never holds anything else first.
+        (None, _) => {}
+    }
+}
+
+impl Account {
+    fn opened(e: &AccountOpened) -> Account {
+        Account {
+            customer_id: e.customer_id.clone(),
+            name: e.name.clone(),
+            currency: e.currency.clone(),
+            credit_limit: e.credit_limit,
+            terms: e.terms.clone(),
+            opened_on: e.opened_on,
+            contacts: e.contacts.clone(),
+            contacts_verified_on: None,
+            sales_rep: e.sales_rep.clone(),
+            invoices: Vec::new(),
+            invoice_index: HashMap::new(),
+            payments: Vec::new(),
+            payment_index: HashMap::new(),
+            credit_notes: HashSet::new(),
+            applications: Vec::new(),
+            promises: Vec::new(),
+            promise_index: HashMap::new(),
+            plans: HashSet::new(),
+            holds: Vec::new(),
+            cash_only: Vec::new(),
+            contacts_made: Vec::new(),
+            steps_fulfilled: Vec::new(),
+            version: 1,
+        }
+    }
+
+    fn evolve(&mut self, event: &Event) {
+        self.version += 1;
+        match event {
+            Event::AccountOpened(_) => {}
+            Event::CreditLimitChanged(e) => self.credit_limit = e.new_limit,
+            Event::TermsChanged(e) => self.terms = e.terms.clone(),
+            Event::ContactDetailsUpdated(e) => self.contacts = e.contacts.clone(),
+            Event::ContactDetailsVerified(e) => self.contacts_verified_on = Some(e.verified_on),
+            Event::SalesRepAssigned(e) => self.sales_rep = Some(e.sales_rep.clone()),
+            Event::InvoiceIssued(e) => {
+                self.invoice_index
+                    .insert(e.invoice_id.clone(), self.invoices.len());
+                self.invoices.push(Invoice {
+                    id: e.invoice_id.clone(),
+                    amount: e.amount,
+                    issued_on: e.issued_on,
+                    due_on: e.due_on,
+                    terms: e.terms.clone(),
+                    reference: e.reference.clone(),
+                    entries: Vec::new(),
+                    disputes: Vec::new(),
+                    delivered_on: None,
+                    fee_periods: Vec::new(),
+                    steps_fulfilled: Vec::new(),
+                    escalated_on: None,
+                });
+            }
+            Event::InvoiceDelivered(e) => {
+                if let Some(inv) = self.invoice_mut(&e.invoice_id) {
+                    inv.delivered_on = Some(e.confirmed_on);
+                }
+            }
+            Event::InvoiceDisputed(e) => {
+                if let Some(inv) = self.invoice_mut(&e.invoice_id) {
+                    inv.disputes.push(Dispute {
+                        from: e.disputed_on,
+                        until: None,
+                        reason: e.reason.clone(),
+                    });
+                }
+            }
+            Event::DisputeResolved(e) => {
+                if let Some(d) = self
+                    .invoice_mut(&e.invoice_id)
+                    .and_then(|inv| inv.disputes.last_mut())
+                {
+                    d.until = Some(e.resolved_on);
+                }
+            }
+            Event::CreditNoteIssued(e) => {
+                self.credit_notes.insert(e.credit_note_id.clone());
+                self.push_entry(&e.invoice_id, e.issued_on, -e.amount, EntryKind::CreditNote);
+            }
+            Event::LateFeeCharged(e) => {
+                if let Some(inv) = self.invoice_mut(&e.invoice_id) {
+                    inv.fee_periods.push(e.period);
+                }
+                self.push_entry(&e.invoice_id, e.charged_on, e.amount, EntryKind::LateFee);
+            }
+            Event::InvoiceWrittenOff(e) => {
+                self.push_entry(
+                    &e.invoice_id,
+                    e.written_off_on,
+                    -e.amount,
+                    EntryKind::WriteOff,
+                );
+            }
+            Event::PaymentReceived(e) => {
+                let index = self.payments.len();
+                for a in &e.allocations {
+                    self.push_entry(
+                        &a.invoice_id,
+                        e.received_on,
+                        -(a.amount + a.discount),
+                        EntryKind::Payment(index),
+                    );
+                }
+                self.payment_index.insert(e.payment_id.clone(), index);
+                self.payments.push(Payment {
+                    id: e.payment_id.clone(),
+                    amount: e.amount,
+                    received_on: e.received_on,
+                    method: e.method.clone(),
+                    allocations: e.allocations.clone(),
+                    unapplied: e.unapplied,
+                    reversed_on: None,
+                });
+            }
+            Event::PaymentReversed(e) => {
+                if let Some(&index) = self.payment_index.get(&e.payment_id) {
+                    if let Some(p) = self.payments.get_mut(index) {
+                        p.reversed_on = Some(e.reversed_on);
+                    }
+                    for inv in &mut self.invoices {
+                        for entry in &mut inv.entries {
+                            if entry.kind == EntryKind::Payment(index) {
+                                entry.until = Some(e.reversed_on);
+                            }
+                        }
+                    }
+                }
+            }
+            Event::UnappliedCashApplied(e) => {
+                let total = e.allocations.iter().map(|a| a.amount).sum();
+                self.applications.push((e.applied_on, total));
+                for a in &e.allocations {
+                    self.push_entry(
+                        &a.invoice_id,
+                        e.applied_on,
+                        -a.amount,
+                        EntryKind::UnappliedCash,
+                    );
+                }
+            }
+            Event::ReminderSent(e) => self.contact(&e.invoice_ids, e.sent_at, &e.step),
+            Event::CallLogged(e) => self.contact(&e.invoice_ids, e.called_at, &e.step),
+            Event::SalesRepNotified(e) => self.contact(&e.invoice_ids, e.notified_at, &e.step),
+            Event::PaymentPromised(e) => self.push_promise(Promise {
+                id: e.promise_id.clone(),
+                amount: e.amount,
+                promised_on: e.promised_on,
+                invoice_ids: e.invoice_ids.clone(),
+                made_on: e.made_on,
+                via: e.via.clone(),
+                plan_id: None,
+                kept_on: None,
+                broken_on: None,
+                shortfall: None,
+            }),
+            Event::PaymentPlanAgreed(e) => {
+                self.plans.insert(e.plan_id.clone());
+                for i in &e.installments {
+                    self.push_promise(Promise {
+                        id: i.promise_id.clone(),
+                        amount: i.amount,
+                        promised_on: i.promised_on,
+                        invoice_ids: Vec::new(),
+                        made_on: e.agreed_on,
+                        via: "payment_plan".to_owned(),
+                        plan_id: Some(e.plan_id.clone()),
+                        kept_on: None,
+                        broken_on: None,
+                        shortfall: None,
+                    });
+                }
+            }
+            Event::PromiseKept(e) => {
+                if let Some(p) = self.promise_mut(&e.promise_id) {
+                    p.kept_on = Some(e.kept_on);
+                }
+            }
+            Event::PromiseBroken(e) => {
+                if let Some(p) = self.promise_mut(&e.promise_id) {
+                    p.broken_on = Some(e.effective_on);
+                    p.shortfall = Some(e.shortfall);
+                }
+            }
+            Event::AccountHeld(e) => self.holds.push(StatusChange {
+                effective_on: e.effective_on,
+                state: Some(Hold {
+                    reason: e.reason.clone(),
+                    rule: e.rule.clone(),
+                    manual: e.manual,
+                }),
+            }),
+            Event::AccountReleased(e) => self.holds.push(StatusChange {
+                effective_on: e.effective_on,
+                state: None,
+            }),
+            Event::CashOnlyImposed(e) => self.cash_only.push(StatusChange {
+                effective_on: e.effective_on,
+                state: Some(e.reason.clone()),
+            }),
+            Event::CashOnlyLifted(e) => self.cash_only.push(StatusChange {
+                effective_on: e.effective_on,
+                state: None,
+            }),
+            Event::Escalated(e) => {
+                for id in &e.invoice_ids {
+                    if let Some(inv) = self.invoice_mut(id) {
+                        inv.escalated_on.get_or_insert(e.escalated_on);
+                    }
+                }
+            }
+            Event::PolicyAdopted(_) => {}
+        }
+    }
+
+    fn push_entry(
+        &mut self,
+        invoice_id: &InvoiceId,
+        on: NaiveDate,
+        change: Decimal,
+        kind: EntryKind,
+    ) {
+        if let Some(inv) = self.invoice_mut(invoice_id) {
+            inv.entries.push(Entry {
+                on,
+                until: None,
+                change,
+                kind,
+            });
+        }
+    }
+
+    fn push_promise(&mut self, promise: Promise) {
+        self.promise_index
+            .insert(promise.id.clone(), self.promises.len());
+        self.promises.push(promise);
+    }
+
+    fn contact(&mut self, invoice_ids: &[InvoiceId], at: DateTime<Utc>, step: &Option<String>) {
+        self.contacts_made.push(ContactMade {
+            at,
+            step: step.clone(),
+        });
+        if let Some(step) = step {
+            let on = at.date_naive();
+            if invoice_ids.is_empty() {
+                self.steps_fulfilled.push((step.clone(), on));
+            }
+            for id in invoice_ids {
+                if let Some(inv) = self.invoice_mut(id) {
+                    inv.steps_fulfilled.push((step.clone(), on));
+                }
+            }
+        }
+    }
+
+    // ---- Lookups -----------------------------------------------------------------------------
+
+    pub fn invoice(&self, id: &InvoiceId) -> Option<&Invoice> {
+        self.invoice_index
+            .get(id)
+            .and_then(|&i| self.invoices.get(i))
+    }
+
+    fn invoice_mut(&mut self, id: &InvoiceId) -> Option<&mut Invoice> {
+        let i = *self.invoice_index.get(id)?;
+        self.invoices.get_mut(i)
+    }
+
+    pub fn payment(&self, id: &PaymentId) -> Option<&Payment> {
+        self.payment_index
+            .get(id)
+            .and_then(|&i| self.payments.get(i))
+    }
+
+    pub fn promise(&self, id: &PromiseId) -> Option<&Promise> {
+        self.promise_index
+            .get(id)
+            .and_then(|&i| self.promises.get(i))
+    }
+
+    fn promise_mut(&mut self, id: &PromiseId) -> Option<&mut Promise> {
+        let i = *self.promise_index.get(id)?;
+        self.promises.get_mut(i)
+    }
+
+    // ---- As of a date ------------------------------------------------------------------------
+
+    /// Cash received on or before `date`, not reversed by then, and not yet put on invoices.
+    pub fn unapplied_on(&self, date: NaiveDate) -> Decimal {
+        let received: Decimal = self
+            .payments
+            .iter()
+            .filter(|p| p.in_force_on(date))
+            .map(|p| p.unapplied)
+            .sum();
+        let applied: Decimal = self
+            .applications
+            .iter()
+            .filter(|(on, _)| *on <= date)
+            .map(|(_, amount)| *amount)
+            .sum();
+        received - applied
+    }
+
+    /// The least unapplied cash on `date` or any later date a recorded event touches: what may
+    /// be applied on `date` without the balance going negative later.
+    pub fn unapplied_available_on(&self, date: NaiveDate) -> Decimal {
+        let mut lowest = self.unapplied_on(date);
+        let later = self
+            .payments
+            .iter()
+            .flat_map(|p| [Some(p.received_on), p.reversed_on])
+            .chain(self.applications.iter().map(|(on, _)| Some(*on)))
+            .flatten()
+            .filter(|t| *t > date);
+        for t in later {
+            lowest = lowest.min(self.unapplied_on(t));
+        }
+        lowest
+    }
+
+    /// Sum of open invoices as of `date`.
+    pub fn receivables_on(&self, date: NaiveDate) -> Decimal {
+        self.invoices.iter().map(|i| i.open_on(date)).sum()
+    }
+
+    /// Exposure as of `date` (SPEC §7): open receivables of every age − unapplied cash.
+    pub fn exposure_on(&self, date: NaiveDate) -> Decimal {
+        self.receivables_on(date) - self.unapplied_on(date)
+    }
+
+    /// Exposure counting every recorded fact, whatever its date.
+    pub fn exposure_now(&self) -> Decimal {
+        self.exposure_on(NaiveDate::MAX)
+    }
+
+    pub fn on_probation(&self, date: NaiveDate, policy: &Policy) -> bool {
+        let end = self
+            .opened_on
+            .checked_add_days(Days::new(u64::from(policy.probation.days)))
+            .unwrap_or(NaiveDate::MAX);
+        date < end
+    }
+
+    /// The credit limit in force on `date`: reduced by the probation ratio for new accounts.
+    pub fn effective_limit_on(&self, date: NaiveDate, policy: &Policy) -> Decimal {
+        if self.on_probation(date, policy) {
+            self.currency
+                .round(self.credit_limit * policy.probation.limit_ratio)
+        } else {
+            self.credit_limit
+        }
+    }
+
+    /// The hold in force on `date`, if any.
+    pub fn hold_on(&self, date: NaiveDate) -> Option<&Hold> {
+        latest_on(&self.holds, date)
+    }
+
+    /// The cash-only reason in force on `date`, if any.
+    pub fn cash_only_on(&self, date: NaiveDate) -> Option<&String> {
+        latest_on(&self.cash_only, date)
+    }
+
+    /// Payments as promise coverage counts them on `date`.
+    pub fn cash_in_on(&self, date: NaiveDate) -> Vec<CashIn> {
+        self.payments
+            .iter()
+            .filter(|p| p.in_force_on(date))
+            .map(|p| CashIn {
+                received_on: p.received_on,
+                amount: p.amount,
+            })
+            .collect()
+    }
+
+    /// Date of the most recent contact on or before `date`.
+    pub fn last_contact_on(&self, date: NaiveDate) -> Option<NaiveDate> {
+        self.contacts_made
+            .iter()
+            .map(|c| c.at.date_naive())
+            .filter(|d| *d <= date)
+            .max()
+    }
+
+    /// Whether a contact about the whole account fulfilled `step` on or before `date`.
+    pub fn account_step_fulfilled_by(&self, step: &str, date: NaiveDate) -> bool {
+        self.steps_fulfilled
+            .iter()
+            .any(|(s, on)| s == step && *on <= date)
+    }
+}
+
+/// The state of the latest change effective on or before `date` (ties: the later recorded wins).
+fn latest_on<T>(changes: &[StatusChange<T>], date: NaiveDate) -> Option<&T> {
+    let mut best: Option<&StatusChange<T>> = None;
+    for c in changes {
+        if c.effective_on <= date && best.is_none_or(|b| c.effective_on >= b.effective_on) {
+            best = Some(c);
+        }
+    }
+    best.and_then(|c| c.state.as_ref())
+}

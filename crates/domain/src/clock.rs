@@ -1,0 +1,254 @@
+//! The clock (SPEC §5): a pure function of (account, policy, dates) that emits the automatic
+//! events not emitted yet — late fees, broken promises and their consequence, rule holds and
+//! their release — each effective on the first day its rule held.
+//!
+//! Every automatic event has an identity (a fee by invoice and period, a broken promise by id,
+//! a hold by the account's status that day), so walking a day twice emits nothing new. The
+//! caller says where to start: the day after its last tick, or the opening when it does not know.
+
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::account::{evolve, Account};
+use crate::decide::BROKEN_PROMISE;
+use crate::event::*;
+use crate::invoice::Invoice;
+use crate::money::percent_of;
+use crate::policy::{OnBroken, Policy};
+use crate::promise::coverage;
+
+/// Rule name of the `[holds] days_past_due` rule.
+pub const RULE_DAYS_PAST_DUE: &str = "days_past_due";
+/// Rule name of the `[holds] over_limit` rule.
+pub const RULE_OVER_LIMIT: &str = "over_limit";
+
+/// Walks each day from `from` (never before the opening) through `through` and returns the
+/// automatic events, in the order they take effect.
+pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveDate) -> Vec<Event> {
+    let Some(first_activity) = account
+        .invoices
+        .iter()
+        .map(|i| i.issued_on)
+        .chain(account.promises.iter().map(|p| p.made_on))
+        .min()
+    else {
+        return Vec::new();
+    };
+    let mut day = from.max(account.opened_on).max(first_activity);
+    let mut state = Some(account.clone());
+    let mut emitted = Vec::new();
+    while day <= through {
+        let Some(current) = state.as_ref() else {
+            break;
+        };
+        let events = day_events(current, policy, day);
+        for e in events {
+            evolve(&mut state, &e);
+            emitted.push(e);
+        }
+        match day.checked_add_days(Days::new(1)) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    emitted
+}
+
+/// The decisions for one day, in SPEC order: fees, then promises, then hold rules. Each step
+/// sees the events of the steps before it.
+fn day_events(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
+    let mut state = Some(account.clone());
+    let mut out = Vec::new();
+    let mut push = |state: &mut Option<Account>, e: Event| {
+        evolve(state, &e);
+        out.push(e);
+    };
+
+    for e in late_fees(account, policy, day) {
+        push(&mut state, e);
+    }
+    if let Some(after_fees) = state.clone() {
+        for e in broken_promises(&after_fees, policy, day) {
+            push(&mut state, e);
+        }
+    }
+    if let Some(after_promises) = state.clone() {
+        if let Some(e) = hold_rules(&after_promises, policy, day) {
+            push(&mut state, e);
+        }
+    }
+    out
+}
+
+/// Step 1: a fee on `due_on + after_days`, then every `every_days`, while the open principal
+/// is above zero and the invoice is not disputed.
+fn late_fees(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
+    let Some(fees) = &policy.late_fees else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for invoice in &account.invoices {
+        let Some(period) = fee_period(invoice, fees.after_days, fees.every_days, day) else {
+            continue;
+        };
+        if invoice.fee_periods.contains(&period) || invoice.disputed_on(day) {
+            continue;
+        }
+        let principal = invoice.principal_open_on(day);
+        if principal <= Decimal::ZERO {
+            continue;
+        }
+        let amount = percent_of(&account.currency, fees.percent, principal);
+        if amount > Decimal::ZERO {
+            out.push(
+                LateFeeCharged {
+                    invoice_id: invoice.id.clone(),
+                    amount,
+                    charged_on: day,
+                    period,
+                }
+                .into(),
+            );
+        }
+    }
+    out
+}
+
+/// Which fee (1, 2, …) falls due on `day`, if one does.
+fn fee_period(
+    invoice: &Invoice,
+    after_days: u32,
+    every_days: Option<u32>,
+    day: NaiveDate,
+) -> Option<u32> {
+    let first = invoice
+        .due_on
+        .checked_add_days(Days::new(u64::from(after_days)))?;
+    let since = (day - first).num_days();
+    if since < 0 {
+        return None;
+    }
+    match every_days {
+        None => (since == 0).then_some(1),
+        Some(every) if every > 0 => {
+            let every = i64::from(every);
+            (since % every == 0).then(|| u32::try_from(since / every + 1).ok())?
+        }
+        Some(_) => None,
+    }
+}
+
+/// Step 2: promises whose grace ended yesterday and that payments did not cover, then the
+/// policy's consequence (seed 004: cash only).
+fn broken_promises(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
+    let grace = policy.promises.grace_days;
+    let due: Vec<usize> = account
+        .promises
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.kept_on.is_none()
+                && p.broken_on.is_none()
+                && p.deadline(grace).checked_add_days(Days::new(1)) == Some(day)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if due.is_empty() {
+        return Vec::new();
+    }
+    let covered = coverage(&account.promises, &account.cash_in_on(day), grace);
+    let mut out = Vec::new();
+    for i in due {
+        let (Some(promise), Some(&covered)) = (account.promises.get(i), covered.get(i)) else {
+            continue;
+        };
+        if covered >= promise.amount {
+            continue;
+        }
+        out.push(
+            PromiseBroken {
+                promise_id: promise.id.clone(),
+                shortfall: promise.amount - covered,
+                effective_on: day,
+            }
+            .into(),
+        );
+    }
+    if out.is_empty() {
+        return out;
+    }
+    match policy.promises.on_broken {
+        OnBroken::CashOnly if account.cash_only_on(day).is_none() => out.push(
+            CashOnlyImposed {
+                reason: BROKEN_PROMISE.to_owned(),
+                effective_on: day,
+            }
+            .into(),
+        ),
+        OnBroken::Hold if account.hold_on(day).is_none() => out.push(
+            AccountHeld {
+                reason: BROKEN_PROMISE.to_owned(),
+                rule: Some(BROKEN_PROMISE.to_owned()),
+                manual: false,
+                effective_on: day,
+            }
+            .into(),
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// The `[holds]` rule that holds on `day`, if any.
+pub fn hold_rule_on(account: &Account, policy: &Policy, day: NaiveDate) -> Option<&'static str> {
+    if let Some(limit_days) = policy.holds.days_past_due {
+        let overdue = account.invoices.iter().any(|i| {
+            (day - i.due_on).num_days() > i64::from(limit_days)
+                && !i.disputed_on(day)
+                && i.open_on(day) > Decimal::ZERO
+        });
+        if overdue {
+            return Some(RULE_DAYS_PAST_DUE);
+        }
+    }
+    if policy.holds.over_limit && account.exposure_on(day) > account.effective_limit_on(day, policy)
+    {
+        return Some(RULE_OVER_LIMIT);
+    }
+    None
+}
+
+/// Step 3: hold when a rule holds and the account is not held; release a rule hold when no
+/// rule holds and `auto_release` is on. Manual holds are released only manually.
+fn hold_rules(account: &Account, policy: &Policy, day: NaiveDate) -> Option<Event> {
+    let rule = hold_rule_on(account, policy, day);
+    match (account.hold_on(day), rule) {
+        (None, Some(rule)) => Some(
+            AccountHeld {
+                reason: rule.to_owned(),
+                rule: Some(rule.to_owned()),
+                manual: false,
+                effective_on: day,
+            }
+            .into(),
+        ),
+        (Some(hold), None)
+            if policy.holds.auto_release
+                && !hold.manual
+                && matches!(
+                    hold.rule.as_deref(),
+                    Some(RULE_DAYS_PAST_DUE | RULE_OVER_LIMIT)
+                ) =>
+        {
+            Some(
+                AccountReleased {
+                    reason: "no_hold_rule_holds".to_owned(),
+                    manual: false,
+                    effective_on: day,
+                }
+                .into(),
+            )
+        }
+        _ => None,
+    }
+}

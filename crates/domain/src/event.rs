@@ -1,0 +1,381 @@
+//! Every event of SPEC §3: facts in the past tense, stored forever.
+//!
+//! Field names are part of the stored format and of the export: never rename one; add a new
+//! schema version (and an upcaster in the store's codec) instead. Payload structs avoid serde
+//! features that binary formats cannot decode (`skip_serializing_if`, untagged or internally
+//! tagged enums), because the store encodes each payload with bincode.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
+use crate::money::Currency;
+
+/// Payment terms: net days, and optionally an early-payment discount ("2% if paid within 10 days").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terms {
+    pub net_days: u32,
+    #[serde(default)]
+    pub discount_percent: Option<Decimal>,
+    #[serde(default)]
+    pub discount_days: Option<u32>,
+}
+
+/// How to reach a customer (seed 003: keep these checked and current).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contacts {
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub postal_address: Option<String>,
+    #[serde(default)]
+    pub billing_contact: Option<String>,
+}
+
+/// Money a payment puts on one invoice; `discount` is the early-payment discount granted with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+    pub discount: Decimal,
+}
+
+/// Unapplied cash put on one invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+}
+
+/// One installment of a payment plan; each is a promise of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installment {
+    pub promise_id: PromiseId,
+    pub amount: Decimal,
+    pub promised_on: NaiveDate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderChannel {
+    Email,
+    Letter,
+    Sms,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationTarget {
+    CollectionAgency,
+    Legal,
+}
+
+// ---- Account -------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountOpened {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub currency: Currency,
+    pub credit_limit: Decimal,
+    pub terms: Terms,
+    pub opened_on: NaiveDate,
+    pub contacts: Contacts,
+    pub sales_rep: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLimitChanged {
+    pub new_limit: Decimal,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsChanged {
+    pub terms: Terms,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetailsUpdated {
+    pub contacts: Contacts,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetailsVerified {
+    pub verified_on: NaiveDate,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesRepAssigned {
+    pub sales_rep: String,
+}
+
+// ---- Invoices ------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceIssued {
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub terms: Terms,
+    pub reference: Option<String>,
+    pub override_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceDelivered {
+    pub invoice_id: InvoiceId,
+    pub channel: String,
+    pub confirmed_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceDisputed {
+    pub invoice_id: InvoiceId,
+    pub reason: String,
+    pub disputed_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeResolved {
+    pub invoice_id: InvoiceId,
+    pub outcome: String,
+    pub resolved_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNoteIssued {
+    pub credit_note_id: CreditNoteId,
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+    pub reason: String,
+    pub issued_on: NaiveDate,
+}
+
+/// Emitted by the clock; `charged_on` is its effective date, `period` counts fees from 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateFeeCharged {
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+    pub charged_on: NaiveDate,
+    pub period: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceWrittenOff {
+    pub invoice_id: InvoiceId,
+    pub amount: Decimal,
+    pub written_off_on: NaiveDate,
+    pub reason: String,
+}
+
+// ---- Cash ----------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentReceived {
+    pub payment_id: PaymentId,
+    pub amount: Decimal,
+    pub received_on: NaiveDate,
+    pub method: String,
+    pub allocations: Vec<Allocation>,
+    pub unapplied: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentReversed {
+    pub payment_id: PaymentId,
+    pub reversed_on: NaiveDate,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnappliedCashApplied {
+    pub allocations: Vec<Application>,
+    pub applied_on: NaiveDate,
+}
+
+// ---- Contacts ------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderSent {
+    pub invoice_ids: Vec<InvoiceId>,
+    pub channel: ReminderChannel,
+    pub step: Option<String>,
+    pub template: Option<String>,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLogged {
+    pub invoice_ids: Vec<InvoiceId>,
+    pub outcome: String,
+    pub step: Option<String>,
+    pub called_at: DateTime<Utc>,
+    pub notes: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesRepNotified {
+    pub invoice_ids: Vec<InvoiceId>,
+    pub sales_rep: String,
+    pub step: Option<String>,
+    pub notified_at: DateTime<Utc>,
+}
+
+// ---- Promises ------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentPromised {
+    pub promise_id: PromiseId,
+    pub amount: Decimal,
+    pub promised_on: NaiveDate,
+    pub invoice_ids: Vec<InvoiceId>,
+    pub made_on: NaiveDate,
+    pub via: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentPlanAgreed {
+    pub plan_id: PlanId,
+    pub installments: Vec<Installment>,
+    pub agreed_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseKept {
+    pub promise_id: PromiseId,
+    pub kept_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseBroken {
+    pub promise_id: PromiseId,
+    pub shortfall: Decimal,
+    pub effective_on: NaiveDate,
+}
+
+// ---- Enforcement ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountHeld {
+    pub reason: String,
+    pub rule: Option<String>,
+    pub manual: bool,
+    pub effective_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountReleased {
+    pub reason: String,
+    pub manual: bool,
+    pub effective_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashOnlyImposed {
+    pub reason: String,
+    pub effective_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashOnlyLifted {
+    pub effective_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub invoice_ids: Vec<InvoiceId>,
+    pub to: EscalationTarget,
+    pub escalated_on: NaiveDate,
+    pub notes: Option<String>,
+}
+
+// ---- Policy --------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyAdopted {
+    pub version: u32,
+    pub name: String,
+    pub document: String,
+}
+
+macro_rules! events {
+    ($($name:ident),* $(,)?) => {
+        /// Any event of the ledger. Serialized externally tagged (`{"InvoiceIssued": {...}}`);
+        /// the store keeps the name and the payload apart (see `store::codec`).
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum Event {
+            $($name($name),)*
+        }
+
+        impl Event {
+            /// The event's name as stored in envelopes and exports (SPEC §3).
+            pub fn event_type(&self) -> &'static str {
+                match self {
+                    $(Event::$name(_) => stringify!($name),)*
+                }
+            }
+        }
+
+        /// Every event name, in the order of SPEC §3.
+        pub const EVENT_TYPES: &[&str] = &[$(stringify!($name)),*];
+
+        $(impl From<$name> for Event {
+            fn from(e: $name) -> Self {
+                Event::$name(e)
+            }
+        })*
+    };
+}
+
+events!(
+    AccountOpened,
+    CreditLimitChanged,
+    TermsChanged,
+    ContactDetailsUpdated,
+    ContactDetailsVerified,
+    SalesRepAssigned,
+    InvoiceIssued,
+    InvoiceDelivered,
+    InvoiceDisputed,
+    DisputeResolved,
+    CreditNoteIssued,
+    LateFeeCharged,
+    InvoiceWrittenOff,
+    PaymentReceived,
+    PaymentReversed,
+    UnappliedCashApplied,
+    ReminderSent,
+    CallLogged,
+    SalesRepNotified,
+    PaymentPromised,
+    PaymentPlanAgreed,
+    PromiseKept,
+    PromiseBroken,
+    AccountHeld,
+    AccountReleased,
+    CashOnlyImposed,
+    CashOnlyLifted,
+    Escalated,
+    PolicyAdopted,
+);
+
+impl Event {
+    /// True for the events the clock emits on its own (SPEC §3 `→auto`).
+    pub fn is_automatic(&self) -> bool {
+        match self {
+            Event::LateFeeCharged(_)
+            | Event::PromiseBroken(_)
+            | Event::CashOnlyImposed(_)
+            | Event::CashOnlyLifted(_) => true,
+            Event::AccountHeld(e) => !e.manual,
+            Event::AccountReleased(e) => !e.manual,
+            _ => false,
+        }
+    }
+}

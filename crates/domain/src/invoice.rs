@@ -1,0 +1,128 @@
+//! An invoice's dated history and what is open on it as of a date (SPEC §7 "open amount") or
+//! available to take off it (SPEC §4 "available on date r").
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::event::Terms;
+use crate::id::InvoiceId;
+
+/// What changed an invoice's open amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    LateFee,
+    /// Money (and its discount) from the payment at this index of `Account::payments`.
+    Payment(usize),
+    CreditNote,
+    WriteOff,
+    UnappliedCash,
+}
+
+/// One dated change to the open amount, in force on `[on, until)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub on: NaiveDate,
+    /// Set when the change is undone (a reversed payment) from that date on.
+    pub until: Option<NaiveDate>,
+    /// Signed effect on the open amount: `+` for fees, `−` for money and corrections.
+    pub change: Decimal,
+    pub kind: EntryKind,
+}
+
+impl Entry {
+    pub fn in_force_on(&self, date: NaiveDate) -> bool {
+        self.on <= date && self.until.is_none_or(|u| u > date)
+    }
+}
+
+/// A period `[from, until)` during which an invoice was disputed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    pub from: NaiveDate,
+    pub until: Option<NaiveDate>,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    pub amount: Decimal,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub terms: Terms,
+    pub reference: Option<String>,
+    pub entries: Vec<Entry>,
+    pub disputes: Vec<Dispute>,
+    pub delivered_on: Option<NaiveDate>,
+    /// Periods of the late fees charged so far (the clock's identity for a fee).
+    pub fee_periods: Vec<u32>,
+    /// Ladder steps fulfilled by a contact about this invoice, with the contact's date.
+    pub steps_fulfilled: Vec<(String, NaiveDate)>,
+    pub escalated_on: Option<NaiveDate>,
+}
+
+impl Invoice {
+    /// Open amount as of `date` (SPEC §7); zero before the invoice is issued.
+    pub fn open_on(&self, date: NaiveDate) -> Decimal {
+        if self.issued_on > date {
+            return Decimal::ZERO;
+        }
+        self.entries
+            .iter()
+            .filter(|e| e.in_force_on(date))
+            .fold(self.amount, |open, e| open + e.change)
+    }
+
+    /// Late fees charged on or before `date`.
+    pub fn fees_on(&self, date: NaiveDate) -> Decimal {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::LateFee && e.on <= date)
+            .map(|e| e.change)
+            .sum()
+    }
+
+    /// The open principal: money settles fees first, so fees never enlarge the base of the
+    /// next fee (no compounding) and the base never exceeds the invoiced amount.
+    pub fn principal_open_on(&self, date: NaiveDate) -> Decimal {
+        self.open_on(date).min(self.amount).max(Decimal::ZERO)
+    }
+
+    /// The most that may be taken off on `date`: the smallest open amount on that date or on any
+    /// later date some recorded event touches, so that back-dated facts never drive the invoice
+    /// negative on any date (SPEC §4).
+    pub fn available_on(&self, date: NaiveDate) -> Decimal {
+        if self.issued_on > date {
+            return Decimal::ZERO;
+        }
+        let mut lowest = self.open_on(date);
+        for e in &self.entries {
+            for t in [Some(e.on), e.until].into_iter().flatten() {
+                if t > date {
+                    lowest = lowest.min(self.open_on(t));
+                }
+            }
+        }
+        lowest.max(Decimal::ZERO)
+    }
+
+    pub fn disputed_on(&self, date: NaiveDate) -> bool {
+        self.disputes
+            .iter()
+            .any(|d| d.from <= date && d.until.is_none_or(|u| u > date))
+    }
+
+    /// Disputed now, by the latest recorded facts.
+    pub fn in_dispute(&self) -> bool {
+        self.disputes.last().is_some_and(|d| d.until.is_none())
+    }
+
+    /// Whether a contact about this invoice fulfilled `step` on or before `date`.
+    pub fn step_fulfilled_by(&self, step: &str, date: NaiveDate) -> bool {
+        self.steps_fulfilled
+            .iter()
+            .any(|(s, on)| s == step && *on <= date)
+            || (step == "confirm_receipt" && self.delivered_on.is_some_and(|d| d <= date))
+    }
+}

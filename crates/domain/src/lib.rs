@@ -1,0 +1,30 @@
+//! The pure domain of dunlog: values, events, commands, the account aggregate, the policy and
+//! the clock.
+//!
+//! Invariants, stated as absences: this crate does no I/O, reads no clock, spawns nothing, and
+//! depends on no tokio, sled, axum or async-graphql. Time, the actor and the policy come in as
+//! arguments (`Context`), so every decision can be replayed exactly.
+
+pub mod account;
+pub mod clock;
+pub mod command;
+pub mod context;
+pub mod decide;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod invoice;
+pub mod money;
+pub mod policy;
+pub mod promise;
+
+pub use account::{evolve, Account};
+pub use clock::tick;
+pub use command::Command;
+pub use context::Context;
+pub use decide::decide;
+pub use error::{DomainError, ErrorKind};
+pub use event::Event;
+pub use id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
+pub use money::{Currency, Money};
+pub use policy::Policy;

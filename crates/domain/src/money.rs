@@ -1,0 +1,114 @@
+//! Money: currencies, their minor units, and the one rounding rule of the ledger (SPEC §2).
+//!
+//! Amounts are `rust_decimal::Decimal` in the account's currency; an account has exactly one
+//! currency, stated once in `AccountOpened`, so events carry bare amounts.
+
+use std::fmt;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+
+/// An ISO 4217 code: three uppercase ASCII letters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, DomainError> {
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(code.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                "currency",
+                code,
+                "must be an ISO 4217 code of three uppercase letters",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Digits after the decimal point (SPEC §2: JPY 0, KWD/BHD/OMR/TND/JOD 3, others 2).
+    pub fn minor_units(&self) -> u32 {
+        match self.0.as_str() {
+            "JPY" => 0,
+            "KWD" | "BHD" | "OMR" | "TND" | "JOD" => 3,
+            _ => 2,
+        }
+    }
+
+    /// The ledger's single rounding rule: to minor units, midpoint away from zero.
+    pub fn round(&self, value: Decimal) -> Decimal {
+        value.round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero)
+    }
+
+    /// An amount written with the currency's minor units, for display (`50000` → `50000.00`).
+    pub fn display(&self, value: Decimal) -> Decimal {
+        let mut v = self.round(value);
+        v.rescale(self.minor_units());
+        v
+    }
+
+    /// Rejects an amount written with more decimals than the currency has.
+    pub fn check_scale(&self, field: &'static str, amount: Decimal) -> Result<(), DomainError> {
+        if amount.scale() > self.minor_units() {
+            return Err(DomainError::invalid(
+                field,
+                amount,
+                &format!("{} allows at most {} decimals", self.0, self.minor_units()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Currency::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An amount together with its currency, as read models present it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+/// Checks that an amount is strictly positive and written in the currency's minor units.
+pub fn check_positive(
+    currency: &Currency,
+    field: &'static str,
+    amount: Decimal,
+) -> Result<(), DomainError> {
+    if amount <= Decimal::ZERO {
+        return Err(DomainError::invalid(
+            field,
+            amount,
+            "must be greater than zero",
+        ));
+    }
+    currency.check_scale(field, amount)
+}
+
+/// `percent` % of `base`, rounded by the currency's rule.
+pub fn percent_of(currency: &Currency, percent: Decimal, base: Decimal) -> Decimal {
+    currency.round(base * percent / Decimal::ONE_HUNDRED)
+}
