@@ -140,6 +140,10 @@ fn fee_period(
 
 /// Step 2: promises whose grace ended yesterday and that payments did not cover, then the
 /// policy's consequence (seed 004: cash only).
+///
+/// Whether a promise is kept is decided here from the payments in force on `day`, not from an
+/// earlier `PromiseKept`: a payment that kept a promise and then bounced (reversed by `day`) did
+/// not bring the money the customer promised.
 fn broken_promises(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
     let grace = policy.promises.grace_days;
     let due: Vec<usize> = account
@@ -147,9 +151,7 @@ fn broken_promises(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Ev
         .iter()
         .enumerate()
         .filter(|(_, p)| {
-            p.kept_on.is_none()
-                && p.broken_on.is_none()
-                && p.deadline(grace).checked_add_days(Days::new(1)) == Some(day)
+            p.broken_on.is_none() && p.deadline(grace).checked_add_days(Days::new(1)) == Some(day)
         })
         .map(|(i, _)| i)
         .collect();
@@ -185,15 +187,24 @@ fn broken_promises(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Ev
             }
             .into(),
         ),
-        OnBroken::Hold if account.hold_on(day).is_none() => out.push(
-            AccountHeld {
-                reason: BROKEN_PROMISE.to_owned(),
-                rule: Some(BROKEN_PROMISE.to_owned()),
-                manual: false,
-                effective_on: day,
-            }
-            .into(),
-        ),
+        // A rule hold would be released automatically once the rule stops holding, so the broken
+        // promise's hold takes its place: it stands until the account is paid in full. A manual
+        // or broken-promise hold already stands on its own.
+        OnBroken::Hold
+            if account
+                .hold_on(day)
+                .is_none_or(|h| !h.manual && h.rule.as_deref() != Some(BROKEN_PROMISE)) =>
+        {
+            out.push(
+                AccountHeld {
+                    reason: BROKEN_PROMISE.to_owned(),
+                    rule: Some(BROKEN_PROMISE.to_owned()),
+                    manual: false,
+                    effective_on: day,
+                }
+                .into(),
+            )
+        }
         _ => {}
     }
     out

@@ -418,6 +418,24 @@ pub fn decide(
                     "the account is already held on effective_on",
                 ));
             }
+            // A later hold or release would supersede this hold, and a later automatic release
+            // would end a manual hold, which only a manual release may do (SPEC §5).
+            if let Some(later) = account
+                .holds
+                .iter()
+                .map(|h| h.effective_on)
+                .filter(|on| *on > effective_on)
+                .max()
+            {
+                return Err(DomainError::invalid_state(
+                    "effective_on",
+                    effective_on,
+                    &format!(
+                        "the account's hold status already changes on {later}; hold from that \
+                         date or later"
+                    ),
+                ));
+            }
             Ok(vec![AccountHeld {
                 reason: non_empty_or(&c.reason, "manual"),
                 rule: None,
@@ -707,13 +725,14 @@ fn with_follow_ups(
     };
 
     let grace = ctx.policy.promises.grace_days;
-    let covered = coverage(&after.promises, &after.cash_in_on(NaiveDate::MAX), grace);
-    for (promise, covered) in after.promises.iter().zip(covered) {
+    let cash = after.cash_in_on(NaiveDate::MAX);
+    let covered = coverage(&after.promises, &cash, grace);
+    for (i, (promise, covered)) in after.promises.iter().zip(covered).enumerate() {
         if promise.kept_on.is_none() && promise.broken_on.is_none() && covered >= promise.amount {
             events.push(
                 PromiseKept {
                     promise_id: promise.id.clone(),
-                    kept_on: business_date.max(promise.made_on),
+                    kept_on: kept_on(&after, &cash, i, grace).unwrap_or(business_date),
                 }
                 .into(),
             );
@@ -746,6 +765,34 @@ fn with_follow_ups(
         }
     }
     events
+}
+
+/// The day the payments first covered promise `index`: the `received_on` of the payment that
+/// completed it, never the day the promise was recorded (a promise made after the money arrived
+/// is kept by money received on or after `made_on` only, SPEC §5).
+fn kept_on(
+    account: &Account,
+    cash: &[crate::promise::CashIn],
+    index: usize,
+    grace: u32,
+) -> Option<NaiveDate> {
+    let promise = account.promises.get(index)?;
+    let mut days: Vec<NaiveDate> = cash.iter().map(|c| c.received_on).collect();
+    days.sort();
+    days.dedup();
+    days.into_iter().find(|&day| {
+        let so_far: Vec<crate::promise::CashIn> = cash
+            .iter()
+            .filter(|c| c.received_on <= day)
+            .map(|c| crate::promise::CashIn {
+                received_on: c.received_on,
+                amount: c.amount,
+            })
+            .collect();
+        coverage(&account.promises, &so_far, grace)
+            .get(index)
+            .is_some_and(|covered| *covered >= promise.amount)
+    })
 }
 
 /// When the status in force by the latest facts began, if one is in force.

@@ -83,10 +83,13 @@ impl Invoice {
             .sum()
     }
 
-    /// The open principal: money settles fees first, so fees never enlarge the base of the
-    /// next fee (no compounding) and the base never exceeds the invoiced amount.
+    /// The open principal: the open amount less the fees charged (SPEC §5 "fees excluded: no
+    /// compounding"). Money settles principal first, so paying the invoiced amount stops fees
+    /// even while a fee itself is still open (docs/decisions/0003-late-fee-base.md).
     pub fn principal_open_on(&self, date: NaiveDate) -> Decimal {
-        self.open_on(date).min(self.amount).max(Decimal::ZERO)
+        (self.open_on(date) - self.fees_on(date))
+            .min(self.amount)
+            .max(Decimal::ZERO)
     }
 
     /// The most that may be taken off on `date`: the smallest open amount on that date or on any

@@ -38,17 +38,19 @@ impl Promise {
             .unwrap_or(NaiveDate::MAX)
     }
 
-    /// As of `date`, or `None` before it was made.
+    /// As of `date`, or `None` before it was made. A promise kept by a payment that bounced
+    /// before its grace ended is broken afterwards: the later fact wins.
     pub fn status_on(&self, date: NaiveDate) -> Option<PromiseStatus> {
         if self.made_on > date {
             return None;
         }
-        if self.kept_on.is_some_and(|k| k <= date) {
-            Some(PromiseStatus::Kept)
-        } else if self.broken_on.is_some_and(|b| b <= date) {
-            Some(PromiseStatus::Broken)
-        } else {
-            Some(PromiseStatus::Open)
+        let kept = self.kept_on.filter(|k| *k <= date);
+        let broken = self.broken_on.filter(|b| *b <= date);
+        match (kept, broken) {
+            (Some(k), Some(b)) if b > k => Some(PromiseStatus::Broken),
+            (Some(_), _) => Some(PromiseStatus::Kept),
+            (None, Some(_)) => Some(PromiseStatus::Broken),
+            (None, None) => Some(PromiseStatus::Open),
         }
     }
 

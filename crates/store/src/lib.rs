@@ -1,1 +1,31 @@
-//! store
+//! The append-only event log of dunlog on sled (SPEC §6): envelopes, the codec, the hash chain,
+//! group-committed durable appends, reads, subscriptions, verification and export.
+//!
+//! Invariants, stated as absences: nothing here knows GraphQL, projections or policy; bincode
+//! appears only in [`codec`]; no append is acknowledged before it is on stable storage; no
+//! reader ever sees an event that a crash could take back; no record read from disk can make
+//! the store panic (it is a [`StoreError::Corrupt`] naming its position).
+
+mod append;
+pub mod chain;
+pub mod codec;
+mod durability;
+mod error;
+mod import;
+mod keys;
+mod reader;
+mod recorded;
+mod store;
+mod subscription;
+mod verify;
+mod writer;
+
+pub use append::{
+    AppendOutcome, AppendRequest, ExpectedVersion, Idempotency, IdempotencyRecord, NewEvent,
+    EVENTS_PER_APPEND_MAX, PAYLOAD_BYTES_MAX, STREAM_LEN_MAX, TEXT_LEN_MAX,
+};
+pub use error::StoreError;
+pub use recorded::RecordedEvent;
+pub use store::{Store, FORMAT_VERSION};
+pub use subscription::{Subscription, SUBSCRIPTION_PAGE_EVENTS};
+pub use verify::Verification;

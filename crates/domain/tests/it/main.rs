@@ -1,0 +1,13 @@
+//! The domain's one integration-test binary: commands, allocation, the clock, policy, values,
+//! properties over random command sequences, the shared scenarios, and tidy checks on the docs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod allocation;
+mod clock;
+mod commands;
+mod policy;
+mod properties;
+mod scenarios;
+mod support;
+mod tidy;
+mod values;

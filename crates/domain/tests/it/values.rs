@@ -1,0 +1,67 @@
+//! The values of SPEC §2: currencies and their minor units, the one rounding rule, identifiers.
+
+use domain::{Currency, InvoiceId};
+
+use crate::support::*;
+
+#[test]
+fn currencies_have_their_minor_units() {
+    let units: Vec<u32> = ["JPY", "KWD", "BHD", "OMR", "TND", "JOD", "EUR", "NOK"]
+        .iter()
+        .map(|c| Currency::parse(c).unwrap().minor_units())
+        .collect();
+    assert_eq!(units, [0, 3, 3, 3, 3, 3, 2, 2]);
+}
+
+#[test]
+fn currency_is_three_uppercase_letters() {
+    for bad in ["eur", "EURO", "E1R", ""] {
+        assert_eq!(
+            Currency::parse(bad).unwrap_err().kind(),
+            domain::ErrorKind::Validation,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn rounding_is_to_minor_units_midpoint_away_from_zero() {
+    let eur = Currency::parse("EUR").unwrap();
+    let jpy = Currency::parse("JPY").unwrap();
+    let kwd = Currency::parse("KWD").unwrap();
+    assert_eq!(eur.round(m("0.205")), m("0.21"));
+    assert_eq!(eur.round(m("-0.205")), m("-0.21"));
+    assert_eq!(eur.round(m("0.2049")), m("0.20"));
+    assert_eq!(jpy.round(m("2.5")), m("3"));
+    assert_eq!(kwd.round(m("1.0005")), m("1.001"));
+}
+
+#[test]
+fn amount_scale_may_not_exceed_minor_units() {
+    let jpy = Currency::parse("JPY").unwrap();
+    assert!(jpy.check_scale("amount", m("100")).is_ok());
+    assert!(jpy.check_scale("amount", m("100.5")).is_err());
+    let kwd = Currency::parse("KWD").unwrap();
+    assert!(kwd.check_scale("amount", m("1.125")).is_ok());
+    assert!(kwd.check_scale("amount", m("1.1255")).is_err());
+}
+
+#[test]
+fn identifiers_follow_the_pattern() {
+    for good in ["A", "INV-1", "a.b_c:d-e", &"x".repeat(64)] {
+        assert!(InvoiceId::parse(good).is_ok(), "{good}");
+    }
+    for bad in ["", "-A", ".A", "A B", "A/B", "Ä", &"x".repeat(65)] {
+        let e = InvoiceId::parse(bad).unwrap_err();
+        assert_eq!(
+            render_error(&e),
+            format!("Err(VALIDATION invoice_id={bad})")
+        );
+    }
+}
+
+#[test]
+fn identifiers_are_checked_when_decoded() {
+    assert!(serde_json::from_str::<InvoiceId>("\"INV-1\"").is_ok());
+    assert!(serde_json::from_str::<InvoiceId>("\"INV 1\"").is_err());
+}

@@ -1,0 +1,242 @@
+//! The stored wire format: payloads and envelopes, encoded with bincode `=2.0.1` (serde API).
+//!
+//! This is the only module that knows bincode (SPEC §1). The configuration below is frozen: the
+//! golden vectors under `tests/golden/` pin it, and changing it would make every stored byte
+//! unreadable. A new shape of a payload gets a new schema number and an upcaster in
+//! [`decode_payload`]; old bytes are never rewritten.
+
+use domain::event::*;
+use domain::Event;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Largest encoded payload or envelope the codec reads or writes, in bytes. It also bounds what a
+/// corrupt length prefix can make the decoder allocate.
+pub const ENCODED_BYTES_MAX: usize = 1 << 20;
+
+/// The first byte of every stored envelope: the envelope layout's version.
+pub const ENVELOPE_LAYOUT_V1: u8 = 1;
+
+/// The frozen bincode configuration: little endian, variable-length integers, a size limit.
+fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<ENCODED_BYTES_MAX>,
+> {
+    bincode::config::standard().with_limit::<ENCODED_BYTES_MAX>()
+}
+
+/// Why bytes could not be decoded (or a value encoded).
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("unknown event type {0:?}")]
+    UnknownEventType(String),
+    #[error("event type {event_type} has no schema {schema} (current is {current})")]
+    UnknownSchema {
+        event_type: String,
+        schema: u16,
+        current: u16,
+    },
+    #[error("unknown envelope layout {0}")]
+    UnknownLayout(u8),
+    #[error("bytes do not decode: {0}")]
+    Decode(String),
+    #[error("{0} trailing bytes after the value")]
+    TrailingBytes(usize),
+    #[error("value does not encode: {0}")]
+    Encode(String),
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode(e.to_string()))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, read) = bincode::serde::decode_from_slice::<T, _>(bytes, config())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - read));
+    }
+    Ok(value)
+}
+
+macro_rules! payload_codec {
+    ($($name:ident),* $(,)?) => {
+        /// Encodes an event's payload (its struct, without the enum tag) at the current schema.
+        /// Returns the event type, the schema number and the bytes.
+        pub fn encode_payload(event: &Event) -> Result<(&'static str, u16, Vec<u8>), CodecError> {
+            let event_type = event.event_type();
+            let bytes = match event {
+                $(Event::$name(p) => encode(p)?,)*
+            };
+            Ok((event_type, current_schema(event_type)?, bytes))
+        }
+
+        /// Decodes a payload written at the current schema of its type.
+        fn decode_current(event_type: &str, bytes: &[u8]) -> Result<Event, CodecError> {
+            match event_type {
+                $(stringify!($name) => Ok(Event::$name(decode::<$name>(bytes)?)),)*
+                other => Err(CodecError::UnknownEventType(other.to_owned())),
+            }
+        }
+    };
+}
+
+payload_codec!(
+    AccountOpened,
+    CreditLimitChanged,
+    TermsChanged,
+    ContactDetailsUpdated,
+    ContactDetailsVerified,
+    SalesRepAssigned,
+    InvoiceIssued,
+    InvoiceDelivered,
+    InvoiceDisputed,
+    DisputeResolved,
+    CreditNoteIssued,
+    LateFeeCharged,
+    InvoiceWrittenOff,
+    PaymentReceived,
+    PaymentReversed,
+    UnappliedCashApplied,
+    ReminderSent,
+    CallLogged,
+    SalesRepNotified,
+    PaymentPromised,
+    PaymentPlanAgreed,
+    PromiseKept,
+    PromiseBroken,
+    AccountHeld,
+    AccountReleased,
+    CashOnlyImposed,
+    CashOnlyLifted,
+    Escalated,
+    PolicyAdopted,
+);
+
+/// The schema number new payloads of this type are written with.
+///
+/// When a payload struct changes shape: bump its number here, keep the old struct (renamed, e.g.
+/// `InvoiceIssuedV1`) in a module of old shapes, add one arm to [`decode_payload`] that decodes
+/// the old bytes and upcasts them, and add golden vectors for the new schema.
+pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
+    if EVENT_TYPES.contains(&event_type) {
+        Ok(1)
+    } else {
+        Err(CodecError::UnknownEventType(event_type.to_owned()))
+    }
+}
+
+/// Decodes stored payload bytes written with `schema`, upcasting older schemas to today's event.
+pub fn decode_payload(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Event, CodecError> {
+    let current = current_schema(event_type)?;
+    match (event_type, schema) {
+        // Upcasters for older schemas go here, one arm each, e.g.:
+        // ("InvoiceIssued", 1) => Ok(Event::InvoiceIssued(decode::<old::InvoiceIssuedV1>(bytes)?.into())),
+        (_, s) if s == current => decode_current(event_type, bytes),
+        _ => Err(CodecError::UnknownSchema {
+            event_type: event_type.to_owned(),
+            schema,
+            current,
+        }),
+    }
+}
+
+/// An envelope as stored under its position: every field of SPEC §6, instants as microseconds
+/// since the Unix epoch, the payload as its stored bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub position: u64,
+    pub stream: String,
+    pub version: u64,
+    pub event_id: [u8; 16],
+    pub event_type: String,
+    pub schema: u16,
+    pub occurred_at_us: i64,
+    pub recorded_at_us: i64,
+    pub actor: String,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    pub policy_version: Option<u32>,
+    #[serde(with = "bytes")]
+    pub payload: Vec<u8>,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+/// Encodes an envelope: one layout byte, then the bincode of [`Envelope`].
+pub fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, CodecError> {
+    let body = encode(envelope)?;
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(ENVELOPE_LAYOUT_V1);
+    out.extend_from_slice(&body);
+    if out.len() > ENCODED_BYTES_MAX {
+        return Err(CodecError::Encode(format!(
+            "envelope of {} bytes exceeds {ENCODED_BYTES_MAX}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// Decodes stored envelope bytes. Never panics, whatever the bytes.
+pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
+    match bytes.split_first() {
+        Some((&ENVELOPE_LAYOUT_V1, body)) => decode(body),
+        Some((&other, _)) => Err(CodecError::UnknownLayout(other)),
+        None => Err(CodecError::Decode("empty record".to_owned())),
+    }
+}
+
+/// What an idempotency key maps to: the command's fingerprint and the positions it appended
+/// (always contiguous, because one append is one run of positions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IdempotencyEntry {
+    pub fingerprint: [u8; 32],
+    pub first_position: u64,
+    pub count: u64,
+}
+
+pub(crate) fn encode_idempotency(entry: &IdempotencyEntry) -> Result<Vec<u8>, CodecError> {
+    encode(entry)
+}
+
+pub(crate) fn decode_idempotency(bytes: &[u8]) -> Result<IdempotencyEntry, CodecError> {
+    decode(bytes)
+}
+
+/// Byte strings as one length prefix and raw bytes (same bytes as a sequence of `u8`, faster).
+mod bytes {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
+    }
+}

@@ -1,0 +1,350 @@
+//! `Store`: opening the data directory, the append entry points and every read.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::append::{prepare, AppendOutcome, AppendRequest, IdempotencyRecord};
+use crate::durability::Durability;
+use crate::error::StoreError;
+use crate::keys::{self, ChainHead};
+use crate::reader::Reader;
+use crate::recorded::RecordedEvent;
+use crate::subscription::Subscription;
+use crate::verify::Verification;
+use crate::writer::{Request, Writer, QUEUED_APPENDS_MAX};
+
+/// The on-disk format this build writes. Older formats are upgraded on open (none yet); newer
+/// ones are refused with a clear error.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// sled's page cache size, in bytes.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The event log. Cheap to clone; every clone talks to the same single writer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    db: sled::Db,
+    meta: sled::Tree,
+    reader: Reader,
+    durability: Arc<Mutex<Durability>>,
+    tx: Option<mpsc::Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer finish what is queued and stop.
+        self.tx.take();
+        if let Some(handle) = self.writer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+pub(crate) fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
+    match tree.get(keys::FORMAT)? {
+        None if tree.is_empty() => {
+            tree.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes()[..])?;
+            Ok(())
+        }
+        None => Err(StoreError::Invalid(
+            "the data directory holds records but no format version; it was not written by dunlog"
+                .to_owned(),
+        )),
+        Some(bytes) => {
+            let found = <[u8; 4]>::try_from(&bytes[..])
+                .map(u32::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    position: 0,
+                    reason: "malformed format version".to_owned(),
+                })?;
+            if found > FORMAT_VERSION {
+                return Err(StoreError::Invalid(format!(
+                    "the data directory has format {found}, newer than this dunlog understands \
+                     ({FORMAT_VERSION}); upgrade dunlog"
+                )));
+            }
+            // Upgrades from older formats go here, once there are any.
+            Ok(())
+        }
+    }
+}
+
+/// How long opening waits for sled's file lock. Within one process, sled's background I/O can
+/// hold the lock for a moment after the previous handle was dropped; another process holding
+/// it gets a clear error after this wait.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens sled in `dir` with the store's settings.
+pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    std::fs::create_dir_all(dir)?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            // We flush (and fdatasync) at every commit; a background flusher would add nothing.
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::Io(format!(
+                        "the data directory {} is in use by another process ({e})",
+                        dir.display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn read_chain_head(tree: &sled::Tree) -> Result<ChainHead, StoreError> {
+    let head = match tree.get(keys::CHAIN_HEAD)? {
+        None => ChainHead::EMPTY,
+        Some(bytes) => ChainHead::decode(&bytes).ok_or_else(|| StoreError::Corrupt {
+            position: 0,
+            reason: "malformed chain head record".to_owned(),
+        })?,
+    };
+    // The chain head is written in the same batch as the events, so they always agree.
+    let last = match tree.scan_prefix(keys::EVENT_PREFIX).next_back() {
+        None => 0,
+        Some(item) => {
+            let (k, _) = item?;
+            keys::event_position(&k).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                reason: "malformed event key".to_owned(),
+            })?
+        }
+    };
+    if last != head.position {
+        return Err(StoreError::Corrupt {
+            position: last.max(head.position),
+            reason: format!(
+                "the chain head says position {} but the last stored event is {last}",
+                head.position
+            ),
+        });
+    }
+    Ok(head)
+}
+
+fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            dir_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+impl Store {
+    /// Opens (or creates) the log in `dir` and starts its writer thread.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = open_db(dir)?;
+        let tree = db.open_tree("log")?;
+        let meta = db.open_tree("meta")?;
+        check_format(&tree)?;
+        let head = read_chain_head(&tree)?;
+        db.flush()?;
+        let durability = Arc::new(Mutex::new(Durability::open(dir)?));
+
+        let (head_tx, head_rx) = watch::channel(head.position);
+        let (tx, rx) = mpsc::channel(QUEUED_APPENDS_MAX);
+        let writer = Writer {
+            db: db.clone(),
+            tree: tree.clone(),
+            durability: durability.clone(),
+            head,
+            head_tx,
+            versions: Default::default(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("dunlog-store-writer".to_owned())
+            .spawn(move || writer.run(rx))?;
+        tracing::info!(dir = %dir.display(), head = head.position, "store opened");
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                db,
+                meta,
+                reader: Reader { tree, head_rx },
+                durability,
+                tx: Some(tx),
+                writer: Some(handle),
+            }),
+        })
+    }
+
+    /// Rebuilds a log from its JSONL export (as [`Store::export_jsonl`] writes it) in `dir`,
+    /// which must hold no events; call before [`Store::open`]. Every line's position, version,
+    /// payload and chain link is checked. Idempotency keys and meta entries are not in an export
+    /// and are not restored. Returns the number of events imported.
+    pub fn import_jsonl(dir: &Path, input: &mut dyn std::io::BufRead) -> Result<u64, StoreError> {
+        crate::import::import_jsonl(dir, input)
+    }
+
+    fn sender(&self) -> Result<&mpsc::Sender<Request>, StoreError> {
+        self.inner.tx.as_ref().ok_or(StoreError::Closed)
+    }
+
+    /// Appends atomically; returns once the events are durable.
+    ///
+    /// If this future is dropped after the append was queued, the append may still happen:
+    /// give commands an idempotency key and retry with it to learn the outcome.
+    pub async fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let append = prepare(req)?;
+        let (reply, rx) = oneshot::channel();
+        self.sender()?
+            .send(Request { append, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// [`Store::append`] for synchronous callers. Blocks the thread; never call it from a thread
+    /// that runs a tokio runtime (use `append` there, or `spawn_blocking`).
+    pub fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let append = prepare(req)?;
+        let (reply, rx) = oneshot::channel();
+        self.sender()?
+            .blocking_send(Request { append, reply })
+            .map_err(|_| StoreError::Closed)?;
+        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// The last durable position (0 = empty log).
+    pub fn head(&self) -> u64 {
+        self.inner.reader.head()
+    }
+
+    /// The stream's current version (0 = no such stream).
+    pub fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.inner.reader.stream_version(stream)
+    }
+
+    /// Up to `limit` events at positions greater than `after`, ascending.
+    pub fn read_from(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.reader.read_from(after, limit)
+    }
+
+    /// Every event from `after + 1` to the head as it stands now, streamed.
+    pub fn iter_from(
+        &self,
+        after: u64,
+    ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
+        self.inner.reader.iter_from(after)
+    }
+
+    /// The stream's events with versions greater than `after_version`, ascending.
+    pub fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.reader.read_stream(stream, after_version)
+    }
+
+    /// Catches up from `after`, then follows live appends.
+    pub fn subscribe(&self, after: u64) -> Subscription {
+        Subscription::new(self.inner.reader.clone(), after)
+    }
+
+    /// Checks the chain, gapless positions and the stream index from `after + 1` to the head.
+    pub fn verify(&self, after: u64) -> Result<Verification, StoreError> {
+        self.inner.reader.verify(after)
+    }
+
+    /// Writes the JSONL export of SPEC §6; with `known_at`, only events recorded at or before it.
+    /// Returns the number of lines written.
+    pub fn export_jsonl(
+        &self,
+        out: &mut dyn std::io::Write,
+        known_at: Option<DateTime<Utc>>,
+    ) -> Result<u64, StoreError> {
+        let mut lines = 0;
+        for event in self.iter_from(0) {
+            let event = event?;
+            // recorded_at never decreases along the log, so the first later event ends it.
+            if known_at.is_some_and(|t| event.recorded_at > t) {
+                break;
+            }
+            event.write_export_line(out)?;
+            out.write_all(b"\n")?;
+            lines += 1;
+        }
+        out.flush()?;
+        Ok(lines)
+    }
+
+    /// What an idempotency key is bound to, once durable.
+    pub fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.reader.idempotency(key)
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Durable on return.
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.meta.insert(key.as_bytes(), value)?;
+        self.sync()
+    }
+
+    /// Durable on return.
+    pub fn meta_delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.meta.remove(key.as_bytes())?;
+        self.sync()
+    }
+
+    /// Every meta entry whose key starts with `prefix`, in key order.
+    pub fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner
+            .meta
+            .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                let key = String::from_utf8(k.to_vec()).map_err(|_| StoreError::Corrupt {
+                    position: 0,
+                    reason: "meta key is not UTF-8".to_owned(),
+                })?;
+                Ok((key, v.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Bytes the data directory takes on disk.
+    pub fn disk_bytes(&self) -> Result<u64, StoreError> {
+        Ok(dir_bytes(&self.inner.dir)?)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        self.inner
+            .durability
+            .lock()
+            .map_err(|_| StoreError::Io("durability lock poisoned".to_owned()))?
+            .sync()?;
+        Ok(())
+    }
+}

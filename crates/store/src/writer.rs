@@ -1,0 +1,435 @@
+//! The single writer: takes appends from a channel, commits them in groups with one flush and one
+//! `fdatasync` per group, and only then answers each caller (SPEC §6 group commit).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::append::{AppendOutcome, PreparedAppend};
+use crate::chain::{self, Canonical};
+use crate::codec::{self, Envelope, IdempotencyEntry};
+use crate::durability::Durability;
+use crate::error::StoreError;
+use crate::keys::{self, ChainHead};
+use crate::recorded::{instant_from_us, RecordedEvent};
+
+/// Most events committed by one group; the rest wait for the next group.
+pub(crate) const GROUP_EVENTS_MAX: usize = 4_096;
+/// Most appends waiting for the writer; callers beyond it wait to enqueue (backpressure).
+pub(crate) const QUEUED_APPENDS_MAX: usize = 4_096;
+
+pub(crate) struct Request {
+    pub append: PreparedAppend,
+    pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+/// How many applied groups may wait for their flush while the writer stages the next one.
+const GROUPS_IN_FLIGHT_MAX: usize = 2;
+
+pub(crate) struct Writer {
+    pub db: sled::Db,
+    pub tree: sled::Tree,
+    pub durability: Arc<Mutex<Durability>>,
+    /// The head as applied to sled (durable, or about to be).
+    pub head: ChainHead,
+    pub head_tx: watch::Sender<u64>,
+    /// Versions of streams as applied to sled.
+    pub versions: HashMap<String, u64>,
+}
+
+/// What the group being committed has staged so far.
+struct Stage {
+    head: ChainHead,
+    versions: HashMap<String, u64>,
+    /// Idempotency keys staged in this group: fingerprint and the index of their outcome.
+    idempotency: HashMap<String, ([u8; 32], usize)>,
+    batch: sled::Batch,
+    wrote: bool,
+}
+
+/// A group applied to sled (or refused), on its way to being made durable and answered.
+struct Applied {
+    replies: Vec<oneshot::Sender<Result<AppendOutcome, StoreError>>>,
+    outcomes: Vec<Result<AppendOutcome, StoreError>>,
+    /// The head after this group, if it wrote anything.
+    head: Option<u64>,
+}
+
+/// Set once a commit failed after touching sled: memory and disk may then disagree, so every
+/// later append is refused until the store is reopened (a failed fsync cannot be retried).
+#[derive(Default)]
+struct Failure(Mutex<Option<String>>);
+
+impl Failure {
+    fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .map_or_else(|_| Some("poisoned".to_owned()), |f| f.clone())
+    }
+
+    fn set(&self, msg: String) {
+        if let Ok(mut f) = self.0.lock() {
+            f.get_or_insert(msg);
+        }
+    }
+}
+
+fn refused(msg: &str) -> StoreError {
+    StoreError::Io(format!(
+        "an earlier commit failed ({msg}); reopen the store"
+    ))
+}
+
+impl Writer {
+    /// Runs the writer: this thread orders, hashes and applies groups to sled; a second thread
+    /// flushes and syncs them in order and only then answers their callers. Staging group n + 1
+    /// overlaps with the `fdatasync` of group n; no caller hears back before its group (and every
+    /// group before it) is durable.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let failure = Arc::new(Failure::default());
+        let (applied_tx, applied_rx) =
+            std::sync::mpsc::sync_channel::<Applied>(GROUPS_IN_FLIGHT_MAX);
+        let syncer = {
+            let db = self.db.clone();
+            let durability = self.durability.clone();
+            let failure = failure.clone();
+            let head_tx = self.head_tx.clone();
+            std::thread::Builder::new()
+                .name("dunlog-store-sync".to_owned())
+                .spawn(move || sync_loop(db, durability, failure, head_tx, applied_rx))
+        };
+        let syncer = match syncer {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the store's sync thread");
+                return;
+            }
+        };
+        while let Some(first) = rx.blocking_recv() {
+            let mut events = first.append.events.len();
+            let mut group = vec![first];
+            while events < GROUP_EVENTS_MAX {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        events += r.append.events.len();
+                        group.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let applied = self.apply(group, &failure);
+            if applied_tx.send(applied).is_err() {
+                break;
+            }
+        }
+        drop(applied_tx);
+        let _ = syncer.join();
+        tracing::debug!(head = self.head.position, "store writer stopped");
+    }
+
+    /// Stages a group and applies it to sled as one batch; durability comes later.
+    fn apply(&mut self, group: Vec<Request>, failure: &Failure) -> Applied {
+        let (appends, replies): (Vec<PreparedAppend>, Vec<_>) =
+            group.into_iter().map(|r| (r.append, r.reply)).unzip();
+        if let Some(msg) = failure.get() {
+            let outcomes = appends.iter().map(|_| Err(refused(&msg))).collect();
+            return Applied {
+                replies,
+                outcomes,
+                head: None,
+            };
+        }
+        // recorded_at never decreases along the log, even if the wall clock steps back.
+        let now_us = Utc::now().timestamp_micros().max(self.head.recorded_at_us);
+        let mut stage = Stage {
+            head: self.head,
+            versions: HashMap::new(),
+            idempotency: HashMap::new(),
+            batch: sled::Batch::default(),
+            wrote: false,
+        };
+        let mut outcomes: Vec<Result<AppendOutcome, StoreError>> =
+            Vec::with_capacity(appends.len());
+        for append in &appends {
+            let outcome = self.stage(append, &mut stage, now_us, &outcomes);
+            outcomes.push(outcome);
+        }
+        if !stage.wrote {
+            return Applied {
+                replies,
+                outcomes,
+                head: None,
+            };
+        }
+        stage
+            .batch
+            .insert(keys::CHAIN_HEAD, &stage.head.encode()[..]);
+        let batch = std::mem::take(&mut stage.batch);
+        if let Err(e) = self.tree.apply_batch(batch) {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "store commit failed; refusing further appends");
+            failure.set(msg.clone());
+            let outcomes = outcomes
+                .iter()
+                .map(|_| Err(StoreError::Io(msg.clone())))
+                .collect();
+            return Applied {
+                replies,
+                outcomes,
+                head: None,
+            };
+        }
+        self.head = stage.head;
+        self.versions.extend(stage.versions);
+        Applied {
+            replies,
+            outcomes,
+            head: Some(self.head.position),
+        }
+    }
+
+    fn version_of(&mut self, stream: &str, stage: &Stage) -> Result<u64, StoreError> {
+        if let Some(v) = stage.versions.get(stream) {
+            return Ok(*v);
+        }
+        if let Some(v) = self.versions.get(stream) {
+            return Ok(*v);
+        }
+        // Everything in the tree is durable here: a failed commit stops the writer for good.
+        let v = match self
+            .tree
+            .scan_prefix(keys::stream_index_prefix(stream))
+            .next_back()
+        {
+            None => 0,
+            Some(item) => {
+                let (k, _) = item?;
+                keys::parse_stream_index(&k)
+                    .map(|(_, version)| version)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        position: 0,
+                        reason: format!("malformed stream index entry of {stream}"),
+                    })?
+            }
+        };
+        self.versions.insert(stream.to_owned(), v);
+        Ok(v)
+    }
+
+    fn stage(
+        &mut self,
+        a: &PreparedAppend,
+        stage: &mut Stage,
+        now_us: i64,
+        outcomes: &[Result<AppendOutcome, StoreError>],
+    ) -> Result<AppendOutcome, StoreError> {
+        if let Some(idem) = &a.idempotency {
+            if let Some((fingerprint, index)) = stage.idempotency.get(&idem.key) {
+                if *fingerprint != idem.fingerprint {
+                    return Err(StoreError::IdempotencyConflict {
+                        key: idem.key.clone(),
+                    });
+                }
+                if let Some(Ok(first)) = outcomes.get(*index) {
+                    return Ok(AppendOutcome {
+                        events: first.events.clone(),
+                        deduplicated: true,
+                    });
+                }
+            }
+            if let Some(bytes) = self.tree.get(keys::idempotency(&idem.key))? {
+                let entry = codec::decode_idempotency(&bytes).map_err(|e| StoreError::Corrupt {
+                    position: 0,
+                    reason: format!("idempotency record {:?}: {e}", idem.key),
+                })?;
+                if entry.fingerprint != idem.fingerprint {
+                    return Err(StoreError::IdempotencyConflict {
+                        key: idem.key.clone(),
+                    });
+                }
+                let mut events = Vec::new();
+                for position in entry.first_position..entry.first_position + entry.count {
+                    let bytes = self.tree.get(keys::event(position))?.ok_or_else(|| {
+                        StoreError::Corrupt {
+                            position,
+                            reason: format!("missing, named by idempotency key {:?}", idem.key),
+                        }
+                    })?;
+                    events.push(RecordedEvent::from_stored(position, &bytes)?);
+                }
+                return Ok(AppendOutcome {
+                    events,
+                    deduplicated: true,
+                });
+            }
+        }
+
+        let current = self.version_of(&a.stream, stage)?;
+        if !a.expected.admits(current) {
+            return Err(StoreError::Conflict {
+                stream: a.stream.clone(),
+                expected: a.expected.describe(),
+                actual: current,
+            });
+        }
+        let recorded_at = instant_from_us(now_us)
+            .ok_or_else(|| StoreError::Io("the clock is out of range".to_owned()))?;
+        let mut head = stage.head;
+        let mut staged = Vec::with_capacity(a.events.len());
+        let mut recorded = Vec::with_capacity(a.events.len());
+        for (version, ev) in (current + 1..).zip(&a.events) {
+            let position = head.position + 1;
+            let event_id = Uuid::now_v7();
+            let canonical = chain::canonical(&Canonical {
+                position,
+                version,
+                schema: ev.schema,
+                occurred_at_us: ev.occurred_at_us,
+                recorded_at_us: now_us,
+                event_id,
+                stream: &a.stream,
+                event_type: ev.event_type,
+                actor: &a.actor,
+                correlation_id: a.correlation_id.as_deref(),
+                causation_id: a.causation_id.as_deref(),
+                policy_version: a.policy_version,
+                payload: &ev.payload,
+            });
+            let hash = chain::next_hash(&head.hash, &canonical);
+            let envelope = Envelope {
+                position,
+                stream: a.stream.clone(),
+                version,
+                event_id: event_id.into_bytes(),
+                event_type: ev.event_type.to_owned(),
+                schema: ev.schema,
+                occurred_at_us: ev.occurred_at_us,
+                recorded_at_us: now_us,
+                actor: a.actor.clone(),
+                correlation_id: a.correlation_id.clone(),
+                causation_id: a.causation_id.clone(),
+                policy_version: a.policy_version,
+                payload: ev.payload.clone(),
+                prev_hash: head.hash,
+                hash,
+            };
+            let bytes = codec::encode_envelope(&envelope)
+                .map_err(|e| StoreError::Invalid(format!("envelope does not encode: {e}")))?;
+            let occurred_at = instant_from_us(ev.occurred_at_us)
+                .ok_or_else(|| StoreError::Invalid("occurred_at out of range".to_owned()))?;
+            staged.push((position, version, bytes));
+            recorded.push(RecordedEvent {
+                position,
+                stream: envelope.stream,
+                version,
+                event_id,
+                event_type: envelope.event_type,
+                schema: ev.schema,
+                occurred_at,
+                recorded_at,
+                actor: envelope.actor,
+                correlation_id: envelope.correlation_id,
+                causation_id: envelope.causation_id,
+                policy_version: a.policy_version,
+                event: ev.event.clone(),
+                payload: envelope.payload,
+                prev_hash: head.hash,
+                hash,
+            });
+            head = ChainHead {
+                position,
+                hash,
+                recorded_at_us: now_us,
+            };
+        }
+
+        let first_position = stage.head.position + 1;
+        let count = head.position - stage.head.position;
+        // Encode everything before touching the batch, so a failure stages nothing.
+        let idempotency_record = match &a.idempotency {
+            None => None,
+            Some(idem) => {
+                let entry = IdempotencyEntry {
+                    fingerprint: idem.fingerprint,
+                    first_position,
+                    count,
+                };
+                let bytes = codec::encode_idempotency(&entry)
+                    .map_err(|e| StoreError::Invalid(format!("idempotency record: {e}")))?;
+                Some((idem.key.clone(), idem.fingerprint, bytes))
+            }
+        };
+        for (position, version, bytes) in staged {
+            stage.batch.insert(&keys::event(position)[..], bytes);
+            stage.batch.insert(
+                keys::stream_index(&a.stream, version),
+                &position.to_be_bytes()[..],
+            );
+        }
+        stage.versions.insert(a.stream.clone(), current + count);
+        if let Some((key, fingerprint, bytes)) = idempotency_record {
+            stage.batch.insert(keys::idempotency(&key), bytes);
+            stage.idempotency.insert(key, (fingerprint, outcomes.len()));
+        }
+        stage.head = head;
+        stage.wrote = true;
+        Ok(AppendOutcome {
+            events: recorded,
+            deduplicated: false,
+        })
+    }
+}
+
+/// The second half of the writer: makes each applied group durable, in order, then publishes
+/// the new durable head and answers the group's callers.
+fn sync_loop(
+    db: sled::Db,
+    durability: Arc<Mutex<Durability>>,
+    failure: Arc<Failure>,
+    head_tx: watch::Sender<u64>,
+    applied_rx: std::sync::mpsc::Receiver<Applied>,
+) {
+    let make_durable = || -> Result<(), StoreError> {
+        db.flush()?;
+        durability
+            .lock()
+            .map_err(|_| StoreError::Io("durability lock poisoned".to_owned()))?
+            .sync()?;
+        Ok(())
+    };
+    while let Ok(mut applied) = applied_rx.recv() {
+        // Everything applied so far is flushed together; a later group whose flush already
+        // happened gets a cheap one. Groups that wrote nothing still wait their turn, since their
+        // answers (idempotent retries) may name events of a group still in flight.
+        if let Some(msg) = failure.get() {
+            applied.outcomes = applied
+                .outcomes
+                .iter()
+                .map(|_| Err(refused(&msg)))
+                .collect();
+        } else if let Some(head) = applied.head {
+            match make_durable() {
+                Ok(()) => {
+                    head_tx.send_replace(head);
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::error!(error = %msg, "store sync failed; refusing further appends");
+                    failure.set(msg.clone());
+                    applied.outcomes = applied
+                        .outcomes
+                        .iter()
+                        .map(|_| Err(StoreError::Io(msg.clone())))
+                        .collect();
+                }
+            }
+        }
+        for (reply, outcome) in applied.replies.into_iter().zip(applied.outcomes) {
+            // The caller may have given up waiting; the append stands regardless.
+            let _ = reply.send(outcome);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The store's one integration-test binary (see CONVENTIONS.md: one binary per crate).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod append;
+mod concurrency;
+mod crash;
+mod examples;
+mod golden;
+mod roundtrip;
+mod subscription;
+mod support;
+mod tamper;
