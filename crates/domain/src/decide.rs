@@ -500,6 +500,13 @@ fn issue_invoice(account: &Account, c: &IssueInvoice) -> Result<Vec<Event>, Doma
         return Err(DomainError::duplicate("invoice_id", &c.invoice_id));
     }
     check_positive(&account.currency, "amount", c.amount)?;
+    // The clock walks from the opening; a fact before it would escape every rule.
+    not_before(
+        "issued_on",
+        c.issued_on,
+        "the account's opened_on",
+        account.opened_on,
+    )?;
     let terms = c.terms.clone().unwrap_or_else(|| account.terms.clone());
     check_terms(&terms)?;
     let due_on = match c.due_on {
@@ -556,6 +563,12 @@ fn record_payment(
         return Err(DomainError::duplicate("payment_id", &c.payment_id));
     }
     check_positive(&account.currency, "amount", c.amount)?;
+    not_before(
+        "received_on",
+        c.received_on,
+        "the account's opened_on",
+        account.opened_on,
+    )?;
     check_text("method", &c.method, true)?;
     let allocations = match &c.allocations {
         Some(requests) => {

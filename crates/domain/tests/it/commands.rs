@@ -925,3 +925,12 @@ fn adopted_policy_must_validate() {
     let adopted = domain::policy::decide_adopt(domain::policy::DEFAULT_POLICY_TOML, 3).unwrap();
     assert_eq!((adopted.version, adopted.name.as_str()), (4, "default"));
 }
+
+#[test]
+fn invoice_cannot_be_issued_before_the_account_opened() {
+    check(
+        &[opened()],
+        issued("EARLY", "10.00", "2020-01-01"),
+        "Err(VALIDATION issued_on=2020-01-01)",
+    );
+}
