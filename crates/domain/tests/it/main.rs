@@ -5,6 +5,7 @@
 mod allocation;
 mod clock;
 mod commands;
+mod fuzz;
 mod policy;
 mod properties;
 mod scenarios;
