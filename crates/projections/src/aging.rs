@@ -86,12 +86,12 @@ impl Ledger {
     /// Aging of every account (optionally one currency's) as of `as_of`, ordered by customer id.
     pub fn aging(&self, as_of: NaiveDate, currency: Option<&str>) -> AgingReport {
         let rules = self.policy().aging;
-        let rows: Vec<AgingRow> = self
-            .accounts
-            .values()
-            .filter(|a| currency.is_none_or(|c| a.currency.as_str() == c))
-            .filter_map(|a| aging_row(a, &rules, as_of))
-            .collect();
+        let rows: Vec<AgingRow> = self.map_accounts(|a| {
+            if currency.is_some_and(|c| a.currency.as_str() != c) {
+                return Vec::new();
+            }
+            aging_row(a, &rules, as_of).into_iter().collect()
+        });
         let totals = totals(&rows, rules.buckets.len() + 2);
         AgingReport {
             as_of,

@@ -106,10 +106,13 @@ impl Ledger {
     /// Every account's exposure, optionally only those with `status`, ordered by customer id.
     pub fn exposures(&self, as_of: NaiveDate, status: Option<ExposureStatus>) -> Vec<Exposure> {
         let policy = self.policy();
-        self.accounts
-            .values()
-            .map(|a| exposure_of(a, &policy, as_of))
-            .filter(|e| status.is_none_or(|s| e.status == s))
-            .collect()
+        self.map_accounts(|a| {
+            let e = exposure_of(a, &policy, as_of);
+            if status.is_none_or(|s| e.status == s) {
+                vec![e]
+            } else {
+                Vec::new()
+            }
+        })
     }
 }

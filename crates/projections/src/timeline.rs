@@ -1,0 +1,279 @@
+//! The contact timeline (SPEC §7): every contact, promise, hold and escalation of an account in
+//! `occurred_at` order, with `recorded_at`, actor and position — the auditor's view of exactly
+//! when each contact happened and who recorded it.
+//!
+//! When it happened: a contact carries its own instant (`sent_at`, `called_at`, `notified_at`).
+//! A promise, hold or escalation carries a business date; its `occurred_at` is the envelope's
+//! `occurred_at` when that falls on the business date (the instant the collector recorded it
+//! that day), and the business date at 00:00 UTC otherwise (a back-dated fact, or one the clock
+//! emitted days later for the day its rule first held). Entries on the same instant keep log
+//! order.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::event::{EscalationTarget, ReminderChannel};
+use domain::{Account, CustomerId, Event, InvoiceId};
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::Ledger;
+
+/// A timeline event as the ledger keeps it: the event and the envelope fields the timeline shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineRecord {
+    pub position: u64,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    /// Index into [`Ledger::actors`].
+    pub actor: u32,
+    pub event: Event,
+}
+
+/// One line of an account's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub customer_id: CustomerId,
+    /// The event's name (`ReminderSent`, `PaymentPromised`, …).
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub position: u64,
+    /// The invoices it names; empty for something about the whole account.
+    pub invoice_ids: Vec<InvoiceId>,
+    /// One line for a person.
+    pub summary: String,
+    /// The event's fields as named in SPEC §3.
+    pub payload: serde_json::Value,
+}
+
+/// Whether the timeline shows this event: contacts, promises, holds, escalations.
+pub fn is_timeline_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::ReminderSent(_)
+            | Event::CallLogged(_)
+            | Event::SalesRepNotified(_)
+            | Event::PaymentPromised(_)
+            | Event::PaymentPlanAgreed(_)
+            | Event::PromiseKept(_)
+            | Event::PromiseBroken(_)
+            | Event::AccountHeld(_)
+            | Event::AccountReleased(_)
+            | Event::CashOnlyImposed(_)
+            | Event::CashOnlyLifted(_)
+            | Event::Escalated(_)
+    )
+}
+
+/// Contacts and promises are about invoices (or, with no invoice ids, every invoice); holds are
+/// about the account.
+fn is_about_invoices(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::AccountHeld(_)
+            | Event::AccountReleased(_)
+            | Event::CashOnlyImposed(_)
+            | Event::CashOnlyLifted(_)
+    )
+}
+
+/// When the fact happened (see the module documentation).
+pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
+    let on_date = |date: NaiveDate| {
+        if record.occurred_at.date_naive() == date {
+            record.occurred_at
+        } else {
+            date.and_time(chrono::NaiveTime::MIN).and_utc()
+        }
+    };
+    match &record.event {
+        Event::ReminderSent(e) => e.sent_at,
+        Event::CallLogged(e) => e.called_at,
+        Event::SalesRepNotified(e) => e.notified_at,
+        Event::PaymentPromised(e) => on_date(e.made_on),
+        Event::PaymentPlanAgreed(e) => on_date(e.agreed_on),
+        Event::PromiseKept(e) => on_date(e.kept_on),
+        Event::PromiseBroken(e) => on_date(e.effective_on),
+        Event::AccountHeld(e) => on_date(e.effective_on),
+        Event::AccountReleased(e) => on_date(e.effective_on),
+        Event::CashOnlyImposed(e) => on_date(e.effective_on),
+        Event::CashOnlyLifted(e) => on_date(e.effective_on),
+        Event::Escalated(e) => on_date(e.escalated_on),
+        _ => record.occurred_at,
+    }
+}
+
+fn invoice_ids(account: Option<&Account>, event: &Event) -> Vec<InvoiceId> {
+    let of_promise = |id| {
+        account
+            .and_then(|a| a.promise(id))
+            .map(|p| p.invoice_ids.clone())
+            .unwrap_or_default()
+    };
+    match event {
+        Event::ReminderSent(e) => e.invoice_ids.clone(),
+        Event::CallLogged(e) => e.invoice_ids.clone(),
+        Event::SalesRepNotified(e) => e.invoice_ids.clone(),
+        Event::PaymentPromised(e) => e.invoice_ids.clone(),
+        Event::PromiseKept(e) => of_promise(&e.promise_id),
+        Event::PromiseBroken(e) => of_promise(&e.promise_id),
+        Event::Escalated(e) => e.invoice_ids.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn step_note(step: &Option<String>) -> String {
+    step.as_ref()
+        .map(|s| format!(" (step {s})"))
+        .unwrap_or_default()
+}
+
+fn invoices_note(ids: &[InvoiceId]) -> String {
+    if ids.is_empty() {
+        " about the account".to_owned()
+    } else {
+        let names: Vec<&str> = ids.iter().map(InvoiceId::as_str).collect();
+        format!(" about {}", names.join(", "))
+    }
+}
+
+/// One line for a person.
+pub fn summary(event: &Event) -> String {
+    match event {
+        Event::ReminderSent(e) => {
+            let channel = match e.channel {
+                ReminderChannel::Email => "email",
+                ReminderChannel::Letter => "letter",
+                ReminderChannel::Sms => "sms",
+            };
+            format!(
+                "Reminder sent by {channel}{}{}",
+                invoices_note(&e.invoice_ids),
+                step_note(&e.step)
+            )
+        }
+        Event::CallLogged(e) => format!(
+            "Call logged, outcome {}{}{}",
+            e.outcome,
+            invoices_note(&e.invoice_ids),
+            step_note(&e.step)
+        ),
+        Event::SalesRepNotified(e) => format!(
+            "Sales rep {} notified{}{}",
+            e.sales_rep,
+            invoices_note(&e.invoice_ids),
+            step_note(&e.step)
+        ),
+        Event::PaymentPromised(e) => format!(
+            "Promise {} to pay {} by {} (via {}){}",
+            e.promise_id,
+            e.amount,
+            e.promised_on,
+            e.via,
+            invoices_note(&e.invoice_ids)
+        ),
+        Event::PaymentPlanAgreed(e) => {
+            let total: rust_decimal::Decimal = e.installments.iter().map(|i| i.amount).sum();
+            format!(
+                "Payment plan {} agreed: {} installments totalling {}",
+                e.plan_id,
+                e.installments.len(),
+                total
+            )
+        }
+        Event::PromiseKept(e) => format!("Promise {} kept on {}", e.promise_id, e.kept_on),
+        Event::PromiseBroken(e) => format!(
+            "Promise {} broken on {}, shortfall {}",
+            e.promise_id, e.effective_on, e.shortfall
+        ),
+        Event::AccountHeld(e) => format!(
+            "Account held from {} ({}, {})",
+            e.effective_on,
+            e.reason,
+            if e.manual { "manual" } else { "rule" }
+        ),
+        Event::AccountReleased(e) => format!(
+            "Account released from {} ({}, {})",
+            e.effective_on,
+            e.reason,
+            if e.manual { "manual" } else { "automatic" }
+        ),
+        Event::CashOnlyImposed(e) => {
+            format!("Cash only from {} ({})", e.effective_on, e.reason)
+        }
+        Event::CashOnlyLifted(e) => format!("Cash only lifted from {}", e.effective_on),
+        Event::Escalated(e) => {
+            let to = match e.to {
+                EscalationTarget::CollectionAgency => "the collection agency",
+                EscalationTarget::Legal => "legal",
+            };
+            format!(
+                "Escalated to {to} on {}{}",
+                e.escalated_on,
+                invoices_note(&e.invoice_ids)
+            )
+        }
+        other => other.event_type().to_owned(),
+    }
+}
+
+/// The event's fields as a JSON object (the inside of serde's `{"Name": {...}}`).
+pub fn payload_json(event: &Event) -> serde_json::Value {
+    match serde_json::to_value(event) {
+        Ok(serde_json::Value::Object(map)) if map.len() == 1 => {
+            map.into_iter().next().map(|(_, v)| v).unwrap_or_default()
+        }
+        Ok(other) => other,
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+impl Ledger {
+    /// The account's timeline, optionally only what concerns one invoice (entries naming it, and
+    /// contacts and promises about the whole account) and only `from ≤ occurred_at ≤ to`.
+    /// Ordered by `occurred_at`, then position.
+    pub fn timeline(
+        &self,
+        customer_id: &CustomerId,
+        invoice_id: Option<&InvoiceId>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Vec<TimelineEntry> {
+        let Some(records) = self.timelines.get(customer_id) else {
+            return Vec::new();
+        };
+        let account = self.account(customer_id);
+        let mut out: Vec<TimelineEntry> = records
+            .iter()
+            .filter_map(|record| {
+                let at = occurred_at(record);
+                if from.is_some_and(|f| at < f) || to.is_some_and(|t| at > t) {
+                    return None;
+                }
+                let ids = invoice_ids(account, &record.event);
+                if let Some(wanted) = invoice_id {
+                    let concerns = if ids.is_empty() {
+                        is_about_invoices(&record.event)
+                    } else {
+                        ids.contains(wanted)
+                    };
+                    if !concerns {
+                        return None;
+                    }
+                }
+                Some(TimelineEntry {
+                    customer_id: customer_id.clone(),
+                    event_type: record.event.event_type().to_owned(),
+                    occurred_at: at,
+                    recorded_at: record.recorded_at,
+                    actor: self.actor(record.actor).to_owned(),
+                    position: record.position,
+                    invoice_ids: ids,
+                    summary: summary(&record.event),
+                    payload: payload_json(&record.event),
+                })
+            })
+            .collect();
+        out.sort_by_key(|e| (e.occurred_at, e.position));
+        out
+    }
+}

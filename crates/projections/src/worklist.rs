@@ -1,0 +1,137 @@
+//! The collector's worklist for a date (SPEC §7): for each open, undisputed invoice that no
+//! active promise covers, the dunning-ladder step that is due and that no contact has fulfilled.
+//!
+//! Rules (docs/worklist.md):
+//! - a step's trigger date is its anchor (`issued_on` or `due_on`) plus its `days`;
+//! - only the latest step due on D (trigger ≤ D) can be on the list: a step is superseded once a
+//!   later step is due, so an overdue reminder nobody sent disappears when the call is due;
+//! - that step is fulfilled by a contact (ReminderSent, CallLogged, SalesRepNotified) naming it
+//!   as `step`, about the invoice or about the whole account, made on or before D;
+//!   `confirm_receipt` is also fulfilled by `InvoiceDelivered`. A fulfilled latest step means
+//!   nothing is due until the next step triggers;
+//! - `skipped_steps` counts the earlier steps that were due and never fulfilled;
+//! - an invoice escalated (to an agency or legal) on or before D is no longer the collector's.
+
+use chrono::{Days, NaiveDate};
+use domain::policy::{Anchor, LadderStep, Policy};
+use domain::{Account, Currency, CustomerId, InvoiceId};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::ledger::Ledger;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WorkItem {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub invoice_id: InvoiceId,
+    pub step: String,
+    pub channel: String,
+    pub trigger_on: NaiveDate,
+    pub open_amount: Decimal,
+    pub currency: Currency,
+    /// Days past the due date on D (0 before it).
+    pub days_past_due: i64,
+    pub sales_rep: Option<String>,
+    /// Earlier steps that were due and never fulfilled.
+    pub skipped_steps: u32,
+}
+
+/// The date a ladder step triggers for an invoice.
+pub fn trigger_on(step: &LadderStep, issued_on: NaiveDate, due_on: NaiveDate) -> Option<NaiveDate> {
+    let anchor = match step.from {
+        Anchor::Issue => issued_on,
+        Anchor::Due => due_on,
+    };
+    let days = u64::from(step.days.unsigned_abs());
+    if step.days >= 0 {
+        anchor.checked_add_days(Days::new(days))
+    } else {
+        anchor.checked_sub_days(Days::new(days))
+    }
+}
+
+/// One account's work items for `date` under `policy`, ordered by (trigger date, invoice id).
+pub fn account_worklist(account: &Account, policy: &Policy, date: NaiveDate) -> Vec<WorkItem> {
+    let grace = policy.promises.grace_days;
+    let mut items = Vec::new();
+    // Steps in trigger order for each invoice; ladder order breaks ties.
+    let mut due: Vec<(NaiveDate, usize)> = Vec::with_capacity(policy.ladder.len());
+    for invoice in &account.invoices {
+        if invoice.issued_on > date || invoice.disputed_on(date) {
+            continue;
+        }
+        if invoice.escalated_on.is_some_and(|e| e <= date) {
+            continue;
+        }
+        let open = invoice.open_on(date);
+        if open <= Decimal::ZERO {
+            continue;
+        }
+        if account
+            .promises
+            .iter()
+            .any(|p| p.covers_on(&invoice.id, date, grace))
+        {
+            continue;
+        }
+        due.clear();
+        for (i, step) in policy.ladder.iter().enumerate() {
+            if let Some(t) = trigger_on(step, invoice.issued_on, invoice.due_on) {
+                if t <= date {
+                    due.push((t, i));
+                }
+            }
+        }
+        due.sort_unstable();
+        let Some(&(trigger, latest)) = due.last() else {
+            continue;
+        };
+        let Some(step) = policy.ladder.get(latest) else {
+            continue;
+        };
+        let fulfilled = |name: &str| {
+            invoice.step_fulfilled_by(name, date) || account.account_step_fulfilled_by(name, date)
+        };
+        if fulfilled(&step.step) {
+            continue;
+        }
+        let skipped = due
+            .iter()
+            .take(due.len() - 1)
+            .filter_map(|&(_, i)| policy.ladder.get(i))
+            .filter(|s| !fulfilled(&s.step))
+            .count();
+        items.push(WorkItem {
+            customer_id: account.customer_id.clone(),
+            name: account.name.clone(),
+            invoice_id: invoice.id.clone(),
+            step: step.step.clone(),
+            channel: step.channel.clone(),
+            trigger_on: trigger,
+            open_amount: account.currency.display(open),
+            currency: account.currency.clone(),
+            days_past_due: (date - invoice.due_on).num_days().max(0),
+            sales_rep: account.sales_rep.clone(),
+            skipped_steps: u32::try_from(skipped).unwrap_or(u32::MAX),
+        });
+    }
+    items.sort_by(|a, b| (a.trigger_on, &a.invoice_id).cmp(&(b.trigger_on, &b.invoice_id)));
+    items
+}
+
+impl Ledger {
+    /// Every account's work items for `date`, ordered by (trigger date, customer id, invoice id).
+    pub fn worklist(&self, date: NaiveDate) -> Vec<WorkItem> {
+        let policy = self.policy();
+        let mut items: Vec<WorkItem> = self.map_accounts(|a| account_worklist(a, &policy, date));
+        items.sort_by(|a, b| {
+            (a.trigger_on, &a.customer_id, &a.invoice_id).cmp(&(
+                b.trigger_on,
+                &b.customer_id,
+                &b.invoice_id,
+            ))
+        });
+        items
+    }
+}

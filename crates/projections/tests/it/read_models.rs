@@ -1,0 +1,196 @@
+//! Timeline, promises and metrics on worked examples.
+
+use projections::metrics::paid_in_full_on;
+use serde_json::json;
+
+use crate::support::{d, issue, open, pay, t, History};
+use crate::whatif::recorded_under_default;
+
+#[test]
+fn the_timeline_lists_contacts_promises_holds_in_occurred_at_order_with_envelopes() {
+    let h = recorded_under_default();
+    let a = domain::CustomerId::parse("A").unwrap();
+    let timeline = h.ledger.timeline(&a, None, None, None);
+    for e in &timeline {
+        println!(
+            "{} | {} | recorded {} by {} at #{} | {}",
+            e.occurred_at, e.event_type, e.recorded_at, e.actor, e.position, e.summary
+        );
+    }
+    let types: Vec<&str> = timeline.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "ReminderSent",
+            "PaymentPromised",
+            "PromiseBroken",
+            "CashOnlyImposed",
+            "AccountHeld"
+        ]
+    );
+    let reminder = &timeline[0];
+    assert_eq!(reminder.occurred_at, t("2026-02-05T10:00:00Z"));
+    assert_eq!(reminder.actor, "alice");
+    assert_eq!(reminder.invoice_ids[0].as_str(), "INV-1");
+    assert_eq!(reminder.payload["step"], "overdue_reminder");
+    // The clock's hold is dated on the day its rule first held, not when the tick ran.
+    let hold = &timeline[4];
+    assert_eq!(hold.actor, "clock");
+    assert_eq!(hold.occurred_at, t("2026-03-03T00:00:00Z"));
+    assert!(timeline
+        .windows(2)
+        .all(|w| w[0].occurred_at <= w[1].occurred_at));
+
+    // Filters: an instant range, and one invoice (holds are about the account, not the invoice).
+    let feb = h.ledger.timeline(
+        &a,
+        None,
+        Some(t("2026-02-06T00:00:00Z")),
+        Some(t("2026-02-28T23:59:59Z")),
+    );
+    assert_eq!(feb.len(), 3);
+    let inv = domain::InvoiceId::parse("INV-1").unwrap();
+    let about_inv = h.ledger.timeline(&a, Some(&inv), None, None);
+    let types: Vec<&str> = about_inv.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["ReminderSent", "PaymentPromised", "PromiseBroken"]);
+    let other = domain::InvoiceId::parse("INV-404").unwrap();
+    assert_eq!(
+        h.ledger.timeline(&a, Some(&other), None, None).len(),
+        2,
+        "account-wide promise"
+    );
+}
+
+#[test]
+fn promises_show_what_was_so_on_the_date_asked() {
+    let mut h = History::new();
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
+    h.run(json!({"command": "record_promise", "customer_id": "A", "promise_id": "PR-1",
+        "amount": "300.00", "promised_on": "2026-02-10", "invoice_ids": ["INV-1"], "made_on": "2026-02-01"}));
+    h.run(
+        json!({"command": "agree_payment_plan", "customer_id": "A", "plan_id": "PLAN-1",
+        "agreed_on": "2026-02-01", "installments": [
+            {"promise_id": "I-1", "amount": "100.00", "promised_on": "2026-03-01"},
+            {"promise_id": "I-2", "amount": "100.00", "promised_on": "2026-04-01"}]}),
+    );
+    pay(&mut h, "A", "P1", "300.00", "2026-02-09");
+    h.tick(d("2026-03-10"));
+    let status = |date: &str| -> Vec<(String, String)> {
+        h.ledger
+            .promises(None, d(date))
+            .iter()
+            .map(|p| (p.promise_id.to_string(), p.status.clone()))
+            .collect()
+    };
+    let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert!(status("2026-01-31").is_empty());
+    assert_eq!(
+        status("2026-02-08"),
+        [s("PR-1", "OPEN"), s("I-1", "OPEN"), s("I-2", "OPEN")]
+    );
+    assert_eq!(
+        status("2026-02-09"),
+        [s("PR-1", "KEPT"), s("I-1", "OPEN"), s("I-2", "OPEN")]
+    );
+    assert_eq!(
+        status("2026-03-10"),
+        [s("PR-1", "KEPT"), s("I-1", "BROKEN"), s("I-2", "OPEN")]
+    );
+    let views = h.ledger.promises(
+        Some(&domain::CustomerId::parse("A").unwrap()),
+        d("2026-03-10"),
+    );
+    assert_eq!(views[0].kept_on, Some(d("2026-02-09")));
+    assert_eq!(
+        views[1].plan_id.as_ref().map(|p| p.as_str()),
+        Some("PLAN-1")
+    );
+    assert_eq!(
+        views[1].broken_on,
+        Some(d("2026-03-04")),
+        "promised_on + grace 2 + 1"
+    );
+    assert_eq!(
+        views[1].shortfall.map(|s| s.to_string()),
+        Some("100.00".to_owned())
+    );
+    let before = h.ledger.promises(None, d("2026-03-03"));
+    assert_eq!((before[1].broken_on, before[1].shortfall), (None, None));
+}
+
+#[test]
+fn metrics_per_currency_worked_example() {
+    let mut h = History::new();
+    open(&mut h, "A", "2025-10-01", "50000.00");
+    h.run(
+        json!({"command": "open_account", "customer_id": "U", "name": "U Inc", "currency": "USD",
+        "credit_limit": "100.00", "opened_on": "2026-01-01", "terms": {"net_days": 30}}),
+    );
+    // Before the window: 2000.00 open at its start.
+    issue(&mut h, "A", "OLD", "2000.00", "2025-12-01");
+    // In the 90-day window to 2026-03-31 (2026-01-01 … 2026-03-31): 3000.00 of sales.
+    issue(&mut h, "A", "S1", "1000.00", "2026-01-10");
+    issue(&mut h, "A", "S2", "2000.00", "2026-03-15");
+    // S1 paid in full 20 days after issue; OLD half paid.
+    h.run(json!({"command": "record_payment", "customer_id": "A", "payment_id": "P1",
+        "amount": "1000.00", "received_on": "2026-01-30", "allocations": [{"invoice_id": "S1", "amount": "1000.00"}]}));
+    h.run(json!({"command": "record_payment", "customer_id": "A", "payment_id": "P2",
+        "amount": "1000.00", "received_on": "2026-02-15", "allocations": [{"invoice_id": "OLD", "amount": "1000.00"}]}));
+    h.run(
+        json!({"command": "record_promise", "customer_id": "A", "promise_id": "K",
+        "amount": "500.00", "promised_on": "2026-02-15", "made_on": "2026-02-10"}),
+    );
+    h.run(
+        json!({"command": "record_promise", "customer_id": "A", "promise_id": "B",
+        "amount": "500.00", "promised_on": "2026-03-01", "made_on": "2026-02-20"}),
+    );
+    h.tick(d("2026-03-31"));
+    let metrics = h.ledger.metrics(d("2026-03-31"), 90);
+    println!("{}", serde_json::to_string_pretty(&metrics).unwrap());
+    assert_eq!(metrics.len(), 2);
+    let eur = &metrics[0];
+    assert_eq!(eur.currency.as_str(), "EUR");
+    // Late fees are receivables too: OLD and S1 were charged while open.
+    let fees: rust_decimal::Decimal = h
+        .ledger
+        .accounts
+        .values()
+        .flat_map(|a| a.invoices.iter())
+        .map(|i| i.fees_on(d("2026-03-31")))
+        .sum();
+    let open = "3000.00".parse::<rust_decimal::Decimal>().unwrap() + fees;
+    assert_eq!(eur.open_receivables, open);
+    assert_eq!(eur.credit_sales.to_string(), "3000.00");
+    assert_eq!(
+        eur.dso,
+        Some(
+            (open / rust_decimal::Decimal::from(3000) * rust_decimal::Decimal::from(90))
+                .round_dp(2)
+        )
+    );
+    assert_eq!(
+        eur.promise_kept_rate.map(|r| r.to_string()),
+        Some("50.00".to_owned())
+    );
+    assert_eq!(
+        eur.average_days_to_pay.map(|r| r.to_string()),
+        Some("20.00".to_owned())
+    );
+    assert!(eur.cei.is_some());
+    let usd = &metrics[1];
+    assert_eq!(
+        (usd.dso, usd.cei, usd.promise_kept_rate),
+        (None, None, None)
+    );
+    let s1 = h
+        .ledger
+        .accounts
+        .values()
+        .next()
+        .unwrap()
+        .invoice(&domain::InvoiceId::parse("S1").unwrap())
+        .unwrap();
+    assert_eq!(paid_in_full_on(s1, d("2026-03-31")), Some(d("2026-01-30")));
+    assert_eq!(paid_in_full_on(s1, d("2026-01-29")), None);
+}
