@@ -57,26 +57,28 @@ pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveD
 /// The decisions for one day, in SPEC order: fees, then promises, then hold rules. Each step
 /// sees the events of the steps before it.
 fn day_events(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
-    let mut state = Some(account.clone());
+    // Most days emit nothing: the account is copied only once a step emits an event, so the
+    // next step can see it.
+    let mut changed: Option<Account> = None;
     let mut out = Vec::new();
-    let mut push = |state: &mut Option<Account>, e: Event| {
-        evolve(state, &e);
-        out.push(e);
+    let mut record = |changed: &mut Option<Account>, events: Vec<Event>| {
+        if events.is_empty() {
+            return;
+        }
+        let mut state = Some(changed.take().unwrap_or_else(|| account.clone()));
+        for e in &events {
+            evolve(&mut state, e);
+        }
+        *changed = state;
+        out.extend(events);
     };
 
-    for e in late_fees(account, policy, day) {
-        push(&mut state, e);
-    }
-    if let Some(after_fees) = state.clone() {
-        for e in broken_promises(&after_fees, policy, day) {
-            push(&mut state, e);
-        }
-    }
-    if let Some(after_promises) = state.clone() {
-        if let Some(e) = hold_rules(&after_promises, policy, day) {
-            push(&mut state, e);
-        }
-    }
+    let fees = late_fees(account, policy, day);
+    record(&mut changed, fees);
+    let broken = broken_promises(changed.as_ref().unwrap_or(account), policy, day);
+    record(&mut changed, broken);
+    let hold = hold_rules(changed.as_ref().unwrap_or(account), policy, day);
+    record(&mut changed, hold.into_iter().collect());
     out
 }
 
