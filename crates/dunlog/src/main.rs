@@ -1,1 +1,5 @@
-fn main() {}
+//! The `dunlog` binary: everything lives in the library (`lib.rs`).
+
+fn main() -> std::process::ExitCode {
+    dunlog::main()
+}

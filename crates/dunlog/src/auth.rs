@@ -1,0 +1,208 @@
+//! Bearer tokens with roles (SPEC §8): a 32-byte random secret shown once, stored as its SHA-256
+//! in the store's meta tree, compared in constant time.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{bail, Context as _, Result};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use store::Store;
+
+/// Meta key prefix of stored tokens.
+const TOKEN_PREFIX: &str = "token/";
+/// Prefix of every secret, so a leaked one is recognisable.
+const SECRET_PREFIX: &str = "dlk_";
+
+/// What a token may do; each role includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads read models.
+    Viewer,
+    /// Also reads raw events and `verifyLog`.
+    Auditor,
+    /// Also records contacts and promises.
+    Collector,
+    /// Everything: accounts, invoices, payments, policy, tick.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Auditor => "auditor",
+            Role::Collector => "collector",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Role> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "auditor" => Ok(Role::Auditor),
+            "collector" => Ok(Role::Collector),
+            "admin" => Ok(Role::Admin),
+            other => bail!("role {other:?}: expected viewer, auditor, collector or admin"),
+        }
+    }
+}
+
+/// A stored token (never the secret).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub name: String,
+    pub role: Role,
+    /// SHA-256 of the secret, lowercase hex.
+    pub secret_sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who a request acts as.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+fn hash_hex(secret: &str) -> String {
+    store::chain::to_hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+    if !ok {
+        bail!("name {name:?}: use 1 to 64 letters, digits, '-', '_', '.', '@'");
+    }
+    Ok(())
+}
+
+/// Creates (or replaces) the token `name` and returns its secret.
+pub fn create(store: &Store, name: &str, role: Role) -> Result<String> {
+    check_name(name)?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let record = TokenRecord {
+        name: name.to_owned(),
+        role,
+        secret_sha256: hash_hex(&secret),
+        created_at: Utc::now(),
+    };
+    store.meta_put(
+        &format!("{TOKEN_PREFIX}{name}"),
+        &serde_json::to_vec(&record).context("encoding the token")?,
+    )?;
+    Ok(secret)
+}
+
+/// Every stored token, by name.
+pub fn list(store: &Store) -> Result<Vec<TokenRecord>> {
+    store
+        .meta_scan(TOKEN_PREFIX)?
+        .into_iter()
+        .map(|(key, value)| {
+            serde_json::from_slice(&value)
+                .with_context(|| format!("meta entry {key} is unreadable"))
+        })
+        .collect()
+}
+
+/// Removes a token; false if there was none by that name.
+pub fn revoke(store: &Store, name: &str) -> Result<bool> {
+    let key = format!("{TOKEN_PREFIX}{name}");
+    if store.meta_get(&key)?.is_none() {
+        return Ok(false);
+    }
+    store.meta_delete(&key)?;
+    Ok(true)
+}
+
+/// The token whose secret this is, if any.
+pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Principal>> {
+    let presented = hash_hex(secret);
+    let mut found = None;
+    // Compare against every token so the time taken does not reveal which one matched.
+    for token in list(store)? {
+        if constant_time_eq(presented.as_bytes(), token.secret_sha256.as_bytes()) {
+            found = Some(Principal {
+                name: token.name,
+                role: token.role,
+            });
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_parse_from_their_names() {
+        assert!(Role::Viewer < Role::Auditor);
+        assert!(Role::Auditor < Role::Collector);
+        assert!(Role::Collector < Role::Admin);
+        for role in [Role::Viewer, Role::Auditor, Role::Collector, Role::Admin] {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn a_token_authenticates_until_revoked_and_only_its_hash_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let secret = create(&store, "alice", Role::Collector).unwrap();
+        let p = authenticate(&store, &secret).unwrap().unwrap();
+        assert_eq!((p.name.as_str(), p.role), ("alice", Role::Collector));
+        assert!(authenticate(&store, "dlk_wrong").unwrap().is_none());
+        let stored = store.meta_get("token/alice").unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&stored).contains(&secret));
+        // Creating again under the same name rotates the secret.
+        let rotated = create(&store, "alice", Role::Viewer).unwrap();
+        assert!(authenticate(&store, &secret).unwrap().is_none());
+        assert_eq!(
+            authenticate(&store, &rotated).unwrap().unwrap().role,
+            Role::Viewer
+        );
+        assert!(revoke(&store, "alice").unwrap());
+        assert!(!revoke(&store, "alice").unwrap());
+        assert!(authenticate(&store, &rotated).unwrap().is_none());
+        assert!(create(&store, "bad name", Role::Admin).is_err());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

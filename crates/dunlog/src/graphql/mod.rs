@@ -1,0 +1,167 @@
+//! The GraphQL API of SPEC §8: schema, queries, mutations, the `events` subscription, error
+//! codes and role checks.
+
+pub mod mutation;
+pub mod query;
+pub mod scalars;
+pub mod subscription;
+pub mod types;
+
+use async_graphql::{Context, ErrorExtensions, Schema};
+use domain::ErrorKind;
+
+use crate::auth::{Principal, Role};
+use crate::service::{Service, ServiceError};
+
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
+
+pub type DunlogSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+pub type ApiResult<T> = async_graphql::Result<T>;
+
+/// Deepest query accepted.
+pub const QUERY_DEPTH_MAX: usize = 12;
+/// Most fields (counted with aliases) one query may select.
+pub const QUERY_COMPLEXITY_MAX: usize = 2_000;
+/// Most directives on one field.
+pub const QUERY_DIRECTIVES_MAX: usize = 8;
+/// Deepest nesting of the query text itself.
+pub const QUERY_RECURSIVE_DEPTH_MAX: usize = 32;
+
+/// Who is asking: set by the HTTP layer from the bearer token (`None`: no or unknown token).
+#[derive(Clone, Debug)]
+pub struct Caller(pub Option<Principal>);
+
+/// Builds the schema; `production` turns off introspection and field suggestions.
+pub fn schema(service: Service, production: bool) -> DunlogSchema {
+    let mut builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .data(service)
+        .limit_depth(QUERY_DEPTH_MAX)
+        .limit_complexity(QUERY_COMPLEXITY_MAX)
+        .limit_directives(QUERY_DIRECTIVES_MAX)
+        .limit_recursive_depth(QUERY_RECURSIVE_DEPTH_MAX);
+    if production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The schema's SDL, as committed in `docs/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .finish()
+        .sdl()
+}
+
+pub fn coded_error(kind: ErrorKind, message: impl Into<String>) -> async_graphql::Error {
+    let code = kind.code();
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
+}
+
+pub fn validation_error(message: impl Into<String>) -> async_graphql::Error {
+    coded_error(ErrorKind::Validation, message)
+}
+
+pub fn limit_error(message: impl Into<String>) -> async_graphql::Error {
+    coded_error(ErrorKind::Limit, message)
+}
+
+/// A service failure as clients see it; internal failures are logged with a correlation id.
+pub fn service_error(e: ServiceError) -> async_graphql::Error {
+    match e {
+        ServiceError::Rejected { kind, message } => coded_error(kind, message),
+        ServiceError::Internal(e) => internal_error(e),
+    }
+}
+
+pub fn internal_error(e: impl std::fmt::Display) -> async_graphql::Error {
+    let id = uuid::Uuid::now_v7();
+    tracing::error!(correlation_id = %id, error = %e, "internal error");
+    async_graphql::Error::new(format!("internal error (correlation id {id})"))
+        .extend_with(|_, ext| ext.set("code", "INTERNAL"))
+}
+
+/// The caller, if their role is at least `min`: else `UNAUTHENTICATED` or `FORBIDDEN`.
+pub fn require<'a>(ctx: &'a Context<'_>, min: Role) -> ApiResult<&'a Principal> {
+    let caller = ctx.data_opt::<Caller>().and_then(|c| c.0.as_ref());
+    match caller {
+        None => Err(coded_error(
+            ErrorKind::Unauthenticated,
+            "authorization: send a bearer token (Authorization: Bearer …)",
+        )),
+        Some(p) if p.role < min => Err(coded_error(
+            ErrorKind::Forbidden,
+            format!(
+                "role = {:?}: this needs the {} role or higher",
+                p.role.as_str(),
+                min.as_str()
+            ),
+        )),
+        Some(p) => Ok(p),
+    }
+}
+
+pub fn service<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Service> {
+    ctx.data::<Service>()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    fn committed_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema.graphql")
+    }
+
+    /// `docs/schema.graphql` is the schema the server serves. Regenerate it with
+    /// `DUNLOG_UPDATE_SCHEMA=1 cargo test -p dunlog schema_sdl_is_current`.
+    #[test]
+    fn schema_sdl_is_current() {
+        let sdl = super::sdl();
+        let path = committed_path();
+        if std::env::var_os("DUNLOG_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &sdl).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == sdl,
+            "docs/schema.graphql is stale: regenerate with DUNLOG_UPDATE_SCHEMA=1 cargo test -p dunlog schema_sdl_is_current"
+        );
+    }
+
+    /// The core of SPEC §8 is a contract: its type and field declarations appear verbatim.
+    #[test]
+    fn core_schema_matches_the_spec() {
+        let sdl = super::sdl();
+        let squashed: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
+        let core = [
+            "aging(asOf: Date, knownAt: DateTime, currency: String, first: Int, after: String): AgingReport!",
+            "exposure(customerId: ID!, asOf: Date, knownAt: DateTime): Exposure!",
+            "events(after: Position, stream: String, first: Int): EventConnection!",
+            "verifyLog: Verification!",
+            "asOf: Date!", "buckets: [String!]!", "rows: AgingRowConnection!", "totals: [AgingTotal!]!",
+            "customerId: ID!", "name: String!", "currency: String!", "amounts: [Decimal!]!",
+            "unapplied: Decimal!", "total: Decimal!", "disputed: Decimal!", "oldestDaysPastDue: Int",
+            "creditLimit: Decimal!", "effectiveLimit: Decimal!", "exposure: Decimal!",
+            "available: Decimal!", "utilization: Decimal", "status: ExposureStatus!",
+            "openPromises: Int!", "promisesKept: Int!", "promisesBroken: Int!",
+            "daysSinceLastContact: Int", "enum ExposureStatus { OK PROBATION OVER_LIMIT CASH_ONLY HELD }",
+            "position: Position!", "stream: String!", "version: Position!", "eventId: ID!",
+            "type: String!", "schema: Int!", "occurredAt: DateTime!", "recordedAt: DateTime!",
+            "actor: String!", "policyVersion: Int", "payload: JSON!", "prevHash: String!",
+            "hash: String!", "ok: Boolean!", "checked: Position!", "firstBadPosition: Position",
+            "message: String", "events: [EventRecord!]!", "exposure: Exposure",
+            "scalar Position", "scalar Decimal", "scalar Date", "scalar DateTime", "scalar JSON",
+            "openAccount(input: OpenAccountInput!): CommandResult!",
+            "tick(input: TickInput!): CommandResult!",
+            "adoptPolicy(input: AdoptPolicyInput!): CommandResult!",
+        ];
+        let missing: Vec<&str> = core
+            .iter()
+            .copied()
+            .filter(|c| !squashed.contains(c))
+            .collect();
+        assert!(missing.is_empty(), "missing from the schema: {missing:#?}");
+    }
+}

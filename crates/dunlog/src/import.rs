@@ -1,0 +1,218 @@
+//! `dunlog import --invoices FILE.csv --payments FILE.csv`: invoices and payments from CSV.
+//!
+//! Columns (a header row is required; order free; empty optional cells are absent):
+//! - invoices: `customer_id, invoice_id, amount, issued_on` and optionally `due_on`, `reference`;
+//! - payments: `customer_id, payment_id, amount, received_on` and optionally `method`,
+//!   `invoice_id` (put the whole amount on that invoice; otherwise oldest first).
+//!
+//! All or nothing: every row is parsed and decided against a scratch copy of the ledger first;
+//! the first bad row is reported with its file and line, and nothing is appended.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use chrono::Utc;
+use domain::{Command, Context};
+use projections::{EventMeta, Ledger};
+use serde_json::{json, Map, Value};
+
+use crate::service::{Service, ServiceError};
+
+/// The actor recorded on imported events.
+const IMPORT_ACTOR: &str = "import";
+
+/// One command with where it came from.
+struct Row {
+    file: PathBuf,
+    line: u64,
+    command: Command,
+}
+
+fn read_rows(
+    path: &Path,
+    name: &str,
+    required: &[&str],
+    optional: &[&str],
+    build: impl Fn(&HashMap<&str, String>) -> Value,
+) -> Result<Vec<Row>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: line 1: no header row", path.display()))?
+        .clone();
+    for column in required {
+        if !headers.iter().any(|h| h == *column) {
+            bail!("{}: line 1: missing column {column:?}", path.display());
+        }
+    }
+    for h in headers.iter() {
+        if !required.contains(&h) && !optional.contains(&h) {
+            bail!("{}: line 1: unknown column {h:?}", path.display());
+        }
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("{}: malformed CSV", path.display()))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let cells: HashMap<&str, String> = headers
+            .iter()
+            .zip(record.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(h, v)| (h, v.to_owned()))
+            .collect();
+        for column in required {
+            if !cells.contains_key(column) {
+                bail!("{}: line {line}: {column} is empty", path.display());
+            }
+        }
+        let mut step = match build(&cells) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        step.insert("command".to_owned(), Value::String(name.to_owned()));
+        let command = projections::scenario::parse_command(&step)
+            .map_err(|e| anyhow!("{}: line {line}: {e}", path.display()))?;
+        rows.push(Row {
+            file: path.to_owned(),
+            line,
+            command,
+        });
+    }
+    Ok(rows)
+}
+
+fn cell(cells: &HashMap<&str, String>, key: &str) -> Value {
+    cells
+        .get(key)
+        .map(|v| Value::String(v.clone()))
+        .unwrap_or(Value::Null)
+}
+
+/// Parses both files into commands, invoices first.
+fn parse(invoices: Option<&Path>, payments: Option<&Path>) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    if let Some(path) = invoices {
+        rows.extend(read_rows(
+            path,
+            "issue_invoice",
+            &["customer_id", "invoice_id", "amount", "issued_on"],
+            &["due_on", "reference"],
+            |c| {
+                let mut v = json!({
+                    "customer_id": cell(c, "customer_id"), "invoice_id": cell(c, "invoice_id"),
+                    "amount": cell(c, "amount"), "issued_on": cell(c, "issued_on"),
+                });
+                for k in ["due_on", "reference"] {
+                    if c.contains_key(k) {
+                        v[k] = cell(c, k);
+                    }
+                }
+                v
+            },
+        )?);
+    }
+    if let Some(path) = payments {
+        rows.extend(read_rows(
+            path,
+            "record_payment",
+            &["customer_id", "payment_id", "amount", "received_on"],
+            &["method", "invoice_id"],
+            |c| {
+                let mut v = json!({
+                    "customer_id": cell(c, "customer_id"), "payment_id": cell(c, "payment_id"),
+                    "amount": cell(c, "amount"), "received_on": cell(c, "received_on"),
+                });
+                if c.contains_key("method") {
+                    v["method"] = cell(c, "method");
+                }
+                if c.contains_key("invoice_id") {
+                    v["allocations"] =
+                        json!([{"invoice_id": cell(c, "invoice_id"), "amount": cell(c, "amount")}]);
+                }
+                v
+            },
+        )?);
+    }
+    Ok(rows)
+}
+
+/// Decides every row against a scratch copy of the ledger; the first refusal names its line.
+fn dry_run(ledger: &Ledger, rows: &[Row]) -> Result<()> {
+    let mut scratch = ledger.clone();
+    scratch.restore_derived();
+    let policy = scratch.policy();
+    let now = Utc::now();
+    for row in rows {
+        let ctx = Context {
+            today: now.date_naive(),
+            now,
+            actor: IMPORT_ACTOR,
+            policy: &policy,
+        };
+        let customer = row.command.customer_id().clone();
+        let events =
+            domain::decide(scratch.account(&customer), &row.command, &ctx).map_err(|e| {
+                anyhow!(
+                    "{}: line {}: {} ({}); nothing imported",
+                    row.file.display(),
+                    row.line,
+                    e,
+                    e.kind().code()
+                )
+            })?;
+        for event in events {
+            let version = scratch.account(&customer).map(|a| a.version).unwrap_or(0) + 1;
+            let meta = EventMeta {
+                position: scratch.checkpoint + 1,
+                stream: customer.stream(),
+                version,
+                occurred_at: now,
+                recorded_at: now,
+                actor: IMPORT_ACTOR.to_owned(),
+            };
+            scratch.apply(&meta, &event);
+        }
+    }
+    Ok(())
+}
+
+/// Imports the files; returns the number of commands appended.
+pub async fn import(
+    service: &Service,
+    invoices: Option<&Path>,
+    payments: Option<&Path>,
+) -> Result<usize> {
+    if invoices.is_none() && payments.is_none() {
+        bail!("nothing to import: give --invoices FILE and/or --payments FILE");
+    }
+    let rows = parse(invoices, payments)?;
+    {
+        let ledger = service.live.read();
+        dry_run(&ledger, &rows)?;
+    }
+    let bar = indicatif::ProgressBar::new(rows.len() as u64);
+    for row in &rows {
+        match service
+            .execute(IMPORT_ACTOR, row.command.clone(), None)
+            .await
+        {
+            Ok(_) => bar.inc(1),
+            Err(ServiceError::Rejected { kind, message }) => {
+                // Only possible if the ledger changed since the dry run (it is opened
+                // exclusively, so it should not).
+                bail!(
+                    "{}: line {}: {message} ({kind}); rows before it were imported",
+                    row.file.display(),
+                    row.line
+                );
+            }
+            Err(ServiceError::Internal(e)) => return Err(e),
+        }
+    }
+    bar.finish_and_clear();
+    Ok(rows.len())
+}

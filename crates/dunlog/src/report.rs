@@ -1,0 +1,245 @@
+//! Terminal reports for `dunlog aging` and `dunlog exposure`: tables, CSV or JSON.
+
+use std::io::Write;
+
+use anyhow::Result;
+use clap::ValueEnum;
+use projections::{AgingReport, Exposure};
+use serde_json::json;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+fn table(out: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i < 2 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", line(header))?;
+    for row in rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    Ok(())
+}
+
+fn csv_out(out: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn aging(report: &AgingReport, format: Format, out: &mut dyn Write) -> Result<()> {
+    let mut header = vec!["customer".to_owned(), "currency".to_owned()];
+    header.extend(report.buckets.iter().cloned());
+    header.extend(["unapplied", "total", "disputed"].map(str::to_owned));
+    let mut rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.customer_id.to_string(), r.currency.as_str().to_owned()];
+            row.extend(r.amounts.iter().map(ToString::to_string));
+            row.extend([r.unapplied, r.total, r.disputed].map(|d| d.to_string()));
+            row
+        })
+        .collect();
+    match format {
+        Format::Json => {
+            let value = json!({
+                "as_of": report.as_of.to_string(),
+                "buckets": report.buckets,
+                "rows": projections::scenario::aging_rows_json(report),
+                "totals": report.totals.iter().map(|t| json!({
+                    "currency": t.currency.as_str(),
+                    "amounts": t.amounts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "unapplied": t.unapplied.to_string(),
+                    "total": t.total.to_string(),
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        Format::Csv => csv_out(out, &header, &rows)?,
+        Format::Table => {
+            for t in &report.totals {
+                let mut row = vec!["TOTAL".to_owned(), t.currency.as_str().to_owned()];
+                row.extend(t.amounts.iter().map(ToString::to_string));
+                row.extend([t.unapplied.to_string(), t.total.to_string(), String::new()]);
+                rows.push(row);
+            }
+            writeln!(out, "Aging as of {}", report.as_of)?;
+            table(out, &header, &rows)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn exposures(items: &[Exposure], format: Format, out: &mut dyn Write) -> Result<()> {
+    let header: Vec<String> = [
+        "customer",
+        "currency",
+        "status",
+        "credit_limit",
+        "effective_limit",
+        "exposure",
+        "available",
+        "utilization",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|e| {
+            vec![
+                e.customer_id.to_string(),
+                e.currency.as_str().to_owned(),
+                e.status.as_str().to_owned(),
+                e.credit_limit.to_string(),
+                e.effective_limit.to_string(),
+                e.exposure.to_string(),
+                e.available.to_string(),
+                e.utilization
+                    .map(|u| u.round_dp(4).to_string())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    match format {
+        Format::Json => {
+            let value: Vec<_> = items
+                .iter()
+                .map(projections::scenario::exposure_json)
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        Format::Csv => csv_out(out, &header, &rows)?,
+        Format::Table => table(out, &header, &rows)?,
+    }
+    Ok(())
+}
+
+pub fn worklist(
+    items: &[projections::WorkItem],
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let header: Vec<String> = [
+        "customer",
+        "invoice",
+        "step",
+        "channel",
+        "trigger_on",
+        "open",
+        "currency",
+        "days_past_due",
+        "sales_rep",
+        "skipped",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|w| {
+            vec![
+                w.customer_id.to_string(),
+                w.invoice_id.to_string(),
+                w.step.clone(),
+                w.channel.clone(),
+                w.trigger_on.to_string(),
+                w.open_amount.to_string(),
+                w.currency.as_str().to_owned(),
+                w.days_past_due.to_string(),
+                w.sales_rep.clone().unwrap_or_default(),
+                w.skipped_steps.to_string(),
+            ]
+        })
+        .collect();
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(items)?)?,
+        Format::Csv => csv_out(out, &header, &rows)?,
+        Format::Table => table(out, &header, &rows)?,
+    }
+    Ok(())
+}
+
+pub fn whatif(
+    report: &projections::WhatIfReport,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if let Format::Json = format {
+        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+        return Ok(());
+    }
+    let header: Vec<String> = [
+        "customer",
+        "holds",
+        "holds_would",
+        "broken",
+        "broken_would",
+        "fees",
+        "fees_would",
+        "work",
+        "work_would",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let row = |a: &projections::WhatIfAccount| {
+        vec![
+            a.customer_id.to_string(),
+            a.holds_recorded.to_string(),
+            a.holds_would.to_string(),
+            a.broken_promises_recorded.to_string(),
+            a.broken_promises_would.to_string(),
+            a.late_fees_recorded.to_string(),
+            a.late_fees_would.to_string(),
+            a.worklist_recorded.to_string(),
+            a.worklist_would.to_string(),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = report.accounts.iter().map(row).collect();
+    rows.push(row(&report.totals));
+    match format {
+        Format::Csv => csv_out(out, &header, &rows)?,
+        _ => {
+            writeln!(
+                out,
+                "What if policy {:?} had been in force, as of {} ({} accounts compared, {} differ):",
+                report.policy_name,
+                report.as_of,
+                report.accounts_compared,
+                report.accounts.len()
+            )?;
+            table(out, &header, &rows)?;
+            for a in &report.accounts {
+                for d in &a.differences {
+                    writeln!(out, "  {}: {d}", a.customer_id)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

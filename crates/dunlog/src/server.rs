@@ -1,0 +1,440 @@
+//! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws`,
+//! `/health` and `/metrics`, with limits on body size, batches, depth, complexity and time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::{Data, ServerError};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{self, Principal};
+use crate::graphql::{self, Caller, DunlogSchema};
+use crate::service::Service;
+
+/// Largest GraphQL request body accepted, in bytes.
+pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
+/// Largest body read at all (the `RequestBodyLimitLayer` in front). Bodies between the two limits
+/// are read to the end before the `LIMIT` answer, so the client sees the answer rather than a
+/// reset connection; bodies beyond this one are refused at once.
+pub const REQUEST_BODY_HARD_BYTES_MAX: usize = 1024 * 1024;
+/// Longest a GraphQL request may run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upper bounds of the latency histogram, in seconds.
+const LATENCY_BUCKETS_S: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+/// Request counters for `/metrics`.
+#[derive(Default)]
+pub struct HttpMetrics {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    limited: AtomicU64,
+    latency_us_sum: AtomicU64,
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS_S.len()],
+}
+
+impl HttpMetrics {
+    fn observe(&self, elapsed: Duration) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us_sum.fetch_add(us, Ordering::Relaxed);
+        let s = elapsed.as_secs_f64();
+        for (bound, count) in LATENCY_BUCKETS_S.iter().zip(&self.latency_buckets) {
+            if s <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: DunlogSchema,
+    pub service: Service,
+    pub metrics: Arc<HttpMetrics>,
+    /// Production: no GraphiQL, no introspection, no suggestions.
+    pub production: bool,
+}
+
+impl AppState {
+    pub fn new(service: Service, production: bool) -> AppState {
+        AppState {
+            schema: graphql::schema(service.clone(), production),
+            service,
+            metrics: Arc::default(),
+            production,
+        }
+    }
+}
+
+/// The router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        // The body limit answers a bare 413 itself; the outer layer turns it into `LIMIT`.
+        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_HARD_BYTES_MAX))
+        .layer(axum::middleware::map_response(limit_as_graphql_error))
+        .with_state(state)
+}
+
+fn error_body(code: &str, message: &str) -> Value {
+    json!({"data": null, "errors": [{"message": message, "extensions": {"code": code}}]})
+}
+
+/// Turns the body limit's bare 413 into a GraphQL error with code `LIMIT`.
+async fn limit_as_graphql_error(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let body = error_body(
+            "LIMIT",
+            &format!("request body: larger than {REQUEST_BODY_BYTES_MAX} bytes"),
+        );
+        return (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
+    }
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim().to_owned())
+}
+
+fn principal(service: &Service, secret: Option<&str>) -> Option<Principal> {
+    let secret = secret?;
+    match auth::authenticate(&service.store, secret) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "token lookup failed");
+            None
+        }
+    }
+}
+
+/// Codes async-graphql's own errors (parsing, validation, limits), which carry none.
+fn code_of_uncoded(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("too deep")
+        || m.contains("too complex")
+        || m.contains("too many")
+        || m.contains("recursion")
+        || m.contains("recursive")
+        || m.contains("limit")
+        || m.contains("cannot be greater than")
+    {
+        "LIMIT"
+    } else {
+        "VALIDATION"
+    }
+}
+
+pub fn add_missing_codes(errors: &mut [ServerError]) {
+    for error in errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let code = code_of_uncoded(&error.message);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+    }
+}
+
+/// The key under which `value` appears as a string in the variables, or as a literal in the query.
+fn field_holding(value: &str, variables: &Value, query: &str) -> Option<String> {
+    fn walk(v: &Value, value: &str) -> Option<String> {
+        match v {
+            Value::Object(map) => map.iter().find_map(|(k, v)| match v {
+                Value::String(s) if s == value => Some(k.clone()),
+                other => walk(other, value),
+            }),
+            Value::Array(items) => items.iter().find_map(|i| walk(i, value)),
+            _ => None,
+        }
+    }
+    walk(variables, value).or_else(|| {
+        let literal = format!("\"{value}\"");
+        let at = query.find(&literal)?;
+        let before = query[..at].trim_end().strip_suffix(':')?.trim_end();
+        let name: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        (!name.is_empty()).then_some(name)
+    })
+}
+
+/// async-graphql's input-coercion errors (and serde's enum errors) do not say which field held
+/// the bad value: find it in the request and put it first, as every other message does.
+fn name_fields(errors: &mut [ServerError], variables: &Value, query: &str) {
+    for error in errors {
+        let m = &error.message;
+        let value = if let Some(rest) = m.strip_prefix("Failed to parse ") {
+            // Failed to parse "Date": Date = "2026-13-02": expected … (occurred while …)
+            rest.split_once(" = \"")
+                .and_then(|(_, v)| v.split_once('"'))
+                .map(|(v, _)| v.to_owned())
+        } else if m.starts_with("input: unknown variant `") {
+            m.split('`').nth(1).map(str::to_owned)
+        } else {
+            None
+        };
+        let Some(value) = value else { continue };
+        if let Some(field) = field_holding(&value, variables, query) {
+            let detail = m
+                .split_once(": ")
+                .map(|(_, d)| d)
+                .unwrap_or(m)
+                .split(" (occurred while parsing")
+                .next()
+                .unwrap_or(m)
+                .to_owned();
+            error.message = format!("{field}: {detail}");
+        }
+    }
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    if body.len() > REQUEST_BODY_BYTES_MAX {
+        state.metrics.limited.fetch_add(1, Ordering::Relaxed);
+        return limit_as_graphql_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()).await;
+    }
+    let response = execute(&state, &headers, &body).await;
+    state.metrics.observe(started.elapsed());
+    response
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        (status, Json(error_body(code, message))).into_response()
+    };
+    let json: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            state.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION",
+                &format!("request body: not JSON ({e})"),
+            );
+        }
+    };
+    if json.is_array() {
+        state.metrics.limited.fetch_add(1, Ordering::Relaxed);
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "LIMIT",
+            "request body: batched requests are not accepted; send one operation per request",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_value(json) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION",
+                &format!("request body: not a GraphQL request ({e})"),
+            )
+        }
+    };
+    let variables = serde_json::to_value(&request.variables).unwrap_or(Value::Null);
+    let query_text = request.query.clone();
+    let service = state.service.clone();
+    let secret = bearer(headers);
+    let caller = tokio::task::spawn_blocking(move || principal(&service, secret.as_deref()))
+        .await
+        .unwrap_or(None);
+    let request = request.data(Caller(caller));
+    let mut response =
+        match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
+            Ok(r) => r,
+            Err(_) => {
+                state.metrics.limited.fetch_add(1, Ordering::Relaxed);
+                return refuse(
+                    StatusCode::OK,
+                    "LIMIT",
+                    &format!("request: took longer than {} s", REQUEST_TIMEOUT.as_secs()),
+                );
+            }
+        };
+    if !response.errors.is_empty() {
+        state.metrics.errors.fetch_add(1, Ordering::Relaxed);
+        add_missing_codes(&mut response.errors);
+        name_fields(&mut response.errors, &variables, &query_text);
+    }
+    Json(response).into_response()
+}
+
+async fn graphql_ws(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header_secret = bearer(&headers);
+    let schema = state.schema.clone();
+    let service = state.service.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload: Value| async move {
+                    // The token comes in the connection_init payload (browsers cannot set
+                    // headers on a WebSocket), or in the upgrade request's header.
+                    let from_payload = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|k| payload.get(*k).and_then(Value::as_str))
+                        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned())
+                        .or_else(|| {
+                            payload
+                                .get("token")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        });
+                    let secret = from_payload.or(header_secret);
+                    let caller =
+                        tokio::task::spawn_blocking(move || principal(&service, secret.as_deref()))
+                            .await
+                            .unwrap_or(None);
+                    let mut data = Data::default();
+                    data.insert(Caller(caller));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn graphiql(State(state): State<AppState>) -> Response {
+    if state.production {
+        return (StatusCode::NOT_FOUND, "GraphiQL is off in production").into_response();
+    }
+    Html(GRAPHIQL_HTML).into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let head = state.service.store.head();
+    let applied = state.service.live.checkpoint();
+    Json(json!({"status": "ok", "head": head.to_string(), "applied": applied.to_string()}))
+        .into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    use std::fmt::Write as _;
+    let m = &state.metrics;
+    let s = &state.service.stats;
+    let head = state.service.store.head();
+    let applied = state.service.live.checkpoint();
+    let mut out = String::new();
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_http_requests_total GraphQL HTTP requests served."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_http_requests_total counter");
+    let _ = writeln!(out, "dunlog_http_requests_total {}", load(&m.requests));
+    let _ = writeln!(out, "# TYPE dunlog_http_request_errors_total counter");
+    let _ = writeln!(out, "dunlog_http_request_errors_total {}", load(&m.errors));
+    let _ = writeln!(out, "# TYPE dunlog_http_requests_limited_total counter");
+    let _ = writeln!(
+        out,
+        "dunlog_http_requests_limited_total {}",
+        load(&m.limited)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_http_request_duration_seconds GraphQL request latency."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_http_request_duration_seconds histogram");
+    for (bound, count) in LATENCY_BUCKETS_S.iter().zip(&m.latency_buckets) {
+        let _ = writeln!(
+            out,
+            "dunlog_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+            load(count)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "dunlog_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+        load(&m.requests)
+    );
+    let _ = writeln!(
+        out,
+        "dunlog_http_request_duration_seconds_sum {}",
+        load(&m.latency_us_sum) as f64 / 1e6
+    );
+    let _ = writeln!(
+        out,
+        "dunlog_http_request_duration_seconds_count {}",
+        load(&m.requests)
+    );
+    let _ = writeln!(out, "# TYPE dunlog_appends_total counter");
+    let _ = writeln!(out, "dunlog_appends_total {}", load(&s.appends));
+    let _ = writeln!(out, "# TYPE dunlog_events_appended_total counter");
+    let _ = writeln!(out, "dunlog_events_appended_total {}", load(&s.events));
+    let _ = writeln!(out, "# TYPE dunlog_append_conflicts_total counter");
+    let _ = writeln!(out, "dunlog_append_conflicts_total {}", load(&s.conflicts));
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_log_head_position Last durable position of the log."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_log_head_position gauge");
+    let _ = writeln!(out, "dunlog_log_head_position {head}");
+    let _ = writeln!(out, "# HELP dunlog_projection_lag_events Events appended but not yet applied to the read model.");
+    let _ = writeln!(out, "# TYPE dunlog_projection_lag_events gauge");
+    let _ = writeln!(
+        out,
+        "dunlog_projection_lag_events {}",
+        head.saturating_sub(applied)
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+const GRAPHIQL_HTML: &str = r#"<!doctype html>
+<html>
+<head>
+  <meta charset="utf-8">
+  <title>dunlog GraphiQL</title>
+  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+</head>
+<body style="margin:0">
+  <div id="graphiql" style="height:100vh"></div>
+  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+  <script>
+    const ws = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql/ws';
+    const fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl: ws });
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultEditorToolsVisibility: true,
+        defaultHeaders: '{"Authorization": "Bearer PASTE-YOUR-TOKEN"}',
+        defaultQuery: '{ aging(first: 10) { asOf buckets totals { currency amounts total } rows { nodes { customerId name amounts total } } } }',
+      }),
+    );
+  </script>
+</body>
+</html>
+"#;

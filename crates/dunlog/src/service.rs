@@ -1,0 +1,533 @@
+//! The service layer: runs a domain command for an actor against the live ledger and appends its
+//! events with optimistic concurrency, idempotency keys and read-your-writes; also the clock
+//! (`tick`) and policy adoption.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Command, Context, CustomerId, DomainError, ErrorKind, Event};
+use projections::{Exposure, KnownAtCache, Ledger};
+use sha2::{Digest, Sha256};
+use store::{
+    AppendRequest, ExpectedVersion, Idempotency, NewEvent, RecordedEvent, Store, StoreError,
+};
+
+use crate::live::Live;
+
+/// How many times a command is re-decided after a version conflict before `CONFLICT`.
+pub const CONFLICT_RETRIES_MAX: usize = 5;
+/// Longest idempotency key accepted, in bytes.
+pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 128;
+/// The actor recorded on events the clock emits.
+pub const CLOCK_ACTOR: &str = "clock";
+
+/// Why a request failed: a named kind of SPEC §4 with a message naming the field, or an internal
+/// failure (logged; clients see `INTERNAL` only).
+#[derive(Debug)]
+pub enum ServiceError {
+    Rejected { kind: ErrorKind, message: String },
+    Internal(anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn rejected(kind: ErrorKind, message: impl Into<String>) -> ServiceError {
+        ServiceError::Rejected {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceError::Rejected { kind, message } => write!(f, "{kind}: {message}"),
+            ServiceError::Internal(e) => write!(f, "internal error: {e:#}"),
+        }
+    }
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        ServiceError::rejected(e.kind(), e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for ServiceError {
+    fn from(e: anyhow::Error) -> Self {
+        ServiceError::Internal(e)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::IdempotencyConflict { key } => ServiceError::rejected(
+                ErrorKind::Conflict,
+                format!("idempotencyKey = {key:?}: already used for a different command"),
+            ),
+            StoreError::Invalid(message) => ServiceError::rejected(ErrorKind::Validation, message),
+            other => ServiceError::Internal(other.into()),
+        }
+    }
+}
+
+/// What a command did: the events appended (or found under its idempotency key) and the
+/// account's exposure after them.
+#[derive(Debug)]
+pub struct CommandOutput {
+    pub events: Vec<RecordedEvent>,
+    pub exposure: Option<Exposure>,
+}
+
+/// Counters the `/metrics` endpoint reports.
+#[derive(Default)]
+pub struct AppendStats {
+    pub appends: AtomicU64,
+    pub events: AtomicU64,
+    pub conflicts: AtomicU64,
+}
+
+/// The ledger as a user drives it.
+#[derive(Clone)]
+pub struct Service {
+    pub store: Store,
+    pub live: Live,
+    pub stats: Arc<AppendStats>,
+    known_at_cache: Arc<KnownAtCache>,
+}
+
+/// Ledgers as known at past instants kept for time-travel queries.
+pub const KNOWN_AT_CACHE_MAX: usize = 8;
+
+/// SHA-256 of the command's canonical JSON: what binds an idempotency key to one command.
+pub fn fingerprint(command: &serde_json::Value) -> [u8; 32] {
+    let bytes = serde_json::to_vec(command).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
+impl Service {
+    /// Opens the data directory, replays the log, follows it, and on a fresh directory adopts the
+    /// default policy as version 1. Must be called inside a tokio runtime.
+    pub async fn open(dir: &std::path::Path) -> anyhow::Result<Service> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        let store = Store::open(dir)
+            .with_context(|| format!("cannot open the ledger in {}", dir.display()))?;
+        let live = Live::start(&store).await?;
+        let service = Service {
+            store,
+            live,
+            stats: Arc::new(AppendStats::default()),
+            known_at_cache: Arc::new(KnownAtCache::new(KNOWN_AT_CACHE_MAX)),
+        };
+        if service.store.stream_version("policy")? == 0 {
+            service
+                .adopt_policy("system", domain::policy::DEFAULT_POLICY_TOML, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("adopting the default policy: {e}"))?;
+        }
+        Ok(service)
+    }
+
+    /// Stops the read model's follower and drops this handle; the data directory is free once
+    /// every clone is gone.
+    pub async fn close(self) {
+        self.live.shutdown().await;
+    }
+
+    fn new_request(
+        &self,
+        stream: String,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+        actor: &str,
+        policy_version: u32,
+        idempotency: Option<Idempotency>,
+    ) -> AppendRequest {
+        let now = Utc::now();
+        AppendRequest {
+            stream,
+            expected,
+            events: events
+                .into_iter()
+                .map(|event| NewEvent {
+                    event,
+                    occurred_at: now,
+                })
+                .collect(),
+            actor: actor.to_owned(),
+            correlation_id: Some(uuid::Uuid::now_v7().to_string()),
+            causation_id: None,
+            policy_version: (policy_version > 0).then_some(policy_version),
+            idempotency,
+        }
+    }
+
+    async fn append(&self, req: AppendRequest) -> Result<store::AppendOutcome, StoreError> {
+        let outcome = self.store.append(req).await;
+        match &outcome {
+            Ok(o) if !o.deduplicated => {
+                self.stats.appends.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .events
+                    .fetch_add(o.events.len() as u64, Ordering::Relaxed);
+            }
+            Err(StoreError::Conflict { .. }) => {
+                self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        outcome
+    }
+
+    /// Reads back the events an idempotency key is bound to.
+    fn recorded_at_positions(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let mut events = Vec::with_capacity(positions.len());
+        for &p in positions {
+            let mut found = self.store.read_from(p.saturating_sub(1), 1)?;
+            match found.pop() {
+                Some(e) if e.position == p => events.push(e),
+                _ => {
+                    return Err(ServiceError::Internal(anyhow::anyhow!(
+                        "idempotency record names position {p}, which is not in the log"
+                    )))
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    fn check_key(
+        &self,
+        key: Option<&str>,
+        fingerprint: [u8; 32],
+    ) -> Result<Option<Vec<RecordedEvent>>, ServiceError> {
+        let Some(key) = key else { return Ok(None) };
+        if key.is_empty() || key.len() > IDEMPOTENCY_KEY_LEN_MAX {
+            return Err(ServiceError::rejected(
+                ErrorKind::Validation,
+                format!("idempotencyKey = {key:?}: must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} bytes"),
+            ));
+        }
+        match self.store.idempotency(key)? {
+            Some(record) if record.fingerprint == fingerprint => {
+                Ok(Some(self.recorded_at_positions(&record.positions)?))
+            }
+            Some(_) => Err(ServiceError::rejected(
+                ErrorKind::Conflict,
+                format!("idempotencyKey = {key:?}: already used for a different command"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn exposure_today(&self, customer_id: &CustomerId) -> Option<Exposure> {
+        self.live
+            .read()
+            .exposure(customer_id, Utc::now().date_naive())
+    }
+
+    /// Decides and appends a command for `actor`.
+    pub async fn execute(
+        &self,
+        actor: &str,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandOutput, ServiceError> {
+        let command_json = serde_json::to_value(&command).context("encoding the command")?;
+        let fp = fingerprint(&command_json);
+        let customer_id = command.customer_id().clone();
+        if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
+            return Ok(CommandOutput {
+                events,
+                exposure: self.exposure_today(&customer_id),
+            });
+        }
+        let stream = customer_id.stream();
+        for _attempt in 0..CONFLICT_RETRIES_MAX {
+            let now = Utc::now();
+            let (events, version, policy_version) = {
+                let ledger = self.live.read();
+                let policy = ledger.policy();
+                let account = ledger.account(&customer_id);
+                let ctx = Context {
+                    today: now.date_naive(),
+                    now,
+                    actor,
+                    policy: &policy,
+                };
+                let events = domain::decide(account, &command, &ctx)?;
+                (
+                    events,
+                    account.map(|a| a.version).unwrap_or(0),
+                    ledger.policy_version(),
+                )
+            };
+            if events.is_empty() {
+                return Ok(CommandOutput {
+                    events: Vec::new(),
+                    exposure: self.exposure_today(&customer_id),
+                });
+            }
+            let expected = if version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(version)
+            };
+            let idempotency = idempotency_key.clone().map(|key| Idempotency {
+                key,
+                fingerprint: fp,
+            });
+            let req = self.new_request(
+                stream.clone(),
+                expected,
+                events,
+                actor,
+                policy_version,
+                idempotency,
+            );
+            match self.append(req).await {
+                Ok(outcome) => {
+                    let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                    self.live.wait_for(last).await?;
+                    return Ok(CommandOutput {
+                        events: outcome.events,
+                        exposure: self.exposure_today(&customer_id),
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    // The read model may be behind the log: catch up, then decide again.
+                    self.live.wait_for(self.store.head()).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::rejected(
+            ErrorKind::Conflict,
+            format!("customer_id = {customer_id:?}: the account kept changing; try again"),
+        ))
+    }
+
+    /// Adopts a policy document as the next version.
+    pub async fn adopt_policy(
+        &self,
+        actor: &str,
+        document: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let fp = fingerprint(&serde_json::json!({"command": "adopt_policy", "document": document}));
+        if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
+            return Ok(events);
+        }
+        for _attempt in 0..CONFLICT_RETRIES_MAX {
+            let current = self.live.read().policy_version();
+            let adopted = domain::policy::decide_adopt(document, current)?;
+            let version = adopted.version;
+            let expected = if current == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(u64::from(current))
+            };
+            let req = self.new_request(
+                "policy".to_owned(),
+                expected,
+                vec![Event::PolicyAdopted(adopted)],
+                actor,
+                version,
+                idempotency_key.clone().map(|key| Idempotency {
+                    key,
+                    fingerprint: fp,
+                }),
+            );
+            match self.append(req).await {
+                Ok(outcome) => {
+                    let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                    self.live.wait_for(last).await?;
+                    return Ok(outcome.events);
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    self.live.wait_for(self.store.head()).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::rejected(
+            ErrorKind::Conflict,
+            "document: the policy changed concurrently; try again",
+        ))
+    }
+
+    fn last_tick(&self, customer_id: &CustomerId) -> Result<Option<NaiveDate>, ServiceError> {
+        let key = format!("clock/{customer_id}");
+        Ok(self
+            .store
+            .meta_get(&key)?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse::<NaiveDate>().ok()))
+    }
+
+    /// Runs the clock for every account through `date`; returns the events it appended.
+    pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
+        let mut appended = Vec::new();
+        for customer_id in customers {
+            let last = self.last_tick(&customer_id)?;
+            let mut done = false;
+            for _attempt in 0..CONFLICT_RETRIES_MAX {
+                let (events, version, policy_version) = {
+                    let ledger = self.live.read();
+                    let Some(account) = ledger.account(&customer_id) else {
+                        break;
+                    };
+                    let policy = ledger.policy();
+                    let from = last.and_then(|d| d.succ_opt()).unwrap_or(account.opened_on);
+                    (
+                        domain::tick(account, &policy, from, date),
+                        account.version,
+                        ledger.policy_version(),
+                    )
+                };
+                if events.is_empty() {
+                    done = true;
+                    break;
+                }
+                let req = self.new_request(
+                    customer_id.stream(),
+                    ExpectedVersion::Exact(version),
+                    events,
+                    CLOCK_ACTOR,
+                    policy_version,
+                    None,
+                );
+                match self.append(req).await {
+                    Ok(outcome) => {
+                        let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                        self.live.wait_for(last).await?;
+                        appended.extend(outcome.events);
+                        done = true;
+                        break;
+                    }
+                    Err(StoreError::Conflict { .. }) => {
+                        self.live.wait_for(self.store.head()).await?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !done {
+                return Err(ServiceError::rejected(
+                    ErrorKind::Conflict,
+                    format!("customer_id = {customer_id:?}: the account kept changing during tick"),
+                ));
+            }
+            if last.is_none_or(|l| l < date) {
+                self.store
+                    .meta_put(&format!("clock/{customer_id}"), date.to_string().as_bytes())?;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// The ledger as known at an instant (only events recorded at or before it): replayed into
+    /// a fresh ledger, never touching the live one, and cached.
+    pub async fn known_at(&self, at: DateTime<Utc>) -> anyhow::Result<Arc<Ledger>> {
+        let store = self.store.clone();
+        let cache = self.known_at_cache.clone();
+        let ledger = tokio::task::spawn_blocking(move || cache.get_or_build(&store, at)).await??;
+        Ok(ledger)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(json: serde_json::Value) -> Command {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn open_acme() -> Command {
+        command(
+            serde_json::json!({"command": "open_account", "customer_id": "ACME",
+            "name": "Acme", "currency": "EUR", "credit_limit": "1000.00",
+            "terms": {"net_days": 30}, "opened_on": "2026-01-01"}),
+        )
+    }
+
+    fn invoice(amount: &str) -> Command {
+        command(
+            serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+            "invoice_id": "I-1", "amount": amount, "issued_on": "2026-01-05"}),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_fresh_ledger_adopts_the_default_policy_as_version_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        assert_eq!(service.live.read().policy_version(), 1);
+        assert_eq!(service.store.head(), 1);
+        service.close().await;
+        let service = Service::open(dir.path()).await.unwrap();
+        assert_eq!(service.store.head(), 1, "reopening adopts nothing more");
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_key_returns_the_first_result_or_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        let opened = service.execute("alice", open_acme(), None).await.unwrap();
+        assert_eq!(opened.events[0].actor, "alice");
+        assert_eq!(opened.events[0].policy_version, Some(1));
+        assert!(opened.events[0].correlation_id.is_some());
+        let first = service
+            .execute("alice", invoice("100.00"), Some("k".to_owned()))
+            .await
+            .unwrap();
+        let again = service
+            .execute("alice", invoice("100.00"), Some("k".to_owned()))
+            .await
+            .unwrap();
+        let positions = |o: &CommandOutput| o.events.iter().map(|e| e.position).collect::<Vec<_>>();
+        assert_eq!(positions(&first), positions(&again));
+        assert_eq!(again.exposure.unwrap().exposure.to_string(), "100.00");
+        let other = service
+            .execute("alice", invoice("200.00"), Some("k".to_owned()))
+            .await;
+        assert!(matches!(
+            other,
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Conflict,
+                ..
+            })
+        ));
+        let duplicate = service.execute("alice", invoice("100.00"), None).await;
+        assert!(matches!(
+            duplicate,
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Conflict,
+                ..
+            })
+        ));
+        assert_eq!(service.store.head(), 3);
+    }
+
+    #[tokio::test]
+    async fn ticking_twice_emits_nothing_the_second_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let through: NaiveDate = "2026-06-30".parse().unwrap();
+        let first = service.tick(through).await.unwrap();
+        assert!(!first.is_empty(), "late fees and a hold were due");
+        assert!(first.iter().all(|e| e.actor == CLOCK_ACTOR));
+        assert!(service.tick(through).await.unwrap().is_empty());
+        assert_eq!(
+            service.store.meta_get("clock/ACME").unwrap().unwrap(),
+            b"2026-06-30".to_vec()
+        );
+    }
+}

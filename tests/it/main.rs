@@ -1,0 +1,12 @@
+//! End-to-end tests: each starts the real program (`dunlog-e2e serve`) on a free loopback port
+//! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
+
+mod cli;
+mod demo;
+mod limits;
+mod restart;
+mod roles;
+mod scenarios;
+mod subscription;
+mod support;
+mod time_travel;
