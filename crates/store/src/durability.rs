@@ -65,6 +65,9 @@ pub(crate) struct Durability {
     db_file: File,
     dir: Watched,
     blobs: Watched,
+    /// Test seam: the next `sync` fails as a full or read-only disk would (see
+    /// `Store::fail_next_sync_for_test`).
+    fail_next: bool,
 }
 
 fn entries(dir: &Path) -> io::Result<BTreeSet<OsString>> {
@@ -102,6 +105,7 @@ impl Durability {
             db_file: File::open(dir.join("db"))?,
             dir: Watched::new(dir.to_owned()),
             blobs: Watched::new(dir.join("blobs")),
+            fail_next: false,
         };
         for name in entries(dir)? {
             sync_file(&dir.join(name))?;
@@ -112,6 +116,12 @@ impl Durability {
 
     /// Call after `Db::flush`: returns once everything sled wrote is on stable storage.
     pub(crate) fn sync(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.fail_next) {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "injected write error: no space left on device",
+            ));
+        }
         self.db_file.sync_data()?;
         if let Some(added) = self.blobs.changes()? {
             for name in added {
@@ -123,5 +133,10 @@ impl Durability {
             sync_dir(&self.dir.path)?;
         }
         Ok(())
+    }
+
+    /// Makes the next `sync` fail (once), as `fdatasync` does on a full or failing disk.
+    pub(crate) fn fail_next_sync(&mut self) {
+        self.fail_next = true;
     }
 }

@@ -6,6 +6,7 @@
 //! reader ever sees an event that a crash could take back; no record read from disk can make
 //! the store panic (it is a [`StoreError::Corrupt`] naming its position).
 
+mod anchor;
 mod append;
 pub mod chain;
 pub mod codec;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::anchor::{self, Anchor};
 use crate::append::{prepare, AppendOutcome, AppendRequest, IdempotencyRecord};
 use crate::durability::Durability;
 use crate::error::StoreError;
@@ -39,6 +40,8 @@ struct Inner {
     durability: Arc<Mutex<Durability>>,
     tx: Option<mpsc::Sender<Request>>,
     writer: Option<JoinHandle<()>>,
+    /// The anchor as found at open; rewritten on close only if the log moved on.
+    anchor: Option<Anchor>,
 }
 
 impl Drop for Inner {
@@ -47,6 +50,23 @@ impl Drop for Inner {
         self.tx.take();
         if let Some(handle) = self.writer.take() {
             let _ = handle.join();
+        }
+        // Everything up to the durable head is on disk: remember where the log reached.
+        let head = self.reader.head();
+        let hash = match self.reader.tree.get(keys::event(head)) {
+            Ok(Some(bytes)) => crate::codec::decode_envelope(&bytes)
+                .map(|env| env.hash)
+                .ok(),
+            _ => None,
+        };
+        let now = hash.filter(|_| head > 0).map(|hash| Anchor {
+            position: head,
+            hash,
+        });
+        if let Some(now) = now.filter(|now| Some(*now) != self.anchor) {
+            if let Err(e) = anchor::write(&self.dir, now) {
+                tracing::warn!(error = %e, dir = %self.dir.display(), "cannot write the anchor");
+            }
         }
     }
 }
@@ -107,7 +127,12 @@ pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                return Err(StoreError::Io(format!(
+                    "cannot open the data directory {}: {e}",
+                    dir.display()
+                )))
+            }
         }
     }
 }
@@ -132,8 +157,9 @@ fn read_chain_head(tree: &sled::Tree) -> Result<ChainHead, StoreError> {
         }
     };
     if last != head.position {
+        // The first bad position: the first one missing, or the first one past the head.
         return Err(StoreError::Corrupt {
-            position: last.max(head.position),
+            position: last.min(head.position) + 1,
             reason: format!(
                 "the chain head says position {} but the last stored event is {last}",
                 head.position
@@ -165,14 +191,21 @@ impl Store {
         let meta = db.open_tree("meta")?;
         check_format(&tree)?;
         let head = read_chain_head(&tree)?;
+        let (head_tx, head_rx) = watch::channel(head.position);
+        let reader = Reader { tree, head_rx };
+        let anchor = anchor::read(dir)?;
+        if let Some(anchor) = anchor {
+            anchor::check(&reader.tree, head.position, anchor, || {
+                Ok(reader.verify(0)?.first_bad_position)
+            })?;
+        }
         db.flush()?;
         let durability = Arc::new(Mutex::new(Durability::open(dir)?));
 
-        let (head_tx, head_rx) = watch::channel(head.position);
         let (tx, rx) = mpsc::channel(QUEUED_APPENDS_MAX);
         let writer = Writer {
             db: db.clone(),
-            tree: tree.clone(),
+            tree: reader.tree.clone(),
             durability: durability.clone(),
             head,
             head_tx,
@@ -187,10 +220,11 @@ impl Store {
                 dir: dir.to_owned(),
                 db,
                 meta,
-                reader: Reader { tree, head_rx },
+                reader,
                 durability,
                 tx: Some(tx),
                 writer: Some(handle),
+                anchor,
             }),
         })
     }
@@ -274,6 +308,20 @@ impl Store {
         self.inner.reader.verify(after)
     }
 
+    /// Checks only the tail: positions `after + 1` to the head, chained from `hash_at_after`, the
+    /// hash of position `after` remembered from an earlier verification (a server keeps its last
+    /// verified position and hash, and checks only what came since at start). Nothing at or
+    /// before `after` is read, so the cost is that of the tail. A log shorter than `after` (the
+    /// tail was cut off) is reported at its first missing position; a wrong `hash_at_after` at
+    /// `after + 1` (or at `after` itself, through the chain head, when nothing came since).
+    pub fn verify_tail(
+        &self,
+        after: u64,
+        hash_at_after: [u8; 32],
+    ) -> Result<Verification, StoreError> {
+        self.inner.reader.verify_tail(after, hash_at_after)
+    }
+
     /// Writes the JSONL export of SPEC §6; with `known_at`, only events recorded at or before it.
     /// Returns the number of lines written.
     pub fn export_jsonl(
@@ -336,6 +384,16 @@ impl Store {
     /// Bytes the data directory takes on disk.
     pub fn disk_bytes(&self) -> Result<u64, StoreError> {
         Ok(dir_bytes(&self.inner.dir)?)
+    }
+
+    /// Test seam: the next flush-and-sync (of an append group or a `meta_put`) fails as a full or
+    /// failing disk makes `fdatasync` fail, whatever sled managed to write. Not for production
+    /// use; the store then refuses appends until reopened, exactly as after a real failure.
+    #[doc(hidden)]
+    pub fn fail_next_sync_for_test(&self) {
+        if let Ok(mut d) = self.inner.durability.lock() {
+            d.fail_next_sync();
+        }
     }
 
     fn sync(&self) -> Result<(), StoreError> {

@@ -35,24 +35,51 @@ type IndexEntry = (u64, Vec<u8>);
 
 impl Reader {
     /// Checks positions `after + 1 ..= head`. With `after = 0` it also checks that every stream's
-    /// versions run 1, 2, 3, … and that the stream index holds nothing else.
+    /// versions run 1, 2, 3, … and that the stream index holds nothing else. With `after > 0` the
+    /// chain starts from the hash stored at `after` (see [`Reader::verify_tail`] to start from a
+    /// hash remembered elsewhere instead).
     pub(crate) fn verify(&self, after: u64) -> Result<Verification, StoreError> {
+        if after == 0 {
+            return self.walk(0, HASH_ZERO, i64::MIN);
+        }
+        match self.tree.get(keys::event(after))? {
+            None => Ok(Verification::bad(0, after, "missing from the log".into())),
+            Some(bytes) => match codec::decode_envelope(&bytes) {
+                Ok(env) => self.walk(after, env.hash, env.recorded_at_us),
+                Err(e) => Ok(Verification::bad(0, after, format!("envelope: {e}"))),
+            },
+        }
+    }
+
+    /// Checks positions `after + 1 ..= head` against `hash_at_after`, a hash of position `after`
+    /// that the caller remembers from an earlier verification; nothing at or before `after` is
+    /// read. A log that ends before `after` is reported at its first missing position.
+    pub(crate) fn verify_tail(
+        &self,
+        after: u64,
+        hash_at_after: [u8; 32],
+    ) -> Result<Verification, StoreError> {
+        let head = self.head();
+        if after > head {
+            return Ok(Verification::bad(
+                0,
+                head + 1,
+                format!("missing from the log, which ends at {head}; position {after} was verified before"),
+            ));
+        }
+        // recorded_at of `after` is not re-read; the hash link covers the first tail event.
+        self.walk(after, hash_at_after, i64::MIN)
+    }
+
+    /// The walk behind both: `prev_hash` and `prev_recorded_at_us` are those of `after`.
+    fn walk(
+        &self,
+        after: u64,
+        mut prev_hash: [u8; 32],
+        mut prev_recorded_at_us: i64,
+    ) -> Result<Verification, StoreError> {
         let head = self.head();
         let whole = after == 0;
-        let mut prev_hash = HASH_ZERO;
-        let mut prev_recorded_at_us = i64::MIN;
-        if !whole {
-            match self.tree.get(keys::event(after))? {
-                None => return Ok(Verification::bad(0, after, "missing from the log".into())),
-                Some(bytes) => match codec::decode_envelope(&bytes) {
-                    Ok(env) => {
-                        prev_hash = env.hash;
-                        prev_recorded_at_us = env.recorded_at_us;
-                    }
-                    Err(e) => return Ok(Verification::bad(0, after, format!("envelope: {e}"))),
-                },
-            }
-        }
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut checked = 0u64;
         let mut expected = after + 1;
@@ -152,8 +179,7 @@ impl Reader {
                 format!("events stored up to {last_stored}, past the chain head"),
             ));
         }
-        let head_hash_wrong =
-            chain_head.position == head && head > after && chain_head.hash != prev_hash;
+        let head_hash_wrong = chain_head.position == head && chain_head.hash != prev_hash;
         if chain_head.position < head || head_hash_wrong {
             return Ok(Verification::bad(
                 checked,

@@ -56,6 +56,8 @@ struct Applied {
     outcomes: Vec<Result<AppendOutcome, StoreError>>,
     /// The head after this group, if it wrote anything.
     head: Option<u64>,
+    /// This group's own commit failed: its outcomes already say why.
+    failed: bool,
 }
 
 /// Set once a commit failed after touching sled: memory and disk may then disagree, so every
@@ -140,6 +142,7 @@ impl Writer {
                 replies,
                 outcomes,
                 head: None,
+                failed: false,
             };
         }
         // recorded_at never decreases along the log, even if the wall clock steps back.
@@ -162,6 +165,7 @@ impl Writer {
                 replies,
                 outcomes,
                 head: None,
+                failed: false,
             };
         }
         stage
@@ -180,6 +184,7 @@ impl Writer {
                 replies,
                 outcomes,
                 head: None,
+                failed: true,
             };
         }
         self.head = stage.head;
@@ -188,6 +193,7 @@ impl Writer {
             replies,
             outcomes,
             head: Some(self.head.position),
+            failed: false,
         }
     }
 
@@ -404,7 +410,9 @@ fn sync_loop(
         // Everything applied so far is flushed together; a later group whose flush already
         // happened gets a cheap one. Groups that wrote nothing still wait their turn, since their
         // answers (idempotent retries) may name events of a group still in flight.
-        if let Some(msg) = failure.get() {
+        if applied.failed {
+            // Answered with its own error, not as a victim of an earlier one.
+        } else if let Some(msg) = failure.get() {
             applied.outcomes = applied
                 .outcomes
                 .iter()
@@ -416,7 +424,10 @@ fn sync_loop(
                     head_tx.send_replace(head);
                 }
                 Err(e) => {
-                    let msg = e.to_string();
+                    let msg = match e {
+                        StoreError::Io(msg) => msg,
+                        other => other.to_string(),
+                    };
                     tracing::error!(error = %msg, "store sync failed; refusing further appends");
                     failure.set(msg.clone());
                     applied.outcomes = applied

@@ -4,9 +4,11 @@
 mod append;
 mod concurrency;
 mod crash;
+mod disk;
 mod examples;
 mod golden;
 mod roundtrip;
 mod subscription;
 mod support;
 mod tamper;
+mod tamper_log;
