@@ -1,12 +1,16 @@
 //! End-to-end tests: each starts the real program (`dunlog-e2e serve`) on a free loopback port
 //! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
 
+mod chain_check;
 mod cli;
+mod crash;
 mod demo;
 mod limits;
 mod restart;
 mod roles;
 mod scenarios;
+mod slow;
+mod storm;
 mod subscription;
 mod support;
 mod time_travel;

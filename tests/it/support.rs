@@ -106,6 +106,11 @@ impl Server {
         }
     }
 
+    /// `host:port` of the server.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.base)
     }
@@ -180,6 +185,21 @@ impl Client {
         let text = response.text().await.expect("body");
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, value)
+    }
+
+    /// Runs a query with variables, or says why no answer came (the server died, say).
+    pub async fn try_query(&self, query: &str, variables: Value) -> Result<Value, reqwest::Error> {
+        let body = json!({"query": query, "variables": variables});
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).expect("json"));
+        if let Some(t) = &self.token {
+            request = request.bearer_auth(t);
+        }
+        let text = request.send().await?.text().await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// Runs a query with variables; returns the whole JSON answer (`data` and `errors`).

@@ -477,6 +477,8 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
     );
     let live = service.live.clone();
     let app = server::app(AppState::new(service, production));
+    // New connections must send their request headers in time (slowloris).
+    let listener = crate::conn::HeadTimedListener::new(listener, crate::conn::HEADER_READ_TIMEOUT);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

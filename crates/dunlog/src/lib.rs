@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod conn;
 pub mod demo;
 pub mod graphql;
 pub mod import;

@@ -29,6 +29,10 @@ pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
 pub const REQUEST_BODY_HARD_BYTES_MAX: usize = 1024 * 1024;
 /// Longest a GraphQL request may run.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest the whole request body may take to arrive (a slow or stalled body is answered with
+/// `408` and `LIMIT`, and the connection closed). The headers of a new connection are bounded
+/// by `conn::HEADER_READ_TIMEOUT`.
+pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bounds of the latency histogram, in seconds.
 const LATENCY_BUCKETS_S: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
@@ -215,8 +219,55 @@ fn name_fields(errors: &mut [ServerError], variables: &Value, query: &str) {
     }
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Reads the whole body within [`REQUEST_BODY_TIMEOUT`], or answers why not.
+async fn read_body(state: &AppState, body: axum::body::Body) -> Result<Bytes, Response> {
+    let read = axum::body::to_bytes(body, REQUEST_BODY_HARD_BYTES_MAX);
+    match tokio::time::timeout(REQUEST_BODY_TIMEOUT, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let too_large =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                })
+                .any(|e| e.to_string().contains("length limit"));
+            if too_large {
+                state.metrics.limited.fetch_add(1, Ordering::Relaxed);
+                Err(limit_as_graphql_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()).await)
+            } else {
+                state.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                let body = error_body("VALIDATION", &format!("request body: cannot be read ({e})"));
+                Err((StatusCode::BAD_REQUEST, Json(body)).into_response())
+            }
+        }
+        Err(_) => {
+            state.metrics.limited.fetch_add(1, Ordering::Relaxed);
+            let body = error_body(
+                "LIMIT",
+                &format!(
+                    "request body: not received within {} s",
+                    REQUEST_BODY_TIMEOUT.as_secs()
+                ),
+            );
+            Err((
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                Json(body),
+            )
+                .into_response())
+        }
+    }
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let started = Instant::now();
+    let body = match read_body(&state, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     if body.len() > REQUEST_BODY_BYTES_MAX {
         state.metrics.limited.fetch_add(1, Ordering::Relaxed);
         return limit_as_graphql_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()).await;

@@ -97,6 +97,60 @@ pub struct Service {
     pub live: Live,
     pub stats: Arc<AppendStats>,
     known_at_cache: Arc<KnownAtCache>,
+    /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
+    writes_refused: Arc<Option<String>>,
+}
+
+/// The `meta` key of the last position the start-up check verified, with its hash:
+/// `position hex-hash`.
+pub const VERIFY_CHECKPOINT_KEY: &str = "verify/checkpoint";
+
+fn parse_checkpoint(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (position, hex) = text.trim().split_once(' ')?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some((position.parse().ok()?, hash))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The start-up chain check: verifies the log from the last verified position (kept in `meta`
+/// under [`VERIFY_CHECKPOINT_KEY`]) to the head, so only the tail is read, and on success moves the
+/// checkpoint to the head. Returns why writes must be refused, if the log does not verify.
+pub fn check_chain(store: &Store) -> anyhow::Result<Option<String>> {
+    let checkpoint = store
+        .meta_get(VERIFY_CHECKPOINT_KEY)?
+        .and_then(|bytes| parse_checkpoint(&bytes));
+    let verification = match checkpoint {
+        Some((position, hash)) => store.verify_tail(position, hash)?,
+        None => store.verify(0)?,
+    };
+    if !verification.ok {
+        return Ok(Some(format!(
+            "the log does not verify at position {}: {} (checked from position {})",
+            verification.first_bad_position.unwrap_or(0),
+            verification.message.unwrap_or_default(),
+            checkpoint.map_or(1, |(p, _)| p + 1),
+        )));
+    }
+    let head = store.head();
+    if head > 0 && checkpoint.is_none_or(|(p, _)| p < head) {
+        if let Some(last) = store.read_from(head - 1, 1)?.pop() {
+            store.meta_put(
+                VERIFY_CHECKPOINT_KEY,
+                format!("{} {}", last.position, hex(&last.hash)).as_bytes(),
+            )?;
+        }
+    }
+    Ok(None)
 }
 
 /// Ledgers as known at past instants kept for time-travel queries.
@@ -116,20 +170,43 @@ impl Service {
             .with_context(|| format!("cannot create data directory {}", dir.display()))?;
         let store = Store::open(dir)
             .with_context(|| format!("cannot open the ledger in {}", dir.display()))?;
+        let checked = store.clone();
+        let writes_refused = tokio::task::spawn_blocking(move || check_chain(&checked))
+            .await
+            .context("checking the chain")??;
+        if let Some(reason) = &writes_refused {
+            tracing::error!(reason = %reason, "refusing writes");
+            eprintln!("dunlog: refusing writes: {reason}");
+        }
         let live = Live::start(&store).await?;
         let service = Service {
             store,
             live,
             stats: Arc::new(AppendStats::default()),
             known_at_cache: Arc::new(KnownAtCache::new(KNOWN_AT_CACHE_MAX)),
+            writes_refused: Arc::new(writes_refused),
         };
-        if service.store.stream_version("policy")? == 0 {
+        if service.writes_refused.is_none() && service.store.stream_version("policy")? == 0 {
             service
                 .adopt_policy("system", domain::policy::DEFAULT_POLICY_TOML, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("adopting the default policy: {e}"))?;
         }
         Ok(service)
+    }
+
+    /// Why writes are refused (the log did not verify at start), if they are.
+    pub fn writes_refused(&self) -> Option<&str> {
+        self.writes_refused.as_deref()
+    }
+
+    fn check_writable(&self) -> Result<(), ServiceError> {
+        match self.writes_refused() {
+            None => Ok(()),
+            Some(reason) => Err(ServiceError::Internal(anyhow::anyhow!(
+                "writes are refused: {reason}"
+            ))),
+        }
     }
 
     /// Stops the read model's follower and drops this handle; the data directory is free once
@@ -237,6 +314,7 @@ impl Service {
         command: Command,
         idempotency_key: Option<String>,
     ) -> Result<CommandOutput, ServiceError> {
+        self.check_writable()?;
         let command_json = serde_json::to_value(&command).context("encoding the command")?;
         let fp = fingerprint(&command_json);
         let customer_id = command.customer_id().clone();
@@ -259,19 +337,31 @@ impl Service {
                     actor,
                     policy: &policy,
                 };
-                let events = domain::decide(account, &command, &ctx)?;
+                let decided = domain::decide(account, &command, &ctx);
                 (
-                    events,
+                    decided,
                     account.map(|a| a.version).unwrap_or(0),
                     ledger.policy_version(),
                 )
             };
-            if events.is_empty() {
-                return Ok(CommandOutput {
-                    events: Vec::new(),
-                    exposure: self.exposure_today(&customer_id),
-                });
-            }
+            let events = match events {
+                Ok(events) if !events.is_empty() => events,
+                decided => {
+                    // The same key may have been appended by a concurrent request since it was
+                    // checked above (the read model now holds its events): answer as it did.
+                    if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
+                        return Ok(CommandOutput {
+                            events,
+                            exposure: self.exposure_today(&customer_id),
+                        });
+                    }
+                    decided?;
+                    return Ok(CommandOutput {
+                        events: Vec::new(),
+                        exposure: self.exposure_today(&customer_id),
+                    });
+                }
+            };
             let expected = if version == 0 {
                 ExpectedVersion::NoStream
             } else {
@@ -318,6 +408,7 @@ impl Service {
         document: &str,
         idempotency_key: Option<String>,
     ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        self.check_writable()?;
         let fp = fingerprint(&serde_json::json!({"command": "adopt_policy", "document": document}));
         if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
             return Ok(events);
@@ -371,6 +462,7 @@ impl Service {
 
     /// Runs the clock for every account through `date`; returns the events it appended.
     pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
+        self.check_writable()?;
         let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
         let mut appended = Vec::new();
         for customer_id in customers {
@@ -512,6 +604,50 @@ mod tests {
             })
         ));
         assert_eq!(service.store.head(), 3);
+    }
+
+    #[tokio::test]
+    async fn start_verifies_the_tail_and_refuses_writes_when_it_does_not_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        assert!(service.writes_refused().is_none());
+        service.close().await;
+
+        // The next start verifies the log and remembers the head and its hash.
+        let service = Service::open(dir.path()).await.unwrap();
+        let stored = service
+            .store
+            .meta_get(VERIFY_CHECKPOINT_KEY)
+            .unwrap()
+            .unwrap();
+        let (position, hash) = parse_checkpoint(&stored).unwrap();
+        assert_eq!(position, 3);
+        assert_eq!(hash, service.store.read_from(2, 1).unwrap()[0].hash);
+        // A remembered hash the log does not chain from (as if position 2 had been rewritten
+        // since it was verified) is found at the next start.
+        service
+            .store
+            .meta_put(
+                VERIFY_CHECKPOINT_KEY,
+                format!("2 {}", "ab".repeat(32)).as_bytes(),
+            )
+            .unwrap();
+        service.close().await;
+
+        let service = Service::open(dir.path()).await.unwrap();
+        let reason = service.writes_refused().unwrap().to_owned();
+        assert!(reason.contains("position 3"), "{reason}");
+        let refused = service.execute("a", invoice("5.00"), None).await;
+        assert!(
+            matches!(refused, Err(ServiceError::Internal(_))),
+            "{refused:?}"
+        );
+        assert!(service.tick("2026-06-30".parse().unwrap()).await.is_err());
+        assert_eq!(service.store.head(), 3, "nothing was appended");
+        // Reads still work.
+        assert!(service.live.read().accounts.contains_key("ACME"));
     }
 
     #[tokio::test]
