@@ -123,7 +123,8 @@ impl Account {
         }
     }
 
-    fn evolve(&mut self, event: &Event) {
+    /// Applies a recorded fact to an opened account (see [`evolve`]).
+    pub fn evolve(&mut self, event: &Event) {
         self.version += 1;
         match event {
             Event::AccountOpened(_) => {}

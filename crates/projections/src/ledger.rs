@@ -127,7 +127,7 @@ impl Ledger {
             self.policy_in_force = Policy::parse(&p.document).ok();
             return;
         }
-        let Some(customer_id) = customer_of_stream(envelope.stream) else {
+        let Some(customer) = envelope.stream.strip_prefix("account-") else {
             return;
         };
         if is_timeline_event(event) {
@@ -139,17 +139,27 @@ impl Ledger {
                 actor,
                 event: event.clone(),
             };
-            match self.timelines.get_mut(&customer_id) {
+            match self.timelines.get_mut(customer) {
                 Some(records) => records.push(record),
                 None => {
-                    self.timelines.insert(customer_id.clone(), vec![record]);
+                    if let Some(customer_id) = customer_of_stream(envelope.stream) {
+                        self.timelines.insert(customer_id, vec![record]);
+                    }
                 }
             }
         }
-        let mut state = self.accounts.remove(&customer_id);
-        evolve(&mut state, event);
-        if let Some(account) = state {
-            self.accounts.insert(customer_id, account);
+        // The replay hot path: evolve in place; an id is parsed only when an account opens.
+        match self.accounts.get_mut(customer) {
+            Some(account) => account.evolve(event),
+            None => {
+                let mut state = None;
+                evolve(&mut state, event);
+                if let (Some(account), Some(customer_id)) =
+                    (state, customer_of_stream(envelope.stream))
+                {
+                    self.accounts.insert(customer_id, account);
+                }
+            }
         }
     }
 

@@ -82,37 +82,7 @@ macro_rules! payload_codec {
     };
 }
 
-payload_codec!(
-    AccountOpened,
-    CreditLimitChanged,
-    TermsChanged,
-    ContactDetailsUpdated,
-    ContactDetailsVerified,
-    SalesRepAssigned,
-    InvoiceIssued,
-    InvoiceDelivered,
-    InvoiceDisputed,
-    DisputeResolved,
-    CreditNoteIssued,
-    LateFeeCharged,
-    InvoiceWrittenOff,
-    PaymentReceived,
-    PaymentReversed,
-    UnappliedCashApplied,
-    ReminderSent,
-    CallLogged,
-    SalesRepNotified,
-    PaymentPromised,
-    PaymentPlanAgreed,
-    PromiseKept,
-    PromiseBroken,
-    AccountHeld,
-    AccountReleased,
-    CashOnlyImposed,
-    CashOnlyLifted,
-    Escalated,
-    PolicyAdopted,
-);
+domain::for_each_event!(payload_codec);
 
 /// The schema number new payloads of this type are written with.
 ///
