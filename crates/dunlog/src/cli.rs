@@ -51,6 +51,12 @@ enum Command {
         /// Do not run the clock on start and daily (tests; run `tick` by hand instead).
         #[arg(long)]
         no_auto_tick: bool,
+        /// Close a kept-alive connection that sends no request for this many seconds.
+        #[arg(long, default_value_t = crate::conn::IDLE_TIMEOUT.as_secs())]
+        idle_timeout_secs: u64,
+        /// Connections one client address may hold open at once; more are closed at accept.
+        #[arg(long, default_value_t = crate::conn::CONNECTIONS_PER_CLIENT)]
+        max_connections_per_client: usize,
     },
     /// Generate a realistic, reproducible history into an empty ledger.
     Demo {
@@ -199,6 +205,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             demo_customers,
             production,
             no_auto_tick,
+            idle_timeout_secs,
+            max_connections_per_client,
         } => runtime()?.block_on(serve(
             &data,
             addr,
@@ -207,6 +215,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 demo_customers,
                 production,
                 auto_tick: !no_auto_tick,
+                limits: crate::conn::ConnectionLimits {
+                    header_read_timeout: crate::conn::HEADER_READ_TIMEOUT,
+                    idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
+                    connections_per_client: max_connections_per_client.max(1),
+                },
             },
         ))?,
         Command::Demo { customers, seed } => {
@@ -404,6 +417,7 @@ struct ServeOptions {
     demo_customers: usize,
     production: bool,
     auto_tick: bool,
+    limits: crate::conn::ConnectionLimits,
 }
 
 async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<()> {
@@ -412,6 +426,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         demo_customers,
         production,
         auto_tick,
+        limits,
     } = options;
     let service = Service::open(data).await?;
     if demo {
@@ -477,8 +492,8 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
     );
     let live = service.live.clone();
     let app = server::app(AppState::new(service, production));
-    // New connections must send their request headers in time (slowloris).
-    let listener = crate::conn::HeadTimedListener::new(listener, crate::conn::HEADER_READ_TIMEOUT);
+    // Request heads in time (slowloris), idle keep-alives closed, connections per client capped.
+    let listener = crate::conn::LimitedListener::new(listener, limits);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -31,7 +31,7 @@ pub const REQUEST_BODY_HARD_BYTES_MAX: usize = 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest the whole request body may take to arrive (a slow or stalled body is answered with
 /// `408` and `LIMIT`, and the connection closed). The headers of a new connection are bounded
-/// by `conn::HEADER_READ_TIMEOUT`.
+/// by `conn::HEADER_READ_TIMEOUT` (and idle kept-alive connections by the idle timeout).
 pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bounds of the latency histogram, in seconds.
 const LATENCY_BUCKETS_S: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
