@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::append::{AppendOutcome, PreparedAppend};
 use crate::chain::{self, Canonical};
-use crate::codec::{self, Envelope, IdempotencyEntry};
+use crate::codec::{self, EnvelopeRef, IdempotencyEntry};
 use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::keys::{self, ChainHead};
@@ -26,8 +26,9 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
 }
 
-/// How many applied groups may wait for their flush while the writer stages the next one.
-const GROUPS_IN_FLIGHT_MAX: usize = 2;
+/// How many applied groups may wait for their flush while the writer stages the next one. The
+/// sync thread makes all the waiting groups durable with one flush and one `fdatasync`.
+const GROUPS_IN_FLIGHT_MAX: usize = 4;
 
 pub(crate) struct Writer {
     pub db: sled::Db,
@@ -137,7 +138,7 @@ impl Writer {
         let (appends, replies): (Vec<PreparedAppend>, Vec<_>) =
             group.into_iter().map(|r| (r.append, r.reply)).unzip();
         if let Some(msg) = failure.get() {
-            let outcomes = appends.iter().map(|_| Err(refused(&msg))).collect();
+            let outcomes = replies.iter().map(|_| Err(refused(&msg))).collect();
             return Applied {
                 replies,
                 outcomes,
@@ -156,7 +157,7 @@ impl Writer {
         };
         let mut outcomes: Vec<Result<AppendOutcome, StoreError>> =
             Vec::with_capacity(appends.len());
-        for append in &appends {
+        for append in appends {
             let outcome = self.stage(append, &mut stage, now_us, &outcomes);
             outcomes.push(outcome);
         }
@@ -197,12 +198,27 @@ impl Writer {
         }
     }
 
-    fn version_of(&mut self, stream: &str, stage: &Stage) -> Result<u64, StoreError> {
+    /// The stream's version as applied to sled, including what this group staged.
+    ///
+    /// `stream_was_empty` is what the caller's thread saw before queueing the append (no entry
+    /// for version 1 in the stream index). A stream missing from `self.versions` has not been
+    /// written since the store opened (every applied group records its streams there before the
+    /// next group is staged, and only this thread writes the tree), so the tree still holds what
+    /// the caller saw and the writer need not look again. Without the hint it scans the index.
+    fn version_of(
+        &mut self,
+        stream: &str,
+        stream_was_empty: bool,
+        stage: &Stage,
+    ) -> Result<u64, StoreError> {
         if let Some(v) = stage.versions.get(stream) {
             return Ok(*v);
         }
         if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
+        }
+        if stream_was_empty {
+            return Ok(0);
         }
         // Everything in the tree is durable here: a failed commit stops the writer for good.
         let v = match self
@@ -227,7 +243,7 @@ impl Writer {
 
     fn stage(
         &mut self,
-        a: &PreparedAppend,
+        a: PreparedAppend,
         stage: &mut Stage,
         now_us: i64,
         outcomes: &[Result<AppendOutcome, StoreError>],
@@ -273,7 +289,7 @@ impl Writer {
             }
         }
 
-        let current = self.version_of(&a.stream, stage)?;
+        let current = self.version_of(&a.stream, a.stream_was_empty, stage)?;
         if !a.expected.admits(current) {
             return Err(StoreError::Conflict {
                 stream: a.stream.clone(),
@@ -286,62 +302,63 @@ impl Writer {
         let mut head = stage.head;
         let mut staged = Vec::with_capacity(a.events.len());
         let mut recorded = Vec::with_capacity(a.events.len());
-        for (version, ev) in (current + 1..).zip(&a.events) {
+        for (version, ev) in (current + 1..).zip(a.events) {
             let position = head.position + 1;
             let event_id = Uuid::now_v7();
-            let canonical = chain::canonical(&Canonical {
+            let hash = chain::hash_of(
+                &head.hash,
+                &Canonical {
+                    position,
+                    version,
+                    schema: ev.schema,
+                    occurred_at_us: ev.occurred_at_us,
+                    recorded_at_us: now_us,
+                    event_id,
+                    stream: &a.stream,
+                    event_type: ev.event_type,
+                    actor: &a.actor,
+                    correlation_id: a.correlation_id.as_deref(),
+                    causation_id: a.causation_id.as_deref(),
+                    policy_version: a.policy_version,
+                    payload: &ev.payload,
+                },
+            );
+            let bytes = codec::encode_envelope_ref(&EnvelopeRef {
                 position,
+                stream: &a.stream,
                 version,
+                event_id: event_id.into_bytes(),
+                event_type: ev.event_type,
                 schema: ev.schema,
                 occurred_at_us: ev.occurred_at_us,
                 recorded_at_us: now_us,
-                event_id,
-                stream: &a.stream,
-                event_type: ev.event_type,
                 actor: &a.actor,
                 correlation_id: a.correlation_id.as_deref(),
                 causation_id: a.causation_id.as_deref(),
                 policy_version: a.policy_version,
                 payload: &ev.payload,
-            });
-            let hash = chain::next_hash(&head.hash, &canonical);
-            let envelope = Envelope {
-                position,
-                stream: a.stream.clone(),
-                version,
-                event_id: event_id.into_bytes(),
-                event_type: ev.event_type.to_owned(),
-                schema: ev.schema,
-                occurred_at_us: ev.occurred_at_us,
-                recorded_at_us: now_us,
-                actor: a.actor.clone(),
-                correlation_id: a.correlation_id.clone(),
-                causation_id: a.causation_id.clone(),
-                policy_version: a.policy_version,
-                payload: ev.payload.clone(),
                 prev_hash: head.hash,
                 hash,
-            };
-            let bytes = codec::encode_envelope(&envelope)
-                .map_err(|e| StoreError::Invalid(format!("envelope does not encode: {e}")))?;
+            })
+            .map_err(|e| StoreError::Invalid(format!("envelope does not encode: {e}")))?;
             let occurred_at = instant_from_us(ev.occurred_at_us)
                 .ok_or_else(|| StoreError::Invalid("occurred_at out of range".to_owned()))?;
             staged.push((position, version, bytes));
             recorded.push(RecordedEvent {
                 position,
-                stream: envelope.stream,
+                stream: a.stream.clone(),
                 version,
                 event_id,
-                event_type: envelope.event_type,
+                event_type: ev.event_type.to_owned(),
                 schema: ev.schema,
                 occurred_at,
                 recorded_at,
-                actor: envelope.actor,
-                correlation_id: envelope.correlation_id,
-                causation_id: envelope.causation_id,
+                actor: a.actor.clone(),
+                correlation_id: a.correlation_id.clone(),
+                causation_id: a.causation_id.clone(),
                 policy_version: a.policy_version,
-                event: ev.event.clone(),
-                payload: envelope.payload,
+                event: ev.event,
+                payload: ev.payload,
                 prev_hash: head.hash,
                 hash,
             });
@@ -406,41 +423,61 @@ fn sync_loop(
             .sync()?;
         Ok(())
     };
-    while let Ok(mut applied) = applied_rx.recv() {
-        // Everything applied so far is flushed together; a later group whose flush already
-        // happened gets a cheap one. Groups that wrote nothing still wait their turn, since their
-        // answers (idempotent retries) may name events of a group still in flight.
-        if applied.failed {
-            // Answered with its own error, not as a victim of an earlier one.
-        } else if let Some(msg) = failure.get() {
-            applied.outcomes = applied
-                .outcomes
-                .iter()
-                .map(|_| Err(refused(&msg)))
-                .collect();
-        } else if let Some(head) = applied.head {
-            match make_durable() {
-                Ok(()) => {
-                    head_tx.send_replace(head);
-                }
-                Err(e) => {
-                    let msg = match e {
-                        StoreError::Io(msg) => msg,
-                        other => other.to_string(),
-                    };
-                    tracing::error!(error = %msg, "store sync failed; refusing further appends");
-                    failure.set(msg.clone());
-                    applied.outcomes = applied
-                        .outcomes
-                        .iter()
-                        .map(|_| Err(StoreError::Io(msg.clone())))
-                        .collect();
-                }
+    while let Ok(first) = applied_rx.recv() {
+        // Every group already waiting here was applied to sled before the flush below starts,
+        // so one flush and one fdatasync make all of them durable: when the writer runs ahead
+        // of the disk, the groups waiting share a sync instead of paying one each.
+        let mut groups = vec![first];
+        groups.extend(applied_rx.try_iter());
+        let mut synced = false;
+        for applied in groups {
+            answer(applied, &mut synced, &make_durable, &failure, &head_tx);
+        }
+    }
+}
+
+/// Makes one group durable (unless `synced` says a sync that covers it already happened) and
+/// answers its callers. Groups that wrote nothing still wait their turn, since their answers
+/// (idempotent retries) may name events of a group still in flight.
+fn answer(
+    mut applied: Applied,
+    synced: &mut bool,
+    make_durable: &dyn Fn() -> Result<(), StoreError>,
+    failure: &Failure,
+    head_tx: &watch::Sender<u64>,
+) {
+    if applied.failed {
+        // Answered with its own error, not as a victim of an earlier one.
+    } else if let Some(msg) = failure.get() {
+        applied.outcomes = applied
+            .outcomes
+            .iter()
+            .map(|_| Err(refused(&msg)))
+            .collect();
+    } else if let Some(head) = applied.head {
+        let result = if *synced { Ok(()) } else { make_durable() };
+        match result {
+            Ok(()) => {
+                *synced = true;
+                head_tx.send_replace(head);
+            }
+            Err(e) => {
+                let msg = match e {
+                    StoreError::Io(msg) => msg,
+                    other => other.to_string(),
+                };
+                tracing::error!(error = %msg, "store sync failed; refusing further appends");
+                failure.set(msg.clone());
+                applied.outcomes = applied
+                    .outcomes
+                    .iter()
+                    .map(|_| Err(StoreError::Io(msg.clone())))
+                    .collect();
             }
         }
-        for (reply, outcome) in applied.replies.into_iter().zip(applied.outcomes) {
-            // The caller may have given up waiting; the append stands regardless.
-            let _ = reply.send(outcome);
-        }
+    }
+    for (reply, outcome) in applied.replies.into_iter().zip(applied.outcomes) {
+        // The caller may have given up waiting; the append stands regardless.
+        let _ = reply.send(outcome);
     }
 }

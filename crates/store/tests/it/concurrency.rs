@@ -239,3 +239,75 @@ async fn verify_and_reads_on_a_live_store_see_only_whole_durable_groups() {
     assert!(rounds > 0);
     assert!(store.verify(0).unwrap().ok);
 }
+
+/// The caller's thread tells the writer whether a stream had no event yet (a point read before
+/// queueing), so the writer skips its own lookup for new streams. Many writers racing to create
+/// the same streams must still get exactly one winner each, and a stream written before a
+/// reopen (on disk, not in the writer's memory) must never be taken for new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creators_of_new_streams_get_one_winner_and_reopened_streams_are_not_new() {
+    let dir = temp_dir();
+    {
+        let store = open(dir.path());
+        store
+            .append(request(
+                "account-old",
+                ExpectedVersion::NoStream,
+                &[1, 2, 3],
+            ))
+            .await
+            .unwrap();
+    }
+    let store = open(dir.path());
+    let mut tasks = Vec::new();
+    for w in 0..16u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut wins = Vec::new();
+            for s in 0..20u64 {
+                let stream = format!("account-new-{s}");
+                match store
+                    .append(request(&stream, ExpectedVersion::NoStream, &[w]))
+                    .await
+                {
+                    Ok(out) => {
+                        assert_eq!(out.events[0].version, 1);
+                        wins.push(stream);
+                    }
+                    Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, 1),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let old = store
+                .append(request("account-old", ExpectedVersion::NoStream, &[w]))
+                .await;
+            assert!(
+                matches!(old, Err(StoreError::Conflict { actual, .. }) if actual >= 3),
+                "{old:?}"
+            );
+            let any = store
+                .append(request("account-old", ExpectedVersion::Any, &[w]))
+                .await
+                .unwrap();
+            assert!(any.events[0].version > 3);
+            wins
+        }));
+    }
+    let mut winners: HashMap<String, usize> = HashMap::new();
+    for t in tasks {
+        for stream in t.await.unwrap() {
+            *winners.entry(stream).or_default() += 1;
+        }
+    }
+    assert_eq!(winners.len(), 20);
+    assert!(winners.values().all(|n| *n == 1), "{winners:?}");
+    assert_eq!(store.stream_version("account-old").unwrap(), 3 + 16);
+    let versions: Vec<u64> = store
+        .read_stream("account-old", 0)
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, (1..=19).collect::<Vec<_>>());
+    assert!(store.verify(0).unwrap().ok);
+}
