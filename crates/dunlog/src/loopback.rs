@@ -238,3 +238,26 @@ pub fn log_path_beside(data: &Path) -> PathBuf {
     name.push(".serve.log");
     PathBuf::from(name)
 }
+
+/// CPU time (user + system) a process has used so far, seconds; `None` off Linux or once it has
+/// exited. Assumes the usual 100 clock ticks per second.
+pub fn cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis,
+    // where field 3 (state) comes first, so utime (14) and stime (15) are the 12th and 13th.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// The machine's 1-minute load average (`/proc/loadavg`): how crowded the CPUs were.
+pub fn load_average_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -84,6 +84,11 @@ pub struct Interval {
     pub end_s: f64,
     pub seconds: f64,
     pub rss_mib: f64,
+    /// CPU the server used per request answered in the interval, ms: unlike latency, it does
+    /// not grow when other processes crowd the CPUs.
+    pub server_cpu_ms_per_request: f64,
+    /// The machine's 1-minute load average at the end of the interval.
+    pub load_1m: f64,
     /// The log's durable head at the end of the interval.
     pub events: u64,
     /// Events appended but not yet applied to the read model at the end of the interval.
@@ -332,11 +337,8 @@ impl Account {
         format!("{prefix}{}", self.serial)
     }
 
-    fn pick<'a>(
-        &'a mut self,
-        rng: &mut StdRng,
-        which: impl Fn(&Invoice) -> bool,
-    ) -> Option<&'a mut Invoice> {
+    /// A random invoice of the account that `which` accepts.
+    fn pick(&mut self, rng: &mut StdRng, which: impl Fn(&Invoice) -> bool) -> Option<&mut Invoice> {
         let candidates: Vec<usize> = (0..self.invoices.len())
             .filter(|&i| self.invoices.get(i).is_some_and(&which))
             .collect();
@@ -885,16 +887,24 @@ async fn read_loop(shared: Arc<Shared>, seed: u64) {
 }
 
 /// Ends one interval: takes the window and samples the server.
-async fn sample(shared: &Shared, started: Instant, last: &mut (Instant, u64)) -> Interval {
+/// Where the previous interval ended.
+struct Mark {
+    at: Instant,
+    events: u64,
+    server_cpu_s: f64,
+}
+
+async fn sample(shared: &Shared, started: Instant, last: &mut Mark) -> Interval {
     let window = std::mem::take(&mut *lock(&shared.window));
     let now = Instant::now();
-    let seconds = now.duration_since(last.0).as_secs_f64().max(1e-9);
+    let seconds = now.duration_since(last.at).as_secs_f64().max(1e-9);
+    let server_cpu_s = loopback::cpu_s(shared.server.pid()).unwrap_or(last.server_cpu_s);
     let rss_mib = shared.server.rss_mib().unwrap_or(0.0);
     let (events, applied) = match shared.server.health().await {
         Ok(h) => h,
         Err(e) => {
             shared.fail(format!("/health did not answer: {e:#}"));
-            (last.1, last.1)
+            (last.events, last.events)
         }
     };
     let ops = window
@@ -920,11 +930,18 @@ async fn sample(shared: &Shared, started: Instant, last: &mut (Instant, u64)) ->
         projection_lag: events.saturating_sub(applied),
         requests: window.requests,
         requests_per_s: window.requests as f64 / seconds,
-        events_per_s: events.saturating_sub(last.1) as f64 / seconds,
+        events_per_s: events.saturating_sub(last.events) as f64 / seconds,
+        server_cpu_ms_per_request: (server_cpu_s - last.server_cpu_s) * 1000.0
+            / window.requests.max(1) as f64,
+        load_1m: loopback::load_average_1m().unwrap_or(0.0),
         errors: window.errors,
         ops,
     };
-    *last = (now, events);
+    *last = Mark {
+        at: now,
+        events,
+        server_cpu_s,
+    };
     interval
 }
 
@@ -1073,7 +1090,11 @@ pub async fn run(data: &Path, options: SoakOptions) -> anyhow::Result<SoakReport
     }
 
     let mut intervals = Vec::new();
-    let mut last = (started, events_at_start);
+    let mut last = Mark {
+        at: started,
+        events: events_at_start,
+        server_cpu_s: loopback::cpu_s(shared.server.pid()).unwrap_or(0.0),
+    };
     if options.progress {
         eprintln!("{}", interval_header());
     }
@@ -1224,13 +1245,15 @@ pub async fn run(data: &Path, options: SoakOptions) -> anyhow::Result<SoakReport
 
 fn interval_header() -> String {
     format!(
-        "{:>7} {:>8} {:>9} {:>6} {:>7} {:>6}  {:>15} {:>15} {:>15} {:>15} {:>15}  errors",
+        "{:>5} {:>7} {:>8} {:>5} {:>6} {:>4} {:>6} {:>5}  {:>15} {:>15} {:>15} {:>15} {:>15}  errors",
         "t s",
         "RSS MiB",
         "events",
         "ev/s",
         "req/s",
         "lag",
+        "cpu ms",
+        "load",
         "writes p50/p99",
         "aging",
         "exposure",
@@ -1253,13 +1276,15 @@ fn interval_line(r: &Interval) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     format!(
-        "{:>7.0} {:>8.1} {:>9} {:>6.0} {:>7.0} {:>6}  {:>15} {:>15} {:>15} {:>15} {:>15}  {}",
+        "{:>5.0} {:>7.1} {:>8} {:>5.0} {:>6.0} {:>4} {:>6.2} {:>5.1}  {:>15} {:>15} {:>15} {:>15} {:>15}  {}",
         r.end_s,
         r.rss_mib,
         r.events,
         r.events_per_s,
         r.requests_per_s,
         r.projection_lag,
+        r.server_cpu_ms_per_request,
+        r.load_1m,
         op(WRITES),
         op("aging"),
         op("exposure"),
@@ -1275,7 +1300,9 @@ pub fn print_report(r: &SoakReport) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "soak: {:.0} s, {} writers, {} readers, a row every {:.0} s (latency in ms, p50/p99)",
+        "soak: {:.0} s, {} writers, {} readers, a row every {:.0} s (latency in ms, p50/p99; \
+         lag: events not yet in the read model; cpu ms: server CPU per request; load: the \
+         machine's 1-minute load average)",
         r.seconds, r.writers, r.readers, r.interval_s
     );
     let _ = writeln!(out, "{}", interval_header());
