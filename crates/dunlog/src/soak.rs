@@ -166,7 +166,7 @@ struct Shared {
     server: ServeChild,
     window: Mutex<Window>,
     totals: Mutex<Totals>,
-    /// Accounts opened so far, for readers to ask about.
+    /// Accounts in the ledger (seeded, or opened by writers so far), for readers to ask about.
     accounts: Mutex<Vec<String>>,
     events_acknowledged: AtomicU64,
     stop: AtomicBool,
@@ -945,6 +945,36 @@ async fn sample(shared: &Shared, started: Instant, last: &mut Mark) -> Interval 
     interval
 }
 
+/// The customer ids already in the ledger (a demo seed), for readers to ask about.
+async fn existing_accounts(server: &ServeChild) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let answer = server
+            .graphql(
+                "query($a: String, $n: Int) { accounts(first: $n, after: $a) {
+                    nodes { customerId } pageInfo { hasNextPage endCursor } } }",
+                json!({"a": after, "n": AGING_PAGE}),
+            )
+            .await?;
+        let accounts = &answer["data"]["accounts"];
+        let nodes = accounts["nodes"]
+            .as_array()
+            .ok_or_else(|| anyhow!("accounts: {answer}"))?;
+        ids.extend(
+            nodes
+                .iter()
+                .filter_map(|n| n["customerId"].as_str().map(str::to_owned)),
+        );
+        if accounts["pageInfo"]["hasNextPage"] != true {
+            return Ok(ids);
+        }
+        after = accounts["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+}
+
 /// Every row of the server's aging as of `as_of`, in the CLI's JSON shape.
 async fn server_aging(server: &ServeChild, as_of: NaiveDate) -> anyhow::Result<Value> {
     let mut rows = Vec::new();
@@ -1048,6 +1078,7 @@ pub async fn run(data: &Path, options: SoakOptions) -> anyhow::Result<SoakReport
     )
     .await?;
     let (events_at_start, _) = server.health().await?;
+    let seeded = existing_accounts(&server).await?;
     let today = Utc::now().date_naive();
     say(&format!(
         "server pid {} on {} (stderr in {}), {} events at start; {} writers, {} readers for {} s",
@@ -1064,7 +1095,7 @@ pub async fn run(data: &Path, options: SoakOptions) -> anyhow::Result<SoakReport
         server,
         window: Mutex::default(),
         totals: Mutex::default(),
-        accounts: Mutex::default(),
+        accounts: Mutex::new(seeded),
         events_acknowledged: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         deadline: started + options.duration,
