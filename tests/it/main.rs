@@ -10,6 +10,7 @@ mod restart;
 mod roles;
 mod scenarios;
 mod slow;
+mod soak;
 mod storm;
 mod subscription;
 mod support;

@@ -7,11 +7,10 @@
 //! come from the real `dunlog serve` process over loopback.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, bail};
 use chrono::{Days, NaiveDate, Utc};
 use domain::event::{
     AccountOpened, Allocation, Contacts, Event, InvoiceIssued, PaymentReceived, Terms,
@@ -20,6 +19,8 @@ use domain::{Currency, CustomerId, InvoiceId, PaymentId};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use store::{AppendRequest, ExpectedVersion, NewEvent, Store};
+
+use crate::loopback;
 
 /// How long each throughput measurement runs.
 const MEASURE_APPEND_S: u64 = 3;
@@ -390,75 +391,23 @@ struct HttpFigures {
     rss_mib: f64,
 }
 
-/// Kills the server when the bench ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn measure_http(data: &PathBuf) -> anyhow::Result<HttpFigures> {
-    let exe = std::env::current_exe()?;
-    let token_out = Command::new(&exe)
-        .args([
-            "token", "create", "--name", "bench", "--role", "admin", "--data",
-        ])
-        .arg(data)
-        .output()
-        .context("running dunlog token create")?;
-    if !token_out.status.success() {
-        bail!(
-            "token create failed: {}",
-            String::from_utf8_lossy(&token_out.stderr).trim()
-        );
-    }
-    let token = String::from_utf8_lossy(&token_out.stdout).trim().to_owned();
-    let port = free_port()?;
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(&exe)
-        .args(["serve", "--addr", &addr, "--data"])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting dunlog serve")?;
-    let server = Server(child);
-    let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/health")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the server did not become healthy within 300 s");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn measure_http(data: &Path) -> anyhow::Result<HttpFigures> {
+    let token = loopback::create_token(data, "bench", "admin")?;
+    let server =
+        loopback::ServeChild::start(data, &token, &[], None, Duration::from_secs(300)).await?;
     let today = Utc::now().date_naive();
-    let exposure = load(&client, &base, &token, |i| {
+    let exposure = load(&server, |i| {
         format!(
             "{{ exposure(customerId: \"C{:06}\", asOf: \"{today}\") {{ exposure effectiveLimit status }} }}",
             i % 100
         )
     })
     .await?;
-    let aging = load(&client, &base, &token, |_| {
+    let aging = load(&server, |_| {
         format!("{{ aging(asOf: \"{today}\", first: 50) {{ totals {{ currency total }} rows {{ nodes {{ customerId total }} }} }} }}")
     })
     .await?;
-    let rss_mib = rss_mib(server.0.id()).unwrap_or(0.0);
+    let rss_mib = server.rss_mib().unwrap_or(0.0);
     drop(server);
     Ok(HttpFigures {
         exposure,
@@ -468,20 +417,16 @@ async fn measure_http(data: &PathBuf) -> anyhow::Result<HttpFigures> {
 }
 
 async fn load(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
+    server: &loopback::ServeChild,
     query: impl Fn(usize) -> String,
 ) -> anyhow::Result<Latency> {
     let queries: Vec<String> = (0..HTTP_REQUESTS).map(query).collect();
     // One warm-up request, checked for errors so a broken query does not measure error paths.
-    let warm: serde_json::Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "query": queries.first().cloned().unwrap_or_default() }))
-        .send()
-        .await?
-        .json()
+    let warm = server
+        .graphql(
+            &queries.first().cloned().unwrap_or_default(),
+            serde_json::Value::Null,
+        )
         .await?;
     if warm.get("errors").is_some() {
         return Err(anyhow!("the benchmark query failed: {warm}"));
@@ -495,9 +440,9 @@ async fn load(
             .step_by(HTTP_CLIENTS)
             .cloned()
             .collect();
-        let client = client.clone();
-        let url = format!("{base}/graphql");
-        let token = token.to_owned();
+        let client = server.http.clone();
+        let url = format!("{}/graphql", server.base);
+        let token = server.token.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::with_capacity(mine.len());
             for q in mine {
@@ -520,25 +465,9 @@ async fn load(
     }
     let elapsed = started.elapsed().as_secs_f64();
     samples.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
-        samples.get(i).copied().unwrap_or(0.0)
-    };
     Ok(Latency {
-        p50_ms: pick(0.50),
-        p99_ms: pick(0.99),
+        p50_ms: loopback::quantile(&samples, 0.50),
+        p99_ms: loopback::quantile(&samples, 0.99),
         rps: samples.len() as f64 / elapsed,
     })
-}
-
-fn rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
 }

@@ -150,6 +150,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the real server on a fresh ledger in --data (which must be empty) under a sustained
+    /// mixed read/write load over loopback; print memory, throughput and latency per interval,
+    /// then check the ledger. Exits non-zero only when a correctness check fails, never on time.
+    Soak {
+        /// How long the load runs, in minutes (default 5).
+        #[arg(long, conflicts_with = "seconds")]
+        minutes: Option<u64>,
+        /// How long the load runs, in seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Clients sending mutations, each on its own accounts.
+        #[arg(long, default_value_t = 4)]
+        writers: usize,
+        /// Clients asking for aging, exposure, worklist and timelines.
+        #[arg(long, default_value_t = 4)]
+        readers: usize,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+        /// Seed the ledger with this many `dunlog demo` customers first (0: start empty).
+        #[arg(long, default_value_t = 0)]
+        demo_customers: usize,
+        /// Seed of the writers' and readers' choices.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Pause of each client between requests, ms (0: as fast as answers come).
+        #[arg(long, default_value_t = 0)]
+        think_ms: u64,
+        /// Print one JSON object instead of tables (progress still goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -379,6 +411,42 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 crate::bench::print_table(&report);
             }
         }
+        Command::Soak {
+            minutes,
+            seconds,
+            writers,
+            readers,
+            interval,
+            demo_customers,
+            seed,
+            think_ms,
+            json,
+        } => {
+            let seconds = minutes.map_or(seconds.unwrap_or(SOAK_DEFAULT_S), |m| m * 60);
+            if seconds == 0 || interval == 0 {
+                bail!("--minutes/--seconds and --interval must be above 0");
+            }
+            let options = crate::soak::SoakOptions {
+                duration: std::time::Duration::from_secs(seconds),
+                writers,
+                readers,
+                interval: std::time::Duration::from_secs(interval),
+                demo_customers,
+                seed,
+                think: std::time::Duration::from_millis(think_ms),
+                progress: true,
+            };
+            let report = runtime()?.block_on(crate::soak::run(&data, options))?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                crate::soak::print_report(&report);
+            }
+            if !report.ok() {
+                eprintln!("soak: a correctness check failed");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -406,6 +474,9 @@ fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+/// How long `dunlog soak` runs without --minutes or --seconds.
+const SOAK_DEFAULT_S: u64 = 300;
 
 /// How often the server considers saving a projection snapshot.
 const SNAPSHOT_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);

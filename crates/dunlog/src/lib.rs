@@ -11,10 +11,12 @@ pub mod demo;
 pub mod graphql;
 pub mod import;
 pub mod live;
+pub mod loopback;
 pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod service;
+pub mod soak;
 
 use std::process::ExitCode;
 
