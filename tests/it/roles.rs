@@ -170,3 +170,286 @@ async fn each_role_is_allowed_and_refused_as_the_spec_says() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Every mutation of the schema: (field, input type, least role allowed, input). `{R}` becomes
+/// the role's name, so each allowed role works on ids of its own.
+fn every_mutation() -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    let acme = |extra: Value| {
+        let mut input = json!({"customerId": "ACME"});
+        if let (Some(i), Some(e)) = (input.as_object_mut(), extra.as_object()) {
+            i.extend(e.clone());
+        }
+        input
+    };
+    vec![
+        (
+            "openAccount",
+            "OpenAccountInput",
+            "admin",
+            json!({"customerId": "NEW-{R}", "name": "New",
+            "currency": "EUR", "creditLimit": "100.00", "terms": {"netDays": 30}, "openedOn": "2026-01-01"}),
+        ),
+        (
+            "changeCreditLimit",
+            "ChangeCreditLimitInput",
+            "admin",
+            acme(json!({"newLimit": "900.00"})),
+        ),
+        (
+            "changeTerms",
+            "ChangeTermsInput",
+            "admin",
+            acme(json!({"terms": {"netDays": 45}})),
+        ),
+        (
+            "updateContactDetails",
+            "UpdateContactDetailsInput",
+            "admin",
+            acme(json!({"contacts": {"emails": ["ap@acme.example"]}})),
+        ),
+        (
+            "verifyContactDetails",
+            "VerifyContactDetailsInput",
+            "admin",
+            acme(json!({})),
+        ),
+        (
+            "assignSalesRep",
+            "AssignSalesRepInput",
+            "admin",
+            acme(json!({"salesRep": "rep-{R}"})),
+        ),
+        (
+            "issueInvoice",
+            "IssueInvoiceInput",
+            "admin",
+            acme(json!({"invoiceId": "X-{R}", "amount": "10.00", "issuedOn": "2026-01-10"})),
+        ),
+        (
+            "confirmDelivery",
+            "ConfirmDeliveryInput",
+            "admin",
+            acme(json!({"invoiceId": "INV-1"})),
+        ),
+        (
+            "raiseDispute",
+            "RaiseDisputeInput",
+            "admin",
+            acme(json!({"invoiceId": "INV-1"})),
+        ),
+        (
+            "resolveDispute",
+            "ResolveDisputeInput",
+            "admin",
+            acme(json!({"invoiceId": "INV-1"})),
+        ),
+        (
+            "issueCreditNote",
+            "IssueCreditNoteInput",
+            "admin",
+            acme(json!({"creditNoteId": "CN-{R}",
+            "invoiceId": "INV-1", "amount": "1.00", "issuedOn": "2026-01-11"})),
+        ),
+        (
+            "writeOffInvoice",
+            "WriteOffInvoiceInput",
+            "admin",
+            acme(json!({"invoiceId": "INV-2"})),
+        ),
+        (
+            "recordPayment",
+            "RecordPaymentInput",
+            "admin",
+            acme(json!({"paymentId": "PAY-{R}", "amount": "1.00", "receivedOn": "2026-01-20"})),
+        ),
+        (
+            "reversePayment",
+            "ReversePaymentInput",
+            "admin",
+            acme(json!({"paymentId": "PAY-0"})),
+        ),
+        (
+            "applyUnappliedCash",
+            "ApplyUnappliedCashInput",
+            "admin",
+            acme(json!({"allocations": [{"invoiceId": "INV-1", "amount": "0.01"}]})),
+        ),
+        (
+            "recordReminder",
+            "RecordReminderInput",
+            "collector",
+            acme(json!({"invoiceIds": ["INV-1"], "channel": "email"})),
+        ),
+        (
+            "logCall",
+            "LogCallInput",
+            "collector",
+            acme(json!({"invoiceIds": ["INV-1"], "outcome": "no answer"})),
+        ),
+        (
+            "notifySalesRep",
+            "NotifySalesRepInput",
+            "collector",
+            acme(json!({"invoiceIds": ["INV-1"]})),
+        ),
+        (
+            "recordPromise",
+            "RecordPromiseInput",
+            "collector",
+            acme(json!({"promiseId": "P-{R}",
+            "amount": "10.00", "promisedOn": "2026-12-31", "invoiceIds": ["INV-1"]})),
+        ),
+        (
+            "agreePaymentPlan",
+            "AgreePaymentPlanInput",
+            "collector",
+            acme(json!({"planId": "PLAN-{R}",
+            "installments": [{"promiseId": "PI-{R}", "amount": "5.00", "promisedOn": "2026-12-31"}]})),
+        ),
+        (
+            "holdAccount",
+            "HoldAccountInput",
+            "admin",
+            acme(json!({"reason": "test"})),
+        ),
+        (
+            "releaseAccount",
+            "ReleaseAccountInput",
+            "admin",
+            acme(json!({"reason": "test"})),
+        ),
+        (
+            "escalate",
+            "EscalateInput",
+            "admin",
+            acme(json!({"invoiceIds": ["INV-1"], "to": "legal"})),
+        ),
+        (
+            "adoptPolicy",
+            "AdoptPolicyInput",
+            "admin",
+            json!({"document": include_str!("../../policies/default.toml")}),
+        ),
+        ("tick", "TickInput", "admin", json!({"date": "2026-01-05"})),
+    ]
+}
+
+/// The log's head, from `/health`.
+async fn head(server: &Server) -> u64 {
+    let health: Value = reqwest::get(format!("http://{}/health", server.addr()))
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("health json");
+    health["head"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .or_else(|| health["head"].as_u64())
+        .expect("head")
+}
+
+/// The table test of every mutation × every role (and no token): below its role a mutation is
+/// `FORBIDDEN` and appends nothing; at or above it, it gets past authorization (it may still be
+/// refused by a business rule) and what it records carries the token's name as actor. The table
+/// must name every mutation the schema has, so a new mutation cannot go untested.
+#[tokio::test]
+async fn every_mutation_by_every_role() {
+    let ledger = Ledger::new();
+    let secrets: Vec<(String, String)> = ROLES
+        .iter()
+        .map(|r| (r.to_string(), token(&ledger.data(), r, r)))
+        .collect();
+    let server = Server::start(&ledger.data());
+    let admin = Client::new(&server, Some(&secrets[3].1));
+    assert!(open_acme(&admin).await.get("errors").is_none());
+    for (invoice, amount) in [("INV-1", "500.00"), ("INV-2", "50.00")] {
+        let issued = admin
+            .query(
+                "mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) { events { type } } }",
+                json!({"i": {"customerId": "ACME", "invoiceId": invoice, "amount": amount, "issuedOn": "2026-01-05"}}),
+            )
+            .await;
+        assert!(issued.get("errors").is_none(), "{issued}");
+    }
+    let paid = admin
+        .query(
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { events { type } } }",
+            json!({"i": {"customerId": "ACME", "paymentId": "PAY-0", "amount": "5.00", "receivedOn": "2026-01-06"}}),
+        )
+        .await;
+    assert!(paid.get("errors").is_none(), "{paid}");
+
+    let schema = admin
+        .query(
+            "{ __schema { mutationType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let mut in_schema: Vec<String> = schema["data"]["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .expect("mutation fields")
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_owned))
+        .collect();
+    in_schema.sort();
+    let table = every_mutation();
+    let mut in_table: Vec<String> = table.iter().map(|(m, ..)| m.to_string()).collect();
+    in_table.sort();
+    assert_eq!(in_table, in_schema, "the table must list every mutation");
+
+    let mut wrong = Vec::new();
+    let mut answers = 0;
+    for (mutation, input_type, least, input) in table {
+        let query = format!(
+            "mutation($i: {input_type}!) {{ {mutation}(input: $i) {{ events {{ actor }} }} }}"
+        );
+        let variables = json!({ "i": input });
+        let before = head(&server).await;
+        let anonymous = Client::new(&server, None)
+            .query(&query, with_role(&variables, "anonymous"))
+            .await;
+        if error_code(&anonymous).as_deref() != Some("UNAUTHENTICATED") {
+            wrong.push(format!("{mutation} without a token: {anonymous}"));
+        }
+        for (role, secret) in &secrets {
+            let allowed = rank(role) >= rank(least);
+            let before_role = head(&server).await;
+            let answer = Client::new(&server, Some(secret))
+                .query(&query, with_role(&variables, role))
+                .await;
+            answers += 1;
+            let code = error_code(&answer);
+            if allowed {
+                if matches!(code.as_deref(), Some("FORBIDDEN" | "UNAUTHENTICATED")) {
+                    wrong.push(format!("{mutation} as {role} was refused: {answer}"));
+                }
+                // The clock's events carry the actor `clock`, whoever runs it.
+                let actor = if mutation == "tick" {
+                    "clock"
+                } else {
+                    role.as_str()
+                };
+                for event in answer["data"][mutation]["events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    if event["actor"].as_str() != Some(actor) {
+                        wrong.push(format!("{mutation} as {role} recorded {event}"));
+                    }
+                }
+            } else {
+                if code.as_deref() != Some("FORBIDDEN") {
+                    wrong.push(format!("{mutation} as {role} was not FORBIDDEN: {answer}"));
+                }
+                if head(&server).await != before_role {
+                    wrong.push(format!("{mutation} as {role} appended while FORBIDDEN"));
+                }
+            }
+        }
+        assert!(head(&server).await >= before);
+    }
+    assert_eq!(answers, 25 * ROLES.len());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
