@@ -423,8 +423,10 @@ impl Eq for AgingMemo {}
 
 impl std::fmt::Debug for AgingMemo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never waits for the lock: a ledger may be printed while its memo is in use.
+        let reports = self.entries.try_lock().map(|e| e.len()).ok();
         f.debug_struct("AgingMemo")
-            .field("reports", &self.len())
+            .field("reports", &reports)
             .finish()
     }
 }
