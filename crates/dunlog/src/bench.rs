@@ -32,8 +32,9 @@ const HTTP_REQUESTS: usize = 2_000;
 const HTTP_CLIENTS: usize = 8;
 /// Events per append while generating the history.
 const GENERATE_BATCH: usize = 500;
-/// Accounts in the generated history (the aging target is for 10,000 accounts).
-const ACCOUNTS_MAX: u64 = 10_000;
+/// Accounts in the generated history unless `--accounts` says otherwise (the aging target is
+/// for 10,000 accounts).
+const ACCOUNTS_DEFAULT_MAX: u64 = 10_000;
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -56,7 +57,14 @@ pub struct BenchReport {
 }
 
 /// Runs every measurement in `data` (which must be empty or absent) and returns the figures.
-pub async fn run(data: &Path, events: u64, progress: bool) -> anyhow::Result<BenchReport> {
+/// The history has `events` events over `accounts` accounts (default `events / 40`, at most
+/// 10,000; never more accounts than half the events).
+pub async fn run(
+    data: &Path,
+    events: u64,
+    accounts: Option<u64>,
+    progress: bool,
+) -> anyhow::Result<BenchReport> {
     if data.exists() && std::fs::read_dir(data)?.next().is_some() {
         bail!(
             "--data {} must be empty: bench writes a fresh ledger",
@@ -79,7 +87,9 @@ pub async fn run(data: &Path, events: u64, progress: bool) -> anyhow::Result<Ben
     let append_64 = append_rate(&data.join("append-64"), 64).await?;
 
     let ledger_dir = data.join("ledger");
-    let accounts = (events / 40).clamp(1, ACCOUNTS_MAX);
+    let accounts = accounts
+        .unwrap_or((events / 40).min(ACCOUNTS_DEFAULT_MAX))
+        .clamp(1, (events / 2).max(1));
     say(&format!(
         "generating {events} events over {accounts} accounts"
     ));

@@ -146,6 +146,9 @@ enum Command {
         /// Events in the generated history.
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
+        /// Accounts the events are spread over (default: events / 40, at most 10,000).
+        #[arg(long)]
+        accounts: Option<u64>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -403,8 +406,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Scenario { files } => return run_scenarios(&files),
         Command::Schema => print!("{}", crate::graphql::sdl()),
-        Command::Bench { events, json } => {
-            let report = runtime()?.block_on(crate::bench::run(&data, events, !json))?;
+        Command::Bench {
+            events,
+            accounts,
+            json,
+        } => {
+            let report = runtime()?.block_on(crate::bench::run(&data, events, accounts, !json))?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

@@ -1,7 +1,11 @@
 //! Aging as of a date (SPEC §7): open amounts per bucket, unapplied cash, disputed part, and
-//! totals per currency — never summed across currencies.
+//! totals per currency — never summed across currencies. Reports are memoised per as-of date,
+//! aging rules and currency filter, and patched for just the accounts an event touched
+//! ([`AgingMemo`]).
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
 use domain::policy::{AgingBasis, AgingRules};
@@ -84,13 +88,49 @@ pub fn aging_row(account: &Account, rules: &AgingRules, as_of: NaiveDate) -> Opt
 
 impl Ledger {
     /// Aging of every account (optionally one currency's) as of `as_of`, ordered by customer id.
-    pub fn aging(&self, as_of: NaiveDate, currency: Option<&str>) -> AgingReport {
-        let rules = self.policy().aging;
+    ///
+    /// Served from the ledger's [`AgingMemo`]: a report asked for before is shared as it is,
+    /// after recomputing the rows of only the accounts an event touched since.
+    pub fn aging(&self, as_of: NaiveDate, currency: Option<&str>) -> Arc<AgingReport> {
+        let policy = self.policy_in_use();
+        let key = AgingKey {
+            as_of,
+            rules: policy.aging.clone(),
+            currency: currency.map(str::to_owned),
+        };
+        // Held while a report is built, so concurrent callers of a cold key wait for one
+        // computation instead of each doing it.
+        let mut entries = self.aging_memo.lock();
+        if let Some(i) = entries.iter().position(|e| e.key == key) {
+            let mut entry = entries.remove(i);
+            if !entry.touched.is_empty() {
+                self.refresh_aging(&mut entry);
+            }
+            let report = entry.report.clone();
+            entries.push(entry);
+            return report;
+        }
+        let entry = self.memo_entry(key);
+        let report = entry.report.clone();
+        entries.push(entry);
+        if entries.len() > AGING_MEMO_ENTRIES_MAX {
+            entries.remove(0);
+        }
+        report
+    }
+
+    /// Aging computed from every account, bypassing the memo.
+    pub fn aging_uncached(
+        &self,
+        as_of: NaiveDate,
+        currency: Option<&str>,
+        rules: &AgingRules,
+    ) -> AgingReport {
         let rows: Vec<AgingRow> = self.map_accounts(|a| {
             if currency.is_some_and(|c| a.currency.as_str() != c) {
                 return Vec::new();
             }
-            aging_row(a, &rules, as_of).into_iter().collect()
+            aging_row(a, rules, as_of).into_iter().collect()
         });
         let totals = totals(&rows, rules.buckets.len() + 2);
         AgingReport {
@@ -100,32 +140,293 @@ impl Ledger {
             totals,
         }
     }
+
+    /// A memo entry for `key`, every row computed.
+    fn memo_entry(&self, key: AgingKey) -> MemoEntry {
+        let report = self.aging_uncached(key.as_of, key.currency.as_deref(), &key.rules);
+        let sums = Sums::of(&report.rows, key.rules.buckets.len() + 2);
+        MemoEntry {
+            key,
+            report: Arc::new(report),
+            sums,
+            touched: HashSet::new(),
+        }
+    }
+
+    /// Brings a memoised report up to date: recomputes the rows of the touched accounts and the
+    /// totals. The report is copied first only if a caller still holds the old one.
+    fn refresh_aging(&self, entry: &mut MemoEntry) {
+        let key = &entry.key;
+        let mut updates: Vec<(String, Option<AgingRow>)> = entry
+            .touched
+            .drain()
+            .map(|customer| {
+                let row = self
+                    .accounts
+                    .get(customer.as_str())
+                    .filter(|a| {
+                        key.currency
+                            .as_deref()
+                            .is_none_or(|c| a.currency.as_str() == c)
+                    })
+                    .and_then(|a| aging_row(a, &key.rules, key.as_of));
+                (customer, row)
+            })
+            .collect();
+        let report = Arc::make_mut(&mut entry.report);
+        if updates.len() <= AGING_MEMO_POINT_UPDATES_MAX {
+            for (customer, update) in updates {
+                if let Some(row) = &update {
+                    entry.sums.add(row);
+                }
+                if let Some(old) = update_row(&mut report.rows, &customer, update) {
+                    entry.sums.remove(&old);
+                }
+            }
+        } else {
+            updates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            report.rows = merge_rows(std::mem::take(&mut report.rows), updates);
+            entry.sums = Sums::of(&report.rows, key.rules.buckets.len() + 2);
+        }
+        report.totals = entry.sums.totals();
+    }
+}
+
+/// Replaces, adds or (`None`) removes the row of `customer` in `rows` (ordered by customer id).
+/// Returns the row replaced or removed.
+fn update_row(
+    rows: &mut Vec<AgingRow>,
+    customer: &str,
+    update: Option<AgingRow>,
+) -> Option<AgingRow> {
+    match (
+        rows.binary_search_by(|r| r.customer_id.as_str().cmp(customer)),
+        update,
+    ) {
+        (Ok(i), Some(row)) => Some(std::mem::replace(&mut rows[i], row)),
+        (Ok(i), None) => Some(rows.remove(i)),
+        (Err(i), Some(row)) => {
+            rows.insert(i, row);
+            None
+        }
+        (Err(_), None) => None,
+    }
+}
+
+/// `rows` (ordered by customer id) with each update applied: a row replaced, added or (`None`)
+/// removed. `updates` are ordered by customer id, one per customer.
+fn merge_rows(rows: Vec<AgingRow>, updates: Vec<(String, Option<AgingRow>)>) -> Vec<AgingRow> {
+    let mut merged = Vec::with_capacity(rows.len() + updates.len());
+    let mut updates = updates.into_iter().peekable();
+    for row in rows {
+        let mut replaced = false;
+        while let Some((customer, _)) = updates.peek() {
+            let order = customer.as_str().cmp(row.customer_id.as_str());
+            if order == Ordering::Greater {
+                break;
+            }
+            if let Some((_, update)) = updates.next() {
+                merged.extend(update);
+            }
+            if order == Ordering::Equal {
+                replaced = true;
+                break;
+            }
+        }
+        if !replaced {
+            merged.push(row);
+        }
+    }
+    merged.extend(updates.flat_map(|(_, update)| update));
+    merged
 }
 
 fn totals(rows: &[AgingRow], width: usize) -> Vec<AgingTotal> {
-    let mut by_currency: BTreeMap<&Currency, AgingTotal> = BTreeMap::new();
-    for row in rows {
-        let t = by_currency
-            .entry(&row.currency)
-            .or_insert_with(|| AgingTotal {
-                currency: row.currency.clone(),
-                amounts: vec![Decimal::ZERO; width],
-                unapplied: Decimal::ZERO,
-                total: Decimal::ZERO,
+    Sums::of(rows, width).totals()
+}
+
+/// Per currency, the sums of the rows' figures and how many rows there are. Rows are already in
+/// the currency's minor units, so sums kept by adding and taking off rows are exact and equal
+/// the sums of the rows afresh.
+#[derive(Clone, Debug, Default)]
+struct Sums {
+    width: usize,
+    by_currency: BTreeMap<Currency, (usize, AgingTotal)>,
+}
+
+impl Sums {
+    fn of(rows: &[AgingRow], width: usize) -> Sums {
+        let mut sums = Sums {
+            width,
+            by_currency: BTreeMap::new(),
+        };
+        for row in rows {
+            sums.add(row);
+        }
+        sums
+    }
+
+    fn add(&mut self, row: &AgingRow) {
+        let width = self.width;
+        let (count, t) = self
+            .by_currency
+            .entry(row.currency.clone())
+            .or_insert_with(|| {
+                (
+                    0,
+                    AgingTotal {
+                        currency: row.currency.clone(),
+                        amounts: vec![Decimal::ZERO; width],
+                        unapplied: Decimal::ZERO,
+                        total: Decimal::ZERO,
+                    },
+                )
             });
+        *count += 1;
         for (sum, a) in t.amounts.iter_mut().zip(&row.amounts) {
             *sum += *a;
         }
         t.unapplied += row.unapplied;
         t.total += row.total;
     }
-    by_currency
-        .into_values()
-        .map(|mut t| {
-            t.amounts = t.amounts.iter().map(|a| t.currency.display(*a)).collect();
-            t.unapplied = t.currency.display(t.unapplied);
-            t.total = t.currency.display(t.total);
-            t
-        })
-        .collect()
+
+    fn remove(&mut self, row: &AgingRow) {
+        let Some((count, t)) = self.by_currency.get_mut(&row.currency) else {
+            return;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.by_currency.remove(&row.currency);
+            return;
+        }
+        for (sum, a) in t.amounts.iter_mut().zip(&row.amounts) {
+            *sum -= *a;
+        }
+        t.unapplied -= row.unapplied;
+        t.total -= row.total;
+    }
+
+    /// One total per currency, in currency order, written in its minor units.
+    fn totals(&self) -> Vec<AgingTotal> {
+        self.by_currency
+            .values()
+            .map(|(_, t)| AgingTotal {
+                currency: t.currency.clone(),
+                amounts: t.amounts.iter().map(|a| t.currency.display(*a)).collect(),
+                unapplied: t.currency.display(t.unapplied),
+                total: t.currency.display(t.total),
+            })
+            .collect()
+    }
+}
+
+/// Most reports the aging memo keeps (distinct as-of dates, aging rules and currency filters);
+/// the least recently used goes first.
+pub const AGING_MEMO_ENTRIES_MAX: usize = 8;
+/// Touched accounts up to which a memoised report is patched row by row; beyond, in one merge.
+pub const AGING_MEMO_POINT_UPDATES_MAX: usize = 16;
+/// Accounts touched since a memoised report was built beyond which the report is dropped and
+/// rebuilt from every account (on all cores) instead of patched one account at a time.
+pub const AGING_MEMO_TOUCHED_MAX: usize = 1_024;
+
+/// What an aging report depends on besides the accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct AgingKey {
+    as_of: NaiveDate,
+    rules: AgingRules,
+    currency: Option<String>,
+}
+
+struct MemoEntry {
+    key: AgingKey,
+    report: Arc<AgingReport>,
+    /// What `report.totals` are made from, kept so a patch adjusts them instead of summing
+    /// every row again.
+    sums: Sums,
+    /// Customer ids of accounts an event was applied to since `report` was last brought up to
+    /// date.
+    touched: HashSet<String>,
+}
+
+/// Aging reports already computed, kept per key with the accounts touched since. A row depends
+/// only on its account, the as-of date and the aging rules, so an event makes stale the rows of
+/// its own account and nothing else; the ledger tells the memo of every account it applies an
+/// event to ([`AgingMemo::touch`]), and [`Ledger::aging`] recomputes just those rows.
+///
+/// A cache, not state: a clone starts empty, it compares equal to any other memo, and it is
+/// never serialised.
+#[derive(Default)]
+pub struct AgingMemo {
+    entries: Mutex<Vec<MemoEntry>>,
+}
+
+impl AgingMemo {
+    /// Marks the account `customer` as changed in every memoised report.
+    pub(crate) fn touch(&mut self, customer: &str) {
+        let entries = self
+            .entries
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        entries.retain_mut(|e| {
+            if !e.touched.contains(customer) {
+                e.touched.insert(customer.to_owned());
+            }
+            e.touched.len() <= AGING_MEMO_TOUCHED_MAX
+        });
+    }
+
+    /// Forgets every report.
+    pub(crate) fn clear(&mut self) {
+        self.entries
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Reports held now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The entries, locked. A panic while they were held may have left a report half patched:
+    /// then every report is forgotten rather than trusted.
+    fn lock(&self) -> MutexGuard<'_, Vec<MemoEntry>> {
+        match self.entries.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                guard.clear();
+                self.entries.clear_poison();
+                guard
+            }
+        }
+    }
+}
+
+impl Clone for AgingMemo {
+    fn clone(&self) -> Self {
+        AgingMemo::default()
+    }
+}
+
+impl PartialEq for AgingMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for AgingMemo {}
+
+impl std::fmt::Debug for AgingMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never waits for the lock: a ledger may be printed while its memo is in use.
+        let reports = self.entries.try_lock().map(|e| e.len()).ok();
+        f.debug_struct("AgingMemo")
+            .field("reports", &reports)
+            .finish()
+    }
 }

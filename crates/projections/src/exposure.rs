@@ -98,16 +98,17 @@ pub fn exposure_of(account: &Account, policy: &Policy, as_of: NaiveDate) -> Expo
 
 impl Ledger {
     pub fn exposure(&self, customer_id: &CustomerId, as_of: NaiveDate) -> Option<Exposure> {
-        let policy = self.policy();
+        let policy = self.policy_in_use();
         self.account(customer_id)
             .map(|a| exposure_of(a, &policy, as_of))
     }
 
     /// Every account's exposure, optionally only those with `status`, ordered by customer id.
     pub fn exposures(&self, as_of: NaiveDate, status: Option<ExposureStatus>) -> Vec<Exposure> {
-        let policy = self.policy();
+        let policy = self.policy_in_use();
+        let policy: &Policy = &policy;
         self.map_accounts(|a| {
-            let e = exposure_of(a, &policy, as_of);
+            let e = exposure_of(a, policy, as_of);
             if status.is_none_or(|s| e.status == s) {
                 vec![e]
             } else {

@@ -2,6 +2,7 @@
 //! recorded events in position order. Incremental application equals a rebuild from position 1
 //! because `apply` is the only way state changes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::{evolve, Account, CustomerId, Event, Policy};
 use serde::{Deserialize, Serialize};
 
+use crate::aging::AgingMemo;
 use crate::timeline::{is_timeline_event, TimelineRecord};
 
 /// What the read side needs of an envelope besides the event.
@@ -58,6 +60,9 @@ pub struct Ledger {
     /// A policy the analyst asked for (`rebuild --policy`), used instead of the adopted one.
     #[serde(skip)]
     policy_override: Option<Policy>,
+    /// Aging reports already computed; `apply` tells it which account each event touched.
+    #[serde(skip)]
+    pub(crate) aging_memo: AgingMemo,
 }
 
 /// The shipped default policy, parsed once.
@@ -130,6 +135,7 @@ impl Ledger {
         let Some(customer) = envelope.stream.strip_prefix("account-") else {
             return;
         };
+        self.aging_memo.touch(customer);
         if is_timeline_event(event) {
             let actor = self.actor_index(envelope.actor);
             let record = TimelineRecord {
@@ -184,16 +190,24 @@ impl Ledger {
     /// The policy in force: an override if one is set, else the last adopted, or the default
     /// before any adoption.
     pub fn policy(&self) -> Policy {
+        self.policy_in_use().into_owned()
+    }
+
+    /// The policy in force as [`Ledger::policy`] finds it, borrowed when it can be: read models
+    /// answering one request should not copy the policy.
+    pub fn policy_in_use(&self) -> Cow<'_, Policy> {
         if let Some(p) = &self.policy_override {
-            return p.clone();
+            return Cow::Borrowed(p);
         }
         if let Some(p) = &self.policy_in_force {
-            return p.clone();
+            return Cow::Borrowed(p);
         }
-        self.policies
-            .last()
-            .and_then(|p| Policy::parse(&p.document).ok())
-            .unwrap_or_else(|| default_policy().clone())
+        match self.policies.last() {
+            Some(p) => Policy::parse(&p.document)
+                .map(Cow::Owned)
+                .unwrap_or_else(|_| Cow::Borrowed(default_policy())),
+            None => Cow::Borrowed(default_policy()),
+        }
     }
 
     /// Makes every read model use `policy` instead of the adopted one (`None`: back to the
@@ -214,6 +228,7 @@ impl Ledger {
 
     /// Re-derives what `serde(skip)` left out after a snapshot is decoded.
     pub fn restore_derived(&mut self) {
+        self.aging_memo.clear();
         self.policy_in_force = self
             .policies
             .last()

@@ -73,7 +73,11 @@ impl QueryRoot {
         require(ctx, Role::Viewer)?;
         let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
         with_ledger(ctx, known_at, |ledger| {
-            AgingReport::new(ledger.aging(as_of, currency.as_deref()), first, after)
+            AgingReport::new(
+                &ledger.aging(as_of, currency.as_deref()),
+                first,
+                after.as_deref(),
+            )
         })
         .await
     }

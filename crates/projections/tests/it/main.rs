@@ -3,6 +3,7 @@
 //! runtime's restart from a snapshot.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aging_memo;
 mod read_models;
 mod replay;
 mod runtime;

@@ -85,7 +85,7 @@ pub enum Op {
 const CUSTOMERS: [&str; 3] = ["ACME", "BETA", "GAMMA"];
 const STEPS: [&str; 4] = ["confirm_receipt", "overdue_reminder", "call", "not_a_step"];
 
-fn day(n: u16) -> NaiveDate {
+pub fn day(n: u16) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1)
         .unwrap()
         .checked_add_days(Days::new(u64::from(n)))
@@ -96,7 +96,7 @@ fn money(cents: u32) -> String {
     Decimal::new(i64::from(cents), 2).to_string()
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub fn op() -> impl Strategy<Value = Op> {
     let c = 0u8..3;
     let dd = 0u16..150;
     prop_oneof![
