@@ -45,6 +45,9 @@ enum K {
     Policy,
 }
 
+/// An input object's fields: name, shape, required.
+type Fields = Vec<(&'static str, F, bool)>;
+
 #[derive(Clone, Debug)]
 enum F {
     Scalar(K),
@@ -266,7 +269,7 @@ fn ids() -> F {
 }
 
 /// Every mutation: its name, input type and input fields (name, shape, required).
-fn mutations() -> Vec<(&'static str, &'static str, Vec<(&'static str, F, bool)>)> {
+fn mutations() -> Vec<(&'static str, &'static str, Fields)> {
     use K::*;
     let key = ("idempotencyKey", s(Text), false);
     vec![
