@@ -25,16 +25,9 @@ pub const RULE_OVER_LIMIT: &str = "over_limit";
 /// Walks each day from `from` (never before the opening) through `through` and returns the
 /// automatic events, in the order they take effect.
 pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveDate) -> Vec<Event> {
-    let Some(first_activity) = account
-        .invoices
-        .iter()
-        .map(|i| i.issued_on)
-        .chain(account.promises.iter().map(|p| p.made_on))
-        .min()
-    else {
+    let Some(mut day) = first_day(account, from) else {
         return Vec::new();
     };
-    let mut day = from.max(account.opened_on).max(first_activity);
     let mut state = Some(account.clone());
     let mut emitted = Vec::new();
     while day <= through {
@@ -52,6 +45,18 @@ pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveD
         }
     }
     emitted
+}
+
+/// The first day [`tick`] from `from` decides anything for: not before the account's opening nor
+/// its first invoice or promise. `None`: the account has neither, so there is nothing to decide.
+pub fn first_day(account: &Account, from: NaiveDate) -> Option<NaiveDate> {
+    let first_activity = account
+        .invoices
+        .iter()
+        .map(|i| i.issued_on)
+        .chain(account.promises.iter().map(|p| p.made_on))
+        .min()?;
+    Some(from.max(account.opened_on).max(first_activity))
 }
 
 /// The decisions for one day, in SPEC order: fees, then promises, then hold rules. Each step

@@ -8,6 +8,8 @@ pub mod bench;
 pub mod cli;
 pub mod conn;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod graphql;
 pub mod import;
 pub mod live;

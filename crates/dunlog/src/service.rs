@@ -20,6 +20,10 @@ use crate::live::Live;
 pub const CONFLICT_RETRIES_MAX: usize = 5;
 /// Longest idempotency key accepted, in bytes.
 pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 128;
+/// Most days one tick may walk for one account (about ten years). The clock decides day by day
+/// and each day looks at every entry of every invoice, so a date centuries ahead (`9999-12-31`)
+/// would pin a core for hours; further ticks are made in steps.
+pub const TICK_DAYS_MAX: i64 = 3_660;
 /// The actor recorded on events the clock emits.
 pub const CLOCK_ACTOR: &str = "clock";
 
@@ -460,10 +464,45 @@ impl Service {
             .and_then(|text| text.parse::<NaiveDate>().ok()))
     }
 
+    /// Refuses a tick that would walk more than [`TICK_DAYS_MAX`] days for some account, before
+    /// anything is appended.
+    fn check_tick_span(
+        &self,
+        customers: &[CustomerId],
+        date: NaiveDate,
+    ) -> Result<(), ServiceError> {
+        let mut last_ticks = Vec::with_capacity(customers.len());
+        for customer_id in customers {
+            last_ticks.push(self.last_tick(customer_id)?);
+        }
+        let ledger = self.live.read();
+        for (customer_id, last) in customers.iter().zip(last_ticks) {
+            let Some(account) = ledger.account(customer_id) else {
+                continue;
+            };
+            let from = last.and_then(|d| d.succ_opt()).unwrap_or(account.opened_on);
+            let Some(first) = domain::clock::first_day(account, from) else {
+                continue;
+            };
+            let days = (date - first).num_days();
+            if days > TICK_DAYS_MAX {
+                return Err(ServiceError::rejected(
+                    ErrorKind::Validation,
+                    format!(
+                        "date = {date}: {days} days after the clock of account {customer_id} \
+                         ({first}); tick at most {TICK_DAYS_MAX} days at a time"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the clock for every account through `date`; returns the events it appended.
     pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
         self.check_writable()?;
         let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
+        self.check_tick_span(&customers, date)?;
         let mut appended = Vec::new();
         for customer_id in customers {
             let last = self.last_tick(&customer_id)?;
@@ -648,6 +687,34 @@ mod tests {
         assert_eq!(service.store.head(), 3, "nothing was appended");
         // Reads still work.
         assert!(service.live.read().accounts.contains_key("ACME"));
+    }
+
+    /// Found by fuzzing the GraphQL inputs: `tick(date: "9999-12-31")` walked ~2.9 million days
+    /// per account, each scanning a growing list of late fees, and never came back.
+    #[tokio::test]
+    async fn a_tick_more_than_ten_years_ahead_is_refused_and_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let head = service.store.head();
+        let refused = service.tick("9999-12-31".parse().unwrap()).await;
+        match refused {
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Validation,
+                message,
+            }) => assert!(message.contains("9999-12-31"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(service.store.head(), head);
+        assert!(service.store.meta_get("clock/ACME").unwrap().is_none());
+        // In steps it goes through.
+        assert!(!service
+            .tick("2035-12-31".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(service.tick("2045-12-31".parse().unwrap()).await.is_ok());
     }
 
     #[tokio::test]

@@ -232,7 +232,13 @@ impl QueryRoot {
                 .map_err(internal_error)?,
             Some(s) => store
                 .read_stream(s, 0)
-                .map_err(internal_error)?
+                .map_err(|e| match e {
+                    // A stream name the log could never hold is the caller's mistake.
+                    store::StoreError::Invalid(message) => {
+                        validation_error(format!("stream: {message}"))
+                    }
+                    other => internal_error(other),
+                })?
                 .into_iter()
                 .filter(|e| e.position > after)
                 .take(size.saturating_add(1))
