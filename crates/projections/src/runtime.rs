@@ -121,6 +121,9 @@ pub fn load_and_catch_up(store: &Store) -> Result<(Ledger, u64), ProjectionError
         }
     };
     let replayed = replay::replay(store, &mut ledger, None, &mut |_, _| {})?.events;
+    if replayed > 0 {
+        ledger.shrink_to_fit();
+    }
     tracing::info!(
         checkpoint = ledger.checkpoint,
         replayed,

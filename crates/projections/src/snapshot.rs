@@ -32,8 +32,9 @@ pub const LEGACY_SNAPSHOT_KEY: &str = "projections/snapshot";
 /// The first bytes of a snapshot file.
 pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// Bump whenever `Ledger`, `Account` or anything inside them changes shape. Format 1 lived in
-/// sled's meta tree and is never read.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+/// sled's meta tree and is never read; format 2 held the accounts' id indexes (now rebuilt
+/// after decoding) and dates and amounts as text (now `domain::binary_form`).
+pub const SNAPSHOT_FORMAT: u32 = 3;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 
@@ -97,7 +98,7 @@ fn le_u64(bytes: &[u8]) -> Option<u64> {
 
 /// Decodes a snapshot file's bytes and checks it is whole and of this build's format.
 pub fn decode(bytes: &[u8]) -> Result<Snapshot, ProjectionError> {
-    let bad = |why: String| ProjectionError::Snapshot(why);
+    let bad = ProjectionError::Snapshot;
     if bytes.len() < HEADER_BYTES + TRAILER_BYTES || bytes[..MAGIC.len()] != MAGIC {
         return Err(bad("is not a projection snapshot file".to_owned()));
     }
