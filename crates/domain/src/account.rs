@@ -2,7 +2,7 @@
 //! or holds as of a date. `evolve` holds no business rule: every decision was made in `decide`
 //! or the clock and recorded in the event.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::*;
 use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
+use crate::id_index::IdIndex;
 use crate::invoice::{Dispute, Entry, EntryKind, Invoice};
 use crate::money::Currency;
 use crate::policy::Policy;
@@ -18,11 +19,16 @@ use crate::promise::{CashIn, Promise};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: PaymentId,
+    #[serde(with = "crate::binary_form::decimal")]
     pub amount: Decimal,
+    #[serde(with = "crate::binary_form::date")]
     pub received_on: NaiveDate,
     pub method: String,
+    #[serde(with = "crate::binary_form::allocations")]
     pub allocations: Vec<Allocation>,
+    #[serde(with = "crate::binary_form::decimal")]
     pub unapplied: Decimal,
+    #[serde(with = "crate::binary_form::optional_date")]
     pub reversed_on: Option<NaiveDate>,
 }
 
@@ -59,21 +65,26 @@ pub struct Account {
     pub customer_id: CustomerId,
     pub name: String,
     pub currency: Currency,
+    #[serde(with = "crate::binary_form::decimal")]
     pub credit_limit: Decimal,
     pub terms: Terms,
+    #[serde(with = "crate::binary_form::date")]
     pub opened_on: NaiveDate,
     pub contacts: Contacts,
     pub contacts_verified_on: Option<NaiveDate>,
     pub sales_rep: Option<String>,
     pub invoices: Vec<Invoice>,
-    invoice_index: HashMap<InvoiceId, usize>,
+    #[serde(skip)]
+    invoice_index: IdIndex,
     pub payments: Vec<Payment>,
-    payment_index: HashMap<PaymentId, usize>,
+    #[serde(skip)]
+    payment_index: IdIndex,
     pub credit_notes: HashSet<CreditNoteId>,
     /// Unapplied cash put on invoices: (applied_on, total).
     pub applications: Vec<(NaiveDate, Decimal)>,
     pub promises: Vec<Promise>,
-    promise_index: HashMap<PromiseId, usize>,
+    #[serde(skip)]
+    promise_index: IdIndex,
     pub plans: HashSet<PlanId>,
     pub holds: Vec<StatusChange<Hold>>,
     pub cash_only: Vec<StatusChange<String>>,
@@ -82,6 +93,18 @@ pub struct Account {
     pub steps_fulfilled: Vec<(String, NaiveDate)>,
     /// Events applied: the stream version.
     pub version: u64,
+}
+
+fn invoice_key(invoice: &Invoice) -> &InvoiceId {
+    &invoice.id
+}
+
+fn payment_key(payment: &Payment) -> &PaymentId {
+    &payment.id
+}
+
+fn promise_key(promise: &Promise) -> &PromiseId {
+    &promise.id
 }
 
 /// Applies a recorded fact to an account stream's state. `None` until `AccountOpened`.
@@ -107,13 +130,13 @@ impl Account {
             contacts_verified_on: None,
             sales_rep: e.sales_rep.clone(),
             invoices: Vec::new(),
-            invoice_index: HashMap::new(),
+            invoice_index: IdIndex::default(),
             payments: Vec::new(),
-            payment_index: HashMap::new(),
+            payment_index: IdIndex::default(),
             credit_notes: HashSet::new(),
             applications: Vec::new(),
             promises: Vec::new(),
-            promise_index: HashMap::new(),
+            promise_index: IdIndex::default(),
             plans: HashSet::new(),
             holds: Vec::new(),
             cash_only: Vec::new(),
@@ -134,8 +157,6 @@ impl Account {
             Event::ContactDetailsVerified(e) => self.contacts_verified_on = Some(e.verified_on),
             Event::SalesRepAssigned(e) => self.sales_rep = Some(e.sales_rep.clone()),
             Event::InvoiceIssued(e) => {
-                self.invoice_index
-                    .insert(e.invoice_id.clone(), self.invoices.len());
                 self.invoices.push(Invoice {
                     id: e.invoice_id.clone(),
                     amount: e.amount,
@@ -150,6 +171,9 @@ impl Account {
                     steps_fulfilled: Vec::new(),
                     escalated_on: None,
                 });
+                let index = self.invoices.len() - 1;
+                self.invoice_index
+                    .insert(&self.invoices, index, invoice_key);
             }
             Event::InvoiceDelivered(e) => {
                 if let Some(inv) = self.invoice_mut(&e.invoice_id) {
@@ -201,7 +225,6 @@ impl Account {
                         EntryKind::Payment(index),
                     );
                 }
-                self.payment_index.insert(e.payment_id.clone(), index);
                 self.payments.push(Payment {
                     id: e.payment_id.clone(),
                     amount: e.amount,
@@ -211,9 +234,14 @@ impl Account {
                     unapplied: e.unapplied,
                     reversed_on: None,
                 });
+                self.payment_index
+                    .insert(&self.payments, index, payment_key);
             }
             Event::PaymentReversed(e) => {
-                if let Some(&index) = self.payment_index.get(&e.payment_id) {
+                if let Some(index) =
+                    self.payment_index
+                        .get(&self.payments, &e.payment_id, payment_key)
+                {
                     if let Some(p) = self.payments.get_mut(index) {
                         p.reversed_on = Some(e.reversed_on);
                     }
@@ -330,9 +358,10 @@ impl Account {
     }
 
     fn push_promise(&mut self, promise: Promise) {
-        self.promise_index
-            .insert(promise.id.clone(), self.promises.len());
         self.promises.push(promise);
+        let index = self.promises.len() - 1;
+        self.promise_index
+            .insert(&self.promises, index, promise_key);
     }
 
     fn contact(&mut self, invoice_ids: &[InvoiceId], at: DateTime<Utc>, step: &Option<String>) {
@@ -356,31 +385,67 @@ impl Account {
     // ---- Lookups -----------------------------------------------------------------------------
 
     pub fn invoice(&self, id: &InvoiceId) -> Option<&Invoice> {
-        self.invoice_index
-            .get(id)
-            .and_then(|&i| self.invoices.get(i))
+        let i = self.invoice_index.get(&self.invoices, id, invoice_key)?;
+        self.invoices.get(i)
     }
 
     fn invoice_mut(&mut self, id: &InvoiceId) -> Option<&mut Invoice> {
-        let i = *self.invoice_index.get(id)?;
+        let i = self.invoice_index.get(&self.invoices, id, invoice_key)?;
         self.invoices.get_mut(i)
     }
 
     pub fn payment(&self, id: &PaymentId) -> Option<&Payment> {
-        self.payment_index
-            .get(id)
-            .and_then(|&i| self.payments.get(i))
+        let i = self.payment_index.get(&self.payments, id, payment_key)?;
+        self.payments.get(i)
     }
 
     pub fn promise(&self, id: &PromiseId) -> Option<&Promise> {
-        self.promise_index
-            .get(id)
-            .and_then(|&i| self.promises.get(i))
+        let i = self.promise_index.get(&self.promises, id, promise_key)?;
+        self.promises.get(i)
     }
 
     fn promise_mut(&mut self, id: &PromiseId) -> Option<&mut Promise> {
-        let i = *self.promise_index.get(id)?;
+        let i = self.promise_index.get(&self.promises, id, promise_key)?;
         self.promises.get_mut(i)
+    }
+
+    // ---- Memory ------------------------------------------------------------------------------
+
+    /// Rebuilds the lookups by id, which a snapshot does not hold; call after deserializing.
+    pub fn restore_indexes(&mut self) {
+        self.invoice_index = IdIndex::rebuild(&self.invoices, invoice_key);
+        self.payment_index = IdIndex::rebuild(&self.payments, payment_key);
+        self.promise_index = IdIndex::rebuild(&self.promises, promise_key);
+    }
+
+    /// Gives back the room vectors keep for growth (after a replay, most of an invoice's entry
+    /// list would be spare capacity). Changes no value.
+    pub fn shrink_to_fit(&mut self) {
+        for invoice in &mut self.invoices {
+            invoice.shrink_to_fit();
+        }
+        self.invoices.shrink_to_fit();
+        for payment in &mut self.payments {
+            payment.allocations.shrink_to_fit();
+        }
+        self.payments.shrink_to_fit();
+        for promise in &mut self.promises {
+            promise.invoice_ids.shrink_to_fit();
+        }
+        self.promises.shrink_to_fit();
+        self.invoice_index
+            .shrink_to_fit(&self.invoices, invoice_key);
+        self.payment_index
+            .shrink_to_fit(&self.payments, payment_key);
+        self.promise_index
+            .shrink_to_fit(&self.promises, promise_key);
+        self.credit_notes.shrink_to_fit();
+        self.applications.shrink_to_fit();
+        self.plans.shrink_to_fit();
+        self.holds.shrink_to_fit();
+        self.cash_only.shrink_to_fit();
+        self.contacts_made.shrink_to_fit();
+        self.steps_fulfilled.shrink_to_fit();
     }
 
     // ---- As of a date ------------------------------------------------------------------------

@@ -28,42 +28,127 @@ pub fn check_id(field: &'static str, value: &str) -> Result<(), DomainError> {
     }
 }
 
+/// Longest identifier kept in place, without a heap allocation.
+const INLINE_BYTES_MAX: usize = 22;
+
+/// An identifier's text: short ones (nearly all: `INV-2026-0042`) in place, longer ones on the
+/// heap. A ledger holds millions of ids, and copies of them; in place, each costs its 24 bytes
+/// and no allocation (docs/performance.md, "Memory and restart"). Only ever built from text
+/// [`check_id`] accepted, so it is ASCII.
+#[derive(Clone)]
+enum IdText {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_BYTES_MAX],
+    },
+    Heap(Box<str>),
+}
+
+impl IdText {
+    fn new(value: &str) -> IdText {
+        let mut bytes = [0u8; INLINE_BYTES_MAX];
+        match (bytes.get_mut(..value.len()), u8::try_from(value.len())) {
+            (Some(prefix), Ok(len)) => {
+                prefix.copy_from_slice(value.as_bytes());
+                IdText::Inline { len, bytes }
+            }
+            _ => IdText::Heap(value.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            IdText::Inline { len, bytes } => {
+                let text = bytes.get(..usize::from(*len)).unwrap_or_default();
+                std::str::from_utf8(text).unwrap_or_default()
+            }
+            IdText::Heap(text) => text,
+        }
+    }
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        #[derive(Clone)]
+        pub struct $name(IdText);
 
         impl $name {
             pub fn parse(value: &str) -> Result<Self, DomainError> {
                 check_id($field, value)?;
-                Ok(Self(value.to_owned()))
+                Ok(Self(IdText::new(value)))
             }
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
         impl TryFrom<String> for $name {
             type Error = DomainError;
             fn try_from(value: String) -> Result<Self, Self::Error> {
-                check_id($field, &value)?;
-                Ok(Self(value))
+                Self::parse(&value)
             }
         }
         impl From<$name> for String {
             fn from(value: $name) -> Self {
-                value.0
+                value.as_str().to_owned()
             }
         }
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.as_str())
+            }
+        }
+        /// As `String`'s would print: `InvoiceId("INV-1")`.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.as_str()).finish()
             }
         }
         impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
-                &self.0
+                self.as_str()
+            }
+        }
+        // Equality, order and hash are the text's, so that `Borrow<str>` lookups agree.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+        impl Eq for $name {}
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.as_str().cmp(other.as_str())
+            }
+        }
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state)
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<$name, E> {
+                        $name::parse(value).map_err(E::custom)
+                    }
+                }
+                deserializer.deserialize_str(Visitor)
             }
         }
     };
@@ -103,6 +188,6 @@ id_type!(
 impl CustomerId {
     /// The name of the account's stream in the log.
     pub fn stream(&self) -> String {
-        format!("account-{}", self.0)
+        format!("account-{}", self.as_str())
     }
 }

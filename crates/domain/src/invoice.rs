@@ -22,10 +22,13 @@ pub enum EntryKind {
 /// One dated change to the open amount, in force on `[on, until)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    #[serde(with = "crate::binary_form::date")]
     pub on: NaiveDate,
     /// Set when the change is undone (a reversed payment) from that date on.
+    #[serde(with = "crate::binary_form::optional_date")]
     pub until: Option<NaiveDate>,
     /// Signed effect on the open amount: `+` for fees, `−` for money and corrections.
+    #[serde(with = "crate::binary_form::decimal")]
     pub change: Decimal,
     pub kind: EntryKind,
 }
@@ -39,7 +42,9 @@ impl Entry {
 /// A period `[from, until)` during which an invoice was disputed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dispute {
+    #[serde(with = "crate::binary_form::date")]
     pub from: NaiveDate,
+    #[serde(with = "crate::binary_form::optional_date")]
     pub until: Option<NaiveDate>,
     pub reason: String,
 }
@@ -47,22 +52,35 @@ pub struct Dispute {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invoice {
     pub id: InvoiceId,
+    #[serde(with = "crate::binary_form::decimal")]
     pub amount: Decimal,
+    #[serde(with = "crate::binary_form::date")]
     pub issued_on: NaiveDate,
+    #[serde(with = "crate::binary_form::date")]
     pub due_on: NaiveDate,
     pub terms: Terms,
     pub reference: Option<String>,
     pub entries: Vec<Entry>,
     pub disputes: Vec<Dispute>,
+    #[serde(with = "crate::binary_form::optional_date")]
     pub delivered_on: Option<NaiveDate>,
     /// Periods of the late fees charged so far (the clock's identity for a fee).
     pub fee_periods: Vec<u32>,
     /// Ladder steps fulfilled by a contact about this invoice, with the contact's date.
     pub steps_fulfilled: Vec<(String, NaiveDate)>,
+    #[serde(with = "crate::binary_form::optional_date")]
     pub escalated_on: Option<NaiveDate>,
 }
 
 impl Invoice {
+    /// Gives back the room its lists keep for growth. Changes no value.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+        self.disputes.shrink_to_fit();
+        self.fee_periods.shrink_to_fit();
+        self.steps_fulfilled.shrink_to_fit();
+    }
+
     /// Open amount as of `date` (SPEC §7); zero before the invoice is issued.
     pub fn open_on(&self, date: NaiveDate) -> Decimal {
         if self.issued_on > date {

@@ -6,6 +6,7 @@
 //! arguments (`Context`), so every decision can be replayed exactly.
 
 pub mod account;
+pub mod binary_form;
 pub mod clock;
 pub mod command;
 pub mod context;
@@ -13,6 +14,7 @@ pub mod decide;
 pub mod error;
 pub mod event;
 pub mod id;
+mod id_index;
 pub mod invoice;
 pub mod money;
 pub mod policy;

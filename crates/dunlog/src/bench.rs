@@ -88,7 +88,7 @@ pub async fn run(
 
     let ledger_dir = data.join("ledger");
     let accounts = accounts
-        .unwrap_or((events / 40).min(ACCOUNTS_DEFAULT_MAX))
+        .unwrap_or_else(|| accounts_for(events))
         .clamp(1, (events / 2).max(1));
     say(&format!(
         "generating {events} events over {accounts} accounts"
@@ -293,59 +293,79 @@ async fn append_rate(dir: &Path, writers: usize) -> anyhow::Result<f64> {
 }
 
 /// Appends a synthetic history of about `events` events over `accounts` accounts.
+/// Accounts in the synthetic history of `events` events.
+pub fn accounts_for(events: u64) -> u64 {
+    (events / 40).clamp(1, ACCOUNTS_DEFAULT_MAX)
+}
+
+/// The first business day of the synthetic history.
+pub fn history_start() -> NaiveDate {
+    Utc::now().date_naive() - Days::new(400)
+}
+
+/// The synthetic history of account number `a`: `per_account` events (at least 2), opened on
+/// `start`; invoices and payments settling the oldest open invoice in full, about a tenth of the
+/// invoices left open.
+pub fn account_history(a: u64, per_account: u64, start: NaiveDate) -> anyhow::Result<Vec<Event>> {
+    let per_account = per_account.max(2);
+    let customer = CustomerId::parse(&format!("C{a:06}"))?;
+    let mut history = vec![opened(&customer, start)?];
+    let mut open: std::collections::VecDeque<(InvoiceId, Decimal)> = Default::default();
+    let mut day = start;
+    let mut i = 0u64;
+    while (history.len() as u64) < per_account {
+        day = day + Days::new(1 + (i % 3));
+        i += 1;
+        // Nine invoices for every eight payments: about a tenth of the invoices stay open.
+        if open.len() < 2 || i % 17 < 9 {
+            let id = InvoiceId::parse(&format!("INV-{i}"))?;
+            let amount = Decimal::new(10_000 + ((a * 7919 + i * 104_729) % 900_000) as i64, 2);
+            open.push_back((id.clone(), amount));
+            history.push(
+                InvoiceIssued {
+                    invoice_id: id,
+                    amount,
+                    issued_on: day,
+                    due_on: day + Days::new(30),
+                    terms: Terms {
+                        net_days: 30,
+                        discount_percent: None,
+                        discount_days: None,
+                    },
+                    reference: None,
+                    override_reason: None,
+                }
+                .into(),
+            );
+        } else if let Some((id, amount)) = open.pop_front() {
+            history.push(
+                PaymentReceived {
+                    payment_id: PaymentId::parse(&format!("PAY-{i}"))?,
+                    amount,
+                    received_on: day,
+                    method: "transfer".to_owned(),
+                    allocations: vec![Allocation {
+                        invoice_id: id,
+                        amount,
+                        discount: Decimal::ZERO,
+                    }],
+                    unapplied: Decimal::ZERO,
+                }
+                .into(),
+            );
+        }
+    }
+    Ok(history)
+}
+
 async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u64> {
     let per_account = (events / accounts).max(2);
-    let start = Utc::now().date_naive() - Days::new(400);
+    let start = history_start();
     let mut appended = 0u64;
     let mut pending = Vec::new();
     for a in 0..accounts {
         let customer = CustomerId::parse(&format!("C{a:06}"))?;
-        let mut history = vec![opened(&customer, start)?];
-        let mut open: std::collections::VecDeque<(InvoiceId, Decimal)> = Default::default();
-        let mut day = start;
-        let mut i = 0u64;
-        while (history.len() as u64) < per_account {
-            day = day + Days::new(1 + (i % 3));
-            i += 1;
-            // Nine invoices for every eight payments: about a tenth of the invoices stay open.
-            if open.len() < 2 || i % 17 < 9 {
-                let id = InvoiceId::parse(&format!("INV-{i}"))?;
-                let amount = Decimal::new(10_000 + ((a * 7919 + i * 104_729) % 900_000) as i64, 2);
-                open.push_back((id.clone(), amount));
-                history.push(
-                    InvoiceIssued {
-                        invoice_id: id,
-                        amount,
-                        issued_on: day,
-                        due_on: day + Days::new(30),
-                        terms: Terms {
-                            net_days: 30,
-                            discount_percent: None,
-                            discount_days: None,
-                        },
-                        reference: None,
-                        override_reason: None,
-                    }
-                    .into(),
-                );
-            } else if let Some((id, amount)) = open.pop_front() {
-                history.push(
-                    PaymentReceived {
-                        payment_id: PaymentId::parse(&format!("PAY-{i}"))?,
-                        amount,
-                        received_on: day,
-                        method: "transfer".to_owned(),
-                        allocations: vec![Allocation {
-                            invoice_id: id,
-                            amount,
-                            discount: Decimal::ZERO,
-                        }],
-                        unapplied: Decimal::ZERO,
-                    }
-                    .into(),
-                );
-            }
-        }
+        let history = account_history(a, per_account, start)?;
         let mut version = 0u64;
         for chunk in history.chunks(GENERATE_BATCH) {
             let expected = if version == 0 {

@@ -233,6 +233,20 @@ impl Ledger {
             .policies
             .last()
             .and_then(|p| Policy::parse(&p.document).ok());
+        for account in self.accounts.values_mut() {
+            account.restore_indexes();
+        }
+    }
+
+    /// Gives back the room vectors keep for growth, after a replay. Changes no value.
+    pub fn shrink_to_fit(&mut self) {
+        for account in self.accounts.values_mut() {
+            account.shrink_to_fit();
+        }
+        for records in self.timelines.values_mut() {
+            records.shrink_to_fit();
+        }
+        self.timelines.shrink_to_fit();
     }
 
     pub fn account(&self, customer_id: &CustomerId) -> Option<&Account> {

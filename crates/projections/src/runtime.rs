@@ -7,6 +7,7 @@
 //! command its read-your-writes: it resolves once the checkpoint reaches the command's last
 //! position.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use store::Store;
@@ -16,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::error::ProjectionError;
 use crate::ledger::Ledger;
 use crate::replay;
-use crate::snapshot::{self, SNAPSHOT_KEY};
+use crate::snapshot::{self, LEGACY_SNAPSHOT_KEY};
 
 /// Where the follower stands: the checkpoint, and whether it has stopped (store closed or a
 /// read failed), so that nobody waits for a position that will never come.
@@ -36,6 +37,8 @@ struct Inner {
     shared: Arc<Shared>,
     replayed_on_start: u64,
     follower: Mutex<Option<JoinHandle<()>>>,
+    /// Whether the snapshot older builds kept in sled's meta tree has been deleted.
+    legacy_snapshot_deleted: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -61,12 +64,15 @@ pub struct Projector {
 
 /// Why a snapshot cannot be used, or `None` when there is none.
 fn load_snapshot(store: &Store) -> Result<Option<Ledger>, String> {
-    let bytes = match store.meta_get(SNAPSHOT_KEY) {
+    let bytes = match snapshot::read_file(store.dir()) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Ok(None),
-        Err(e) => return Err(format!("cannot be read: {e}")),
+        Err(e) => return Err(e.to_string()),
     };
-    let snap = snapshot::decode(&bytes).map_err(|e| e.to_string())?;
+    let snap = snapshot::decode(&bytes).map_err(|e| e.to_string());
+    // The file's bytes are as large as the snapshot: let them go before catching up.
+    drop(bytes);
+    let snap = snap?;
     let head = store.head();
     if snap.checkpoint > head {
         return Err(format!(
@@ -115,6 +121,9 @@ pub fn load_and_catch_up(store: &Store) -> Result<(Ledger, u64), ProjectionError
         }
     };
     let replayed = replay::replay(store, &mut ledger, None, &mut |_, _| {})?.events;
+    if replayed > 0 {
+        ledger.shrink_to_fit();
+    }
     tracing::info!(
         checkpoint = ledger.checkpoint,
         replayed,
@@ -172,6 +181,7 @@ impl Projector {
                 shared,
                 replayed_on_start,
                 follower: Mutex::new(Some(follower)),
+                legacy_snapshot_deleted: AtomicBool::new(false),
             }),
         })
     }
@@ -210,16 +220,31 @@ impl Projector {
         &self.inner.store
     }
 
-    /// Saves the ledger, its checkpoint, the hash there and the policy version in the store's
-    /// meta tree. Durable on return.
+    /// Saves the ledger, its checkpoint, the hash there and the policy version in the snapshot
+    /// file of the store's directory ([`snapshot::SNAPSHOT_FILE`]). Durable on return.
     pub fn save_snapshot(&self) -> Result<(), ProjectionError> {
         let bytes = {
             let ledger = self.read();
             let hash = hash_at(&self.inner.store, ledger.checkpoint)?;
             snapshot::encode(&ledger, hash)?
         };
-        self.inner.store.meta_put(SNAPSHOT_KEY, &bytes)?;
+        snapshot::write_file(self.inner.store.dir(), &bytes)?;
         tracing::info!(bytes = bytes.len(), "projection snapshot saved");
+        drop(bytes);
+        // Older builds kept the snapshot in sled, where it also left blob files behind; removing
+        // the key lets sled drop it. Once per process: removing a missing key costs a sync.
+        if !self
+            .inner
+            .legacy_snapshot_deleted
+            .swap(true, Ordering::Relaxed)
+        {
+            if let Err(e) = self.inner.store.meta_delete(LEGACY_SNAPSHOT_KEY) {
+                tracing::warn!(error = %e, "cannot remove the snapshot older builds kept in sled");
+                self.inner
+                    .legacy_snapshot_deleted
+                    .store(false, Ordering::Relaxed);
+            }
+        }
         Ok(())
     }
 

@@ -395,6 +395,12 @@ impl Store {
             .collect()
     }
 
+    /// The data directory. Besides sled's files it holds dunlog's own (the anchor, the
+    /// projection snapshot); nothing else should write there.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
     /// Bytes the data directory takes on disk.
     pub fn disk_bytes(&self) -> Result<u64, StoreError> {
         Ok(dir_bytes(&self.inner.dir)?)

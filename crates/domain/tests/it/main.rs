@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod allocation;
+mod binary_form;
 mod clock;
 mod commands;
 mod fuzz;

@@ -1,10 +1,10 @@
 //! The runtime against a real store: catch-up equals the in-memory ledger, live follow,
 //! read-your-writes, restart from a snapshot replaying only the tail, a corrupt or foreign
-//! snapshot discarded and rebuilt.
+//! snapshot discarded and rebuilt, a snapshot file that does not grow the directory.
 
 use std::time::{Duration, Instant};
 
-use projections::snapshot::SNAPSHOT_KEY;
+use projections::snapshot::{self, LEGACY_SNAPSHOT_KEY, SNAPSHOT_FILE};
 use projections::Projector;
 use serde_json::json;
 use store::Store;
@@ -104,10 +104,11 @@ fn a_corrupt_snapshot_is_discarded_and_rebuilt() {
     rt.block_on(projector.shutdown());
     drop(projector);
 
-    let mut bytes = store.meta_get(SNAPSHOT_KEY).unwrap().unwrap();
+    let file = dir.path().join(SNAPSHOT_FILE);
+    let mut bytes = std::fs::read(&file).unwrap();
     let cut = bytes.len() / 2;
     bytes.truncate(cut);
-    store.meta_put(SNAPSHOT_KEY, &bytes).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
     let projector = rt.block_on(Projector::start(store.clone())).unwrap();
     assert_eq!(projector.replayed_on_start(), n, "rebuilt from position 1");
     assert_eq!(*projector.read(), h.ledger);
@@ -126,7 +127,7 @@ fn a_snapshot_of_another_log_is_discarded_and_rebuilt() {
         let projector = rt.block_on(Projector::start(store.clone())).unwrap();
         projector.save_snapshot().unwrap();
         rt.block_on(projector.shutdown());
-        store.meta_get(SNAPSHOT_KEY).unwrap().unwrap()
+        std::fs::read(other.path().join(SNAPSHOT_FILE)).unwrap()
     };
     // … put next to a different log of the same length or longer: the hashes differ.
     let dir = tempfile::tempdir().unwrap();
@@ -135,7 +136,7 @@ fn a_snapshot_of_another_log_is_discarded_and_rebuilt() {
     h.occurred_at = crate::support::t("2026-01-02T08:00:00Z");
     first_part(&mut h);
     second_part(&mut h);
-    store.meta_put(SNAPSHOT_KEY, &foreign).unwrap();
+    std::fs::write(dir.path().join(SNAPSHOT_FILE), &foreign).unwrap();
     let projector = rt.block_on(Projector::start(store.clone())).unwrap();
     assert_eq!(projector.replayed_on_start(), store.head());
     assert_eq!(*projector.read(), h.ledger);
@@ -157,6 +158,92 @@ fn clones_share_one_live_ledger() {
         std::thread::yield_now();
     }
     assert_eq!(projector.read().accounts.len(), 1);
+    rt.block_on(projector.shutdown());
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                dir_bytes(&entry.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+/// Regression: the snapshot lived in sled's meta tree, and sled 0.34 kept a copy of the large
+/// value as a blob file each time its leaf was rewritten; a 1M-event bench directory grew to
+/// 17 GB of identical 69 MB files in `blobs/`. Found by running `dunlog bench` on a small disk.
+#[test]
+fn saving_the_snapshot_again_and_again_does_not_grow_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let store = Store::open(dir.path()).unwrap();
+    let mut h = History::with_store(store.clone());
+    first_part(&mut h);
+    // Enough accounts that the snapshot is larger than sled's blob threshold.
+    for i in 0..1200 {
+        open(&mut h, &format!("C{i:04}"), "2026-01-01", "100.00");
+    }
+    let projector = rt.block_on(Projector::start(store.clone())).unwrap();
+    rt.block_on(projector.wait_for(store.head()));
+    projector.save_snapshot().unwrap();
+    let snapshot_bytes = std::fs::metadata(dir.path().join(SNAPSHOT_FILE))
+        .unwrap()
+        .len();
+    assert!(
+        snapshot_bytes > 64 * 1024,
+        "snapshot too small to be a blob: {snapshot_bytes}"
+    );
+    let after_first = dir_bytes(dir.path());
+    for _ in 0..20 {
+        // A few appends between saves, as a server does, so that sled rewrites its leaves.
+        issue(
+            &mut h,
+            "A",
+            &format!("INV-X{}", store.head()),
+            "1.00",
+            "2026-03-05",
+        );
+        rt.block_on(projector.wait_for(store.head()));
+        projector.save_snapshot().unwrap();
+    }
+    let after_many = dir_bytes(dir.path());
+    assert!(
+        after_many < after_first + snapshot_bytes,
+        "the directory grew from {after_first} to {after_many} bytes over 20 saves of a \
+         {snapshot_bytes}-byte snapshot"
+    );
+    assert!(
+        !dir.path().join(snapshot::SNAPSHOT_TEMP_FILE).exists(),
+        "the temporary file is renamed into place"
+    );
+    assert_eq!(*projector.read(), h.ledger);
+    rt.block_on(projector.shutdown());
+}
+
+/// A directory written by a build that kept the snapshot in sled: the old value is never read,
+/// and the first save deletes it.
+#[test]
+fn the_snapshot_older_builds_kept_in_sled_is_ignored_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let store = Store::open(dir.path()).unwrap();
+    let mut h = History::with_store(store.clone());
+    first_part(&mut h);
+    store
+        .meta_put(LEGACY_SNAPSHOT_KEY, b"a format-1 snapshot")
+        .unwrap();
+    let projector = rt.block_on(Projector::start(store.clone())).unwrap();
+    assert_eq!(projector.replayed_on_start(), store.head());
+    assert_eq!(*projector.read(), h.ledger);
+    projector.save_snapshot().unwrap();
+    assert_eq!(store.meta_get(LEGACY_SNAPSHOT_KEY).unwrap(), None);
     rt.block_on(projector.shutdown());
 }
 

@@ -1,0 +1,127 @@
+//! Where the read model's memory goes, without a store or a disk: builds the ledger of `dunlog
+//! bench`'s synthetic history in memory and reports the process's resident memory, the snapshot's
+//! size and how long it takes to encode and decode (docs/performance.md, "Memory and restart").
+//!
+//! ```text
+//! cargo run --release -p dunlog --example ledger_memory -- build 1000000 /tmp/x.snapshot
+//! cargo run --release -p dunlog --example ledger_memory -- restore /tmp/x.snapshot
+//! ```
+//!
+//! `build` applies the events and writes the snapshot; `restore`, in a fresh process, decodes it
+//! as a restarting server does. Each prints one JSON object. Resident memory comes from
+//! `/proc/self/status`; run under `heaptrack` for where it is allocated.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use chrono::Utc;
+use projections::{snapshot, EventMeta, Ledger};
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn build(events: u64, file: &Path) -> anyhow::Result<()> {
+    let rss_before_kib = status_kib("VmRSS:");
+    let accounts = dunlog::bench::accounts_for(events);
+    let per_account = (events / accounts).max(2);
+    let start = dunlog::bench::history_start();
+    let now = Utc::now();
+    let mut ledger = Ledger::new();
+    let mut position = 0u64;
+    let started = Instant::now();
+    for a in 0..accounts {
+        let history = dunlog::bench::account_history(a, per_account, start)?;
+        let stream = format!("account-C{a:06}");
+        for (i, event) in history.iter().enumerate() {
+            position += 1;
+            let meta = EventMeta {
+                position,
+                stream: stream.clone(),
+                version: i as u64 + 1,
+                occurred_at: now,
+                recorded_at: now,
+                actor: "bench".to_owned(),
+            };
+            ledger.apply(&meta, event);
+        }
+    }
+    let apply_s = started.elapsed().as_secs_f64();
+    let rss_ledger_kib = status_kib("VmRSS:");
+    // As the runtime does after a replay; freed room is reused, not returned, so RSS stays.
+    ledger.shrink_to_fit();
+    let started = Instant::now();
+    let bytes = snapshot::encode(&ledger, [0; 32])?;
+    let encode_s = started.elapsed().as_secs_f64();
+    std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+    let ledger_bytes_per_event =
+        (rss_ledger_kib.saturating_sub(rss_before_kib) * 1024) as f64 / position as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "events": position,
+            "accounts": accounts,
+            "apply_s": apply_s,
+            "rss_before_mib": mib(rss_before_kib),
+            "rss_ledger_mib": mib(rss_ledger_kib),
+            "ledger_bytes_per_event": ledger_bytes_per_event,
+            "snapshot_bytes": bytes.len(),
+            "snapshot_bytes_per_event": bytes.len() as f64 / position as f64,
+            "encode_s": encode_s,
+        })
+    );
+    Ok(())
+}
+
+fn restore(file: &Path) -> anyhow::Result<()> {
+    let rss_before_kib = status_kib("VmRSS:");
+    let started = Instant::now();
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let read_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let decoded = snapshot::decode(&bytes);
+    let decode_s = started.elapsed().as_secs_f64();
+    let snapshot_bytes = bytes.len();
+    drop(bytes);
+    let snap = decoded?;
+    let rss_restored_kib = status_kib("VmRSS:");
+    let events = snap.checkpoint.max(1);
+    println!(
+        "{}",
+        serde_json::json!({
+            "events": snap.checkpoint,
+            "accounts": snap.ledger.accounts.len(),
+            "snapshot_bytes": snapshot_bytes,
+            "read_s": read_s,
+            "decode_s": decode_s,
+            "rss_before_mib": mib(rss_before_kib),
+            "rss_restored_mib": mib(rss_restored_kib),
+            "rss_peak_mib": mib(status_kib("VmHWM:")),
+            "restored_bytes_per_event":
+                (rss_restored_kib.saturating_sub(rss_before_kib) * 1024) as f64 / events as f64,
+        })
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["build", events, file] => build(events.parse()?, Path::new(file)),
+        ["restore", file] => restore(Path::new(file)),
+        _ => bail!("usage: ledger_memory build EVENTS FILE | ledger_memory restore FILE"),
+    }
+}
