@@ -366,6 +366,7 @@ async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u
     for a in 0..accounts {
         let customer = CustomerId::parse(&format!("C{a:06}"))?;
         let history = account_history(a, per_account, start)?;
+        let mut requests = Vec::new();
         let mut version = 0u64;
         for chunk in history.chunks(GENERATE_BATCH) {
             let expected = if version == 0 {
@@ -373,7 +374,7 @@ async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u
             } else {
                 ExpectedVersion::Exact(version)
             };
-            let request = AppendRequest {
+            requests.push(AppendRequest {
                 stream: customer.stream(),
                 expected,
                 events: chunk
@@ -388,15 +389,22 @@ async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u
                 causation_id: None,
                 policy_version: None,
                 idempotency: None,
-            };
+            });
             version += chunk.len() as u64;
             appended += chunk.len() as u64;
-            pending.push(tokio::spawn({
-                let store = store.clone();
-                async move { store.append(request).await }
-            }));
         }
-        // Keep a bounded number of appends in flight; streams are independent.
+        // One task per account appends its chunks in order (each expects the version the one
+        // before left); accounts run side by side.
+        pending.push(tokio::spawn({
+            let store = store.clone();
+            async move {
+                for request in requests {
+                    store.append(request).await?;
+                }
+                anyhow::Ok(())
+            }
+        }));
+        // Keep a bounded number of accounts in flight.
         if pending.len() >= 64 {
             for p in pending.drain(..) {
                 p.await??;
