@@ -67,15 +67,24 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Production: no GraphiQL, no introspection, no suggestions.
     pub production: bool,
+    /// The tokens as stored when the server started; they change only with it stopped.
+    pub tokens: Arc<Vec<auth::TokenRecord>>,
 }
 
 impl AppState {
+    /// Reads the token table once; a table that cannot be read leaves every request
+    /// unauthenticated (and says why in the log) rather than failing the start.
     pub fn new(service: Service, production: bool) -> AppState {
+        let tokens = auth::list(&service.store).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "token table unreadable; every request is unauthenticated");
+            Vec::new()
+        });
         AppState {
             schema: graphql::schema(service.clone(), production),
             service,
             metrics: Arc::default(),
             production,
+            tokens: Arc::new(tokens),
         }
     }
 }
@@ -117,15 +126,8 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_owned())
 }
 
-fn principal(service: &Service, secret: Option<&str>) -> Option<Principal> {
-    let secret = secret?;
-    match auth::authenticate(&service.store, secret) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "token lookup failed");
-            None
-        }
-    }
+fn principal(tokens: &[auth::TokenRecord], secret: Option<&str>) -> Option<Principal> {
+    auth::authenticate_among(tokens, secret?)
 }
 
 /// Codes async-graphql's own errors (parsing, validation, limits), which carry none.
@@ -312,11 +314,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response
     };
     let variables = serde_json::to_value(&request.variables).unwrap_or(Value::Null);
     let query_text = request.query.clone();
-    let service = state.service.clone();
-    let secret = bearer(headers);
-    let caller = tokio::task::spawn_blocking(move || principal(&service, secret.as_deref()))
-        .await
-        .unwrap_or(None);
+    let caller = principal(&state.tokens, bearer(headers).as_deref());
     let request = request.data(Caller(caller));
     let mut response =
         match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
@@ -346,7 +344,7 @@ async fn graphql_ws(
 ) -> Response {
     let header_secret = bearer(&headers);
     let schema = state.schema.clone();
-    let service = state.service.clone();
+    let tokens = state.tokens.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -365,10 +363,7 @@ async fn graphql_ws(
                                 .map(str::to_owned)
                         });
                     let secret = from_payload.or(header_secret);
-                    let caller =
-                        tokio::task::spawn_blocking(move || principal(&service, secret.as_deref()))
-                            .await
-                            .unwrap_or(None);
+                    let caller = principal(&tokens, secret.as_deref());
                     let mut data = Data::default();
                     data.insert(Caller(caller));
                     Ok(data)
