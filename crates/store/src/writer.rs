@@ -26,9 +26,8 @@ pub(crate) struct Request {
     pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
 }
 
-/// How many applied groups may wait for their flush while the writer stages the next one. The
-/// sync thread makes all the waiting groups durable with one flush and one `fdatasync`.
-const GROUPS_IN_FLIGHT_MAX: usize = 4;
+/// How many applied groups may wait for their flush while the writer stages the next one.
+const GROUPS_IN_FLIGHT_MAX: usize = 2;
 
 pub(crate) struct Writer {
     pub db: sled::Db,
@@ -423,61 +422,41 @@ fn sync_loop(
             .sync()?;
         Ok(())
     };
-    while let Ok(first) = applied_rx.recv() {
-        // Every group already waiting here was applied to sled before the flush below starts,
-        // so one flush and one fdatasync make all of them durable: when the writer runs ahead
-        // of the disk, the groups waiting share a sync instead of paying one each.
-        let mut groups = vec![first];
-        groups.extend(applied_rx.try_iter());
-        let mut synced = false;
-        for applied in groups {
-            answer(applied, &mut synced, &make_durable, &failure, &head_tx);
-        }
-    }
-}
-
-/// Makes one group durable (unless `synced` says a sync that covers it already happened) and
-/// answers its callers. Groups that wrote nothing still wait their turn, since their answers
-/// (idempotent retries) may name events of a group still in flight.
-fn answer(
-    mut applied: Applied,
-    synced: &mut bool,
-    make_durable: &dyn Fn() -> Result<(), StoreError>,
-    failure: &Failure,
-    head_tx: &watch::Sender<u64>,
-) {
-    if applied.failed {
-        // Answered with its own error, not as a victim of an earlier one.
-    } else if let Some(msg) = failure.get() {
-        applied.outcomes = applied
-            .outcomes
-            .iter()
-            .map(|_| Err(refused(&msg)))
-            .collect();
-    } else if let Some(head) = applied.head {
-        let result = if *synced { Ok(()) } else { make_durable() };
-        match result {
-            Ok(()) => {
-                *synced = true;
-                head_tx.send_replace(head);
-            }
-            Err(e) => {
-                let msg = match e {
-                    StoreError::Io(msg) => msg,
-                    other => other.to_string(),
-                };
-                tracing::error!(error = %msg, "store sync failed; refusing further appends");
-                failure.set(msg.clone());
-                applied.outcomes = applied
-                    .outcomes
-                    .iter()
-                    .map(|_| Err(StoreError::Io(msg.clone())))
-                    .collect();
+    while let Ok(mut applied) = applied_rx.recv() {
+        // Everything applied so far is flushed together; a later group whose flush already
+        // happened gets a cheap one. Groups that wrote nothing still wait their turn, since their
+        // answers (idempotent retries) may name events of a group still in flight.
+        if applied.failed {
+            // Answered with its own error, not as a victim of an earlier one.
+        } else if let Some(msg) = failure.get() {
+            applied.outcomes = applied
+                .outcomes
+                .iter()
+                .map(|_| Err(refused(&msg)))
+                .collect();
+        } else if let Some(head) = applied.head {
+            match make_durable() {
+                Ok(()) => {
+                    head_tx.send_replace(head);
+                }
+                Err(e) => {
+                    let msg = match e {
+                        StoreError::Io(msg) => msg,
+                        other => other.to_string(),
+                    };
+                    tracing::error!(error = %msg, "store sync failed; refusing further appends");
+                    failure.set(msg.clone());
+                    applied.outcomes = applied
+                        .outcomes
+                        .iter()
+                        .map(|_| Err(StoreError::Io(msg.clone())))
+                        .collect();
+                }
             }
         }
-    }
-    for (reply, outcome) in applied.replies.into_iter().zip(applied.outcomes) {
-        // The caller may have given up waiting; the append stands regardless.
-        let _ = reply.send(outcome);
+        for (reply, outcome) in applied.replies.into_iter().zip(applied.outcomes) {
+            // The caller may have given up waiting; the append stands regardless.
+            let _ = reply.send(outcome);
+        }
     }
 }
