@@ -109,9 +109,6 @@ pub(crate) struct PreparedAppend {
     pub causation_id: Option<String>,
     pub policy_version: Option<u32>,
     pub idempotency: Option<Idempotency>,
-    /// The caller's thread found no event of the stream in the tree before queueing the append
-    /// (see `Writer::version_of` for why the writer may trust it). False means "look it up".
-    pub stream_was_empty: bool,
 }
 
 /// Stream names: `^[A-Za-z0-9][A-Za-z0-9._:-]*$`, at most [`STREAM_LEN_MAX`] bytes. No `/`, so a
@@ -190,6 +187,5 @@ pub(crate) fn prepare(req: AppendRequest) -> Result<PreparedAppend, StoreError> 
         causation_id: req.causation_id,
         policy_version: req.policy_version,
         idempotency: req.idempotency,
-        stream_was_empty: false,
     })
 }

@@ -33,75 +33,31 @@ pub struct Canonical<'a> {
 /// actor, correlation_id, causation_id, policy_version (decimal digits) and payload, each as a
 /// u32 BE length followed by the bytes; an absent value is empty (length 0).
 pub fn canonical(c: &Canonical<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(canonical_len(c));
-    write_canonical(c, &mut |bytes| out.extend_from_slice(bytes));
-    out
-}
-
-/// Longest decimal form of a `u32` (policy_version).
-const U32_DIGITS_MAX: usize = 10;
-
-fn canonical_len(c: &Canonical<'_>) -> usize {
-    let variable = c.stream.len()
-        + c.event_type.len()
-        + c.actor.len()
-        + c.correlation_id.map_or(0, str::len)
-        + c.causation_id.map_or(0, str::len)
-        + U32_DIGITS_MAX
-        + c.payload.len();
-    8 + 8 + 2 + 8 + 8 + 16 + 7 * 4 + variable
-}
-
-/// Feeds the canonical bytes of `c` to `out`, piece by piece: [`canonical`] collects them,
-/// [`hash_of`] hashes them without building the whole buffer. One definition for both, so
-/// they cannot disagree.
-fn write_canonical(c: &Canonical<'_>, out: &mut dyn FnMut(&[u8])) {
-    // Decimal digits of policy_version without allocating: a u32 has at most 10.
-    let mut digits = [0u8; U32_DIGITS_MAX];
-    let mut start = digits.len();
-    if let Some(mut v) = c.policy_version {
-        loop {
-            start -= 1;
-            // `v % 10` is below 10, so the cast cannot truncate.
-            digits[start] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-    }
+    let policy_version = c.policy_version.map(|v| v.to_string()).unwrap_or_default();
     let fields: [&[u8]; 7] = [
         c.stream.as_bytes(),
         c.event_type.as_bytes(),
         c.actor.as_bytes(),
         c.correlation_id.unwrap_or("").as_bytes(),
         c.causation_id.unwrap_or("").as_bytes(),
-        &digits[start..],
+        policy_version.as_bytes(),
         c.payload,
     ];
-    let mut fixed = [0u8; 8 + 8 + 2 + 8 + 8 + 16];
-    fixed[..8].copy_from_slice(&c.position.to_be_bytes());
-    fixed[8..16].copy_from_slice(&c.version.to_be_bytes());
-    fixed[16..18].copy_from_slice(&c.schema.to_be_bytes());
-    fixed[18..26].copy_from_slice(&c.occurred_at_us.to_be_bytes());
-    fixed[26..34].copy_from_slice(&c.recorded_at_us.to_be_bytes());
-    fixed[34..].copy_from_slice(c.event_id.as_bytes());
-    out(&fixed);
+    let variable: usize = fields.iter().map(|f| 4 + f.len()).sum();
+    let mut out = Vec::with_capacity(8 + 8 + 2 + 8 + 8 + 16 + variable);
+    out.extend_from_slice(&c.position.to_be_bytes());
+    out.extend_from_slice(&c.version.to_be_bytes());
+    out.extend_from_slice(&c.schema.to_be_bytes());
+    out.extend_from_slice(&c.occurred_at_us.to_be_bytes());
+    out.extend_from_slice(&c.recorded_at_us.to_be_bytes());
+    out.extend_from_slice(c.event_id.as_bytes());
     for field in fields {
         // Fields are bounded far below 4 GiB by the codec's size limit.
         let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-        out(&len.to_be_bytes());
-        out(field);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(field);
     }
-}
-
-/// `SHA-256(prev ‖ canonical(c))`, the same as `next_hash(prev, &canonical(c))` without the
-/// intermediate buffer (the writer computes one per appended event).
-pub fn hash_of(prev: &[u8; 32], c: &Canonical<'_>) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(prev);
-    write_canonical(c, &mut |bytes| hasher.update(bytes));
-    hasher.finalize().into()
+    out
 }
 
 /// `SHA-256(prev ‖ canonical)`.

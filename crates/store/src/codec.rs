@@ -134,73 +134,12 @@ pub struct Envelope {
     pub hash: [u8; 32],
 }
 
-/// An [`Envelope`] by reference: the same fields in the same order with the same serde shapes
-/// (`&str` encodes as `String` does, `&[u8]` as the payload's bytes), so it encodes to exactly
-/// the same bytes. The writer encodes from this, without cloning the append's strings and
-/// payload once more for every event.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub(crate) struct EnvelopeRef<'a> {
-    pub position: u64,
-    pub stream: &'a str,
-    pub version: u64,
-    pub event_id: [u8; 16],
-    pub event_type: &'a str,
-    pub schema: u16,
-    pub occurred_at_us: i64,
-    pub recorded_at_us: i64,
-    pub actor: &'a str,
-    pub correlation_id: Option<&'a str>,
-    pub causation_id: Option<&'a str>,
-    pub policy_version: Option<u32>,
-    #[serde(with = "bytes")]
-    pub payload: &'a [u8],
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-}
-
-impl Envelope {
-    pub(crate) fn as_ref(&self) -> EnvelopeRef<'_> {
-        EnvelopeRef {
-            position: self.position,
-            stream: &self.stream,
-            version: self.version,
-            event_id: self.event_id,
-            event_type: &self.event_type,
-            schema: self.schema,
-            occurred_at_us: self.occurred_at_us,
-            recorded_at_us: self.recorded_at_us,
-            actor: &self.actor,
-            correlation_id: self.correlation_id.as_deref(),
-            causation_id: self.causation_id.as_deref(),
-            policy_version: self.policy_version,
-            payload: &self.payload,
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        }
-    }
-}
-
 /// Encodes an envelope: one layout byte, then the bincode of [`Envelope`].
 pub fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, CodecError> {
-    encode_envelope_ref(&envelope.as_ref())
-}
-
-/// Bytes of an envelope's fixed part at most, in varint encoding: integers, ids, hashes, the
-/// length prefixes and option tags (a generous bound, so the buffer is allocated once).
-const ENVELOPE_FIXED_BYTES_MAX: usize = 1 + 10 * 12 + 16 + 32 + 32;
-
-/// [`encode_envelope`] from borrowed fields, into one buffer sized up front.
-pub(crate) fn encode_envelope_ref(envelope: &EnvelopeRef<'_>) -> Result<Vec<u8>, CodecError> {
-    let variable = envelope.stream.len()
-        + envelope.event_type.len()
-        + envelope.actor.len()
-        + envelope.correlation_id.map_or(0, str::len)
-        + envelope.causation_id.map_or(0, str::len)
-        + envelope.payload.len();
-    let mut out = Vec::with_capacity(ENVELOPE_FIXED_BYTES_MAX + variable);
+    let body = encode(envelope)?;
+    let mut out = Vec::with_capacity(body.len() + 1);
     out.push(ENVELOPE_LAYOUT_V1);
-    bincode::serde::encode_into_std_write(envelope, &mut out, config())
-        .map_err(|e| CodecError::Encode(e.to_string()))?;
+    out.extend_from_slice(&body);
     if out.len() > ENCODED_BYTES_MAX {
         return Err(CodecError::Encode(format!(
             "envelope of {} bytes exceeds {ENCODED_BYTES_MAX}",

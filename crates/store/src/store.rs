@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::anchor::{self, Anchor};
-use crate::append::{prepare, AppendOutcome, AppendRequest, IdempotencyRecord, PreparedAppend};
+use crate::append::{prepare, AppendOutcome, AppendRequest, IdempotencyRecord};
 use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::keys::{self, ChainHead};
@@ -237,20 +237,6 @@ impl Store {
         crate::import::import_jsonl(dir, input)
     }
 
-    /// Checks and encodes an append on the caller's thread, and looks up (with one point read)
-    /// whether its stream has any event yet, so the single writer does not have to: for a new
-    /// stream, that lookup was a quarter of the writer's time.
-    fn prepare(&self, req: AppendRequest) -> Result<PreparedAppend, StoreError> {
-        let mut append = prepare(req)?;
-        append.stream_was_empty = self
-            .inner
-            .reader
-            .tree
-            .get(keys::stream_index(&append.stream, 1))?
-            .is_none();
-        Ok(append)
-    }
-
     fn sender(&self) -> Result<&mpsc::Sender<Request>, StoreError> {
         self.inner.tx.as_ref().ok_or(StoreError::Closed)
     }
@@ -260,7 +246,7 @@ impl Store {
     /// If this future is dropped after the append was queued, the append may still happen:
     /// give commands an idempotency key and retry with it to learn the outcome.
     pub async fn append(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let append = self.prepare(req)?;
+        let append = prepare(req)?;
         let (reply, rx) = oneshot::channel();
         self.sender()?
             .send(Request { append, reply })
@@ -272,7 +258,7 @@ impl Store {
     /// [`Store::append`] for synchronous callers. Blocks the thread; never call it from a thread
     /// that runs a tokio runtime (use `append` there, or `spawn_blocking`).
     pub fn append_blocking(&self, req: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let append = self.prepare(req)?;
+        let append = prepare(req)?;
         let (reply, rx) = oneshot::channel();
         self.sender()?
             .blocking_send(Request { append, reply })

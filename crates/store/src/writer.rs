@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::append::{AppendOutcome, PreparedAppend};
 use crate::chain::{self, Canonical};
-use crate::codec::{self, EnvelopeRef, IdempotencyEntry};
+use crate::codec::{self, Envelope, IdempotencyEntry};
 use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::keys::{self, ChainHead};
@@ -137,7 +137,7 @@ impl Writer {
         let (appends, replies): (Vec<PreparedAppend>, Vec<_>) =
             group.into_iter().map(|r| (r.append, r.reply)).unzip();
         if let Some(msg) = failure.get() {
-            let outcomes = replies.iter().map(|_| Err(refused(&msg))).collect();
+            let outcomes = appends.iter().map(|_| Err(refused(&msg))).collect();
             return Applied {
                 replies,
                 outcomes,
@@ -156,7 +156,7 @@ impl Writer {
         };
         let mut outcomes: Vec<Result<AppendOutcome, StoreError>> =
             Vec::with_capacity(appends.len());
-        for append in appends {
+        for append in &appends {
             let outcome = self.stage(append, &mut stage, now_us, &outcomes);
             outcomes.push(outcome);
         }
@@ -197,27 +197,12 @@ impl Writer {
         }
     }
 
-    /// The stream's version as applied to sled, including what this group staged.
-    ///
-    /// `stream_was_empty` is what the caller's thread saw before queueing the append (no entry
-    /// for version 1 in the stream index). A stream missing from `self.versions` has not been
-    /// written since the store opened (every applied group records its streams there before the
-    /// next group is staged, and only this thread writes the tree), so the tree still holds what
-    /// the caller saw and the writer need not look again. Without the hint it scans the index.
-    fn version_of(
-        &mut self,
-        stream: &str,
-        stream_was_empty: bool,
-        stage: &Stage,
-    ) -> Result<u64, StoreError> {
+    fn version_of(&mut self, stream: &str, stage: &Stage) -> Result<u64, StoreError> {
         if let Some(v) = stage.versions.get(stream) {
             return Ok(*v);
         }
         if let Some(v) = self.versions.get(stream) {
             return Ok(*v);
-        }
-        if stream_was_empty {
-            return Ok(0);
         }
         // Everything in the tree is durable here: a failed commit stops the writer for good.
         let v = match self
@@ -242,7 +227,7 @@ impl Writer {
 
     fn stage(
         &mut self,
-        a: PreparedAppend,
+        a: &PreparedAppend,
         stage: &mut Stage,
         now_us: i64,
         outcomes: &[Result<AppendOutcome, StoreError>],
@@ -288,7 +273,7 @@ impl Writer {
             }
         }
 
-        let current = self.version_of(&a.stream, a.stream_was_empty, stage)?;
+        let current = self.version_of(&a.stream, stage)?;
         if !a.expected.admits(current) {
             return Err(StoreError::Conflict {
                 stream: a.stream.clone(),
@@ -301,63 +286,62 @@ impl Writer {
         let mut head = stage.head;
         let mut staged = Vec::with_capacity(a.events.len());
         let mut recorded = Vec::with_capacity(a.events.len());
-        for (version, ev) in (current + 1..).zip(a.events) {
+        for (version, ev) in (current + 1..).zip(&a.events) {
             let position = head.position + 1;
             let event_id = Uuid::now_v7();
-            let hash = chain::hash_of(
-                &head.hash,
-                &Canonical {
-                    position,
-                    version,
-                    schema: ev.schema,
-                    occurred_at_us: ev.occurred_at_us,
-                    recorded_at_us: now_us,
-                    event_id,
-                    stream: &a.stream,
-                    event_type: ev.event_type,
-                    actor: &a.actor,
-                    correlation_id: a.correlation_id.as_deref(),
-                    causation_id: a.causation_id.as_deref(),
-                    policy_version: a.policy_version,
-                    payload: &ev.payload,
-                },
-            );
-            let bytes = codec::encode_envelope_ref(&EnvelopeRef {
+            let canonical = chain::canonical(&Canonical {
                 position,
-                stream: &a.stream,
                 version,
-                event_id: event_id.into_bytes(),
-                event_type: ev.event_type,
                 schema: ev.schema,
                 occurred_at_us: ev.occurred_at_us,
                 recorded_at_us: now_us,
+                event_id,
+                stream: &a.stream,
+                event_type: ev.event_type,
                 actor: &a.actor,
                 correlation_id: a.correlation_id.as_deref(),
                 causation_id: a.causation_id.as_deref(),
                 policy_version: a.policy_version,
                 payload: &ev.payload,
+            });
+            let hash = chain::next_hash(&head.hash, &canonical);
+            let envelope = Envelope {
+                position,
+                stream: a.stream.clone(),
+                version,
+                event_id: event_id.into_bytes(),
+                event_type: ev.event_type.to_owned(),
+                schema: ev.schema,
+                occurred_at_us: ev.occurred_at_us,
+                recorded_at_us: now_us,
+                actor: a.actor.clone(),
+                correlation_id: a.correlation_id.clone(),
+                causation_id: a.causation_id.clone(),
+                policy_version: a.policy_version,
+                payload: ev.payload.clone(),
                 prev_hash: head.hash,
                 hash,
-            })
-            .map_err(|e| StoreError::Invalid(format!("envelope does not encode: {e}")))?;
+            };
+            let bytes = codec::encode_envelope(&envelope)
+                .map_err(|e| StoreError::Invalid(format!("envelope does not encode: {e}")))?;
             let occurred_at = instant_from_us(ev.occurred_at_us)
                 .ok_or_else(|| StoreError::Invalid("occurred_at out of range".to_owned()))?;
             staged.push((position, version, bytes));
             recorded.push(RecordedEvent {
                 position,
-                stream: a.stream.clone(),
+                stream: envelope.stream,
                 version,
                 event_id,
-                event_type: ev.event_type.to_owned(),
+                event_type: envelope.event_type,
                 schema: ev.schema,
                 occurred_at,
                 recorded_at,
-                actor: a.actor.clone(),
-                correlation_id: a.correlation_id.clone(),
-                causation_id: a.causation_id.clone(),
+                actor: envelope.actor,
+                correlation_id: envelope.correlation_id,
+                causation_id: envelope.causation_id,
                 policy_version: a.policy_version,
-                event: ev.event,
-                payload: ev.payload,
+                event: ev.event.clone(),
+                payload: envelope.payload,
                 prev_hash: head.hash,
                 hash,
             });

@@ -231,53 +231,6 @@ fn canonical_layout_matches_spec_byte_for_byte() {
     assert_eq!(chain::canonical(&c), want);
 }
 
-proptest::proptest! {
-    /// The writer hashes the canonical bytes piece by piece (`chain::hash_of`) instead of
-    /// building them; both must be the same SHA-256 over the same bytes, for every shape of
-    /// envelope (absent and present options, every width of policy_version).
-    #[test]
-    fn hash_of_is_the_hash_of_the_canonical_bytes(
-        position in proptest::prelude::any::<u64>(),
-        version in proptest::prelude::any::<u64>(),
-        schema in proptest::prelude::any::<u16>(),
-        occurred_at_us in proptest::prelude::any::<i64>(),
-        recorded_at_us in proptest::prelude::any::<i64>(),
-        id in proptest::prelude::any::<[u8; 16]>(),
-        stream in "[A-Za-z0-9._:-]{0,40}",
-        actor in "\\PC{0,20}",
-        correlation_id in proptest::option::of("\\PC{0,20}"),
-        causation_id in proptest::option::of("\\PC{0,20}"),
-        policy_version in proptest::option::of(proptest::prelude::any::<u32>()),
-        payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
-        prev in proptest::prelude::any::<[u8; 32]>(),
-    ) {
-        let c = Canonical {
-            position,
-            version,
-            schema,
-            occurred_at_us,
-            recorded_at_us,
-            event_id: uuid::Uuid::from_bytes(id),
-            stream: &stream,
-            event_type: "InvoiceIssued",
-            actor: &actor,
-            correlation_id: correlation_id.as_deref(),
-            causation_id: causation_id.as_deref(),
-            policy_version,
-            payload: &payload,
-        };
-        let bytes = chain::canonical(&c);
-        let digits = policy_version.map(|v| v.to_string()).unwrap_or_default();
-        // ... ‖ len(policy_version) ‖ digits ‖ len(payload) ‖ payload, digits as `to_string`.
-        let before_payload = bytes.len() - payload.len() - 4;
-        proptest::prop_assert!(bytes.ends_with(&payload));
-        proptest::prop_assert!(bytes[..before_payload].ends_with(digits.as_bytes()));
-        let digits_len = u32::try_from(digits.len()).unwrap().to_be_bytes();
-        proptest::prop_assert!(bytes[..before_payload - digits.len()].ends_with(&digits_len));
-        proptest::prop_assert_eq!(chain::hash_of(&prev, &c), chain::next_hash(&prev, &bytes));
-    }
-}
-
 /// The byte where two encodings differ, and the two values there; panics unless exactly one.
 fn single_difference(a: &[u8], b: &[u8]) -> (usize, u8, u8) {
     assert_eq!(a.len(), b.len());
