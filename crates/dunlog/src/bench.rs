@@ -65,26 +65,18 @@ pub async fn run(
     accounts: Option<u64>,
     progress: bool,
 ) -> anyhow::Result<BenchReport> {
-    if data.exists() && std::fs::read_dir(data)?.next().is_some() {
-        bail!(
-            "--data {} must be empty: bench writes a fresh ledger",
-            data.display()
-        );
-    }
-    std::fs::create_dir_all(data)?;
+    fresh_dir(data)?;
     let say = |what: &str| {
         if progress {
             eprintln!("bench: {what}");
         }
     };
 
-    say("raw fdatasync rate");
-    let fdatasync_per_s = fdatasync_rate(&data.join("fsync-probe"))?;
-
-    say("durable appends, 1 writer");
-    let append_1 = append_rate(&data.join("append-1"), 1).await?;
-    say("durable appends, 64 writers");
-    let append_64 = append_rate(&data.join("append-64"), 64).await?;
+    let AppendReport {
+        fdatasync_per_s,
+        append_1_events_per_s: append_1,
+        append_64_events_per_s: append_64,
+    } = appends(data, progress).await?;
 
     let ledger_dir = data.join("ledger");
     let accounts = accounts
@@ -249,6 +241,47 @@ fn opened(customer: &CustomerId, opened_on: NaiveDate) -> anyhow::Result<Event> 
     .into())
 }
 
+/// Creates `data`, which must be absent or empty: bench writes fresh stores there.
+pub fn fresh_dir(data: &Path) -> anyhow::Result<()> {
+    if data.exists() && std::fs::read_dir(data)?.next().is_some() {
+        bail!(
+            "--data {} must be empty: bench writes fresh stores",
+            data.display()
+        );
+    }
+    std::fs::create_dir_all(data)?;
+    Ok(())
+}
+
+/// The append figures alone (`dunlog bench --appends-only`).
+#[derive(Debug, Serialize)]
+pub struct AppendReport {
+    pub fdatasync_per_s: f64,
+    pub append_1_events_per_s: f64,
+    pub append_64_events_per_s: f64,
+}
+
+/// The raw fdatasync rate, then durable appends from 1 and 64 writers, each in its own store
+/// under `data` (see [`fresh_dir`]).
+pub async fn appends(data: &Path, progress: bool) -> anyhow::Result<AppendReport> {
+    let say = |what: &str| {
+        if progress {
+            eprintln!("bench: {what}");
+        }
+    };
+    say("raw fdatasync rate");
+    let fdatasync_per_s = fdatasync_rate(&data.join("fsync-probe"))?;
+    say("durable appends, 1 writer");
+    let append_1_events_per_s = append_rate(&data.join("append-1"), 1).await?;
+    say("durable appends, 64 writers");
+    let append_64_events_per_s = append_rate(&data.join("append-64"), 64).await?;
+    Ok(AppendReport {
+        fdatasync_per_s,
+        append_1_events_per_s,
+        append_64_events_per_s,
+    })
+}
+
 /// Durable appends of one event each from `writers` concurrent writers, each on its own stream.
 async fn append_rate(dir: &Path, writers: usize) -> anyhow::Result<f64> {
     let store = Store::open(dir)?;
@@ -292,7 +325,6 @@ async fn append_rate(dir: &Path, writers: usize) -> anyhow::Result<f64> {
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Appends a synthetic history of about `events` events over `accounts` accounts.
 /// Accounts in the synthetic history of `events` events.
 pub fn accounts_for(events: u64) -> u64 {
     (events / 40).clamp(1, ACCOUNTS_DEFAULT_MAX)
@@ -358,6 +390,7 @@ pub fn account_history(a: u64, per_account: u64, start: NaiveDate) -> anyhow::Re
     Ok(history)
 }
 
+/// Appends a synthetic history of about `events` events over `accounts` accounts.
 async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u64> {
     let per_account = (events / accounts).max(2);
     let start = history_start();

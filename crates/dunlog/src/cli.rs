@@ -152,6 +152,9 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Measure only the fdatasync rate and durable appends (1 and 64 writers); prints JSON.
+        #[arg(long)]
+        appends_only: bool,
     },
     /// Run the real server on a fresh ledger in --data (which must be empty) under a sustained
     /// mixed read/write load over loopback; print memory, throughput and latency per interval,
@@ -410,12 +413,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             events,
             accounts,
             json,
+            appends_only,
         } => {
-            let report = runtime()?.block_on(crate::bench::run(&data, events, accounts, !json))?;
-            if json {
+            if appends_only {
+                crate::bench::fresh_dir(&data)?;
+                let report = runtime()?.block_on(crate::bench::appends(&data, !json))?;
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                crate::bench::print_table(&report);
+                let report =
+                    runtime()?.block_on(crate::bench::run(&data, events, accounts, !json))?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    crate::bench::print_table(&report);
+                }
             }
         }
         Command::Soak {

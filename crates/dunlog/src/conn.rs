@@ -257,8 +257,8 @@ impl AsyncRead for Limited {
         let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
             if !matches!(this.phase, Phase::Request | Phase::Upgraded) {
-                let fresh = buf.filled().get(before..).unwrap_or_default().to_vec();
-                this.after_read(&fresh, cx);
+                let fresh = buf.filled().get(before..).unwrap_or_default();
+                this.after_read(fresh, cx);
             }
         }
         polled

@@ -291,4 +291,4 @@ fn collect_positions(value: &Value, out: &mut Vec<u64>) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

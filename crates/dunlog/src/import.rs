@@ -265,6 +265,7 @@ mod fuzz {
     use proptest::prelude::*;
 
     use super::{dry_run, parse};
+    use crate::fuzz::tests::mutated;
     use projections::Ledger;
 
     const GOOD_INVOICES: &str = "customer_id,invoice_id,amount,issued_on,due_on,reference\n\
@@ -289,24 +290,6 @@ mod fuzz {
             let message = format!("{e:#}");
             assert!(message.contains(".csv"), "error names no file: {message}");
         }
-    }
-
-    /// A valid file with bytes replaced, inserted or removed at random places.
-    fn mutated(base: &'static str) -> impl Strategy<Value = String> {
-        prop::collection::vec((0..base.len(), any::<u8>(), 0u8..3), 1..6).prop_map(move |edits| {
-            let mut bytes = base.as_bytes().to_vec();
-            for (at, byte, kind) in edits {
-                let at = at.min(bytes.len().saturating_sub(1));
-                match kind {
-                    0 => bytes[at] = byte,
-                    1 => bytes.insert(at, byte),
-                    _ => {
-                        bytes.remove(at);
-                    }
-                }
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
     }
 
     proptest! {

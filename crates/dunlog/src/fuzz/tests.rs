@@ -191,8 +191,9 @@ fn scalar(kind: K) -> BoxedStrategy<Value> {
     }
 }
 
-/// A valid text with bytes replaced, inserted or removed at random places.
-fn mutated(base: &'static str) -> impl Strategy<Value = String> {
+/// A valid text with bytes replaced, inserted or removed at random places (also the CSV
+/// importer's fuzzer's).
+pub(crate) fn mutated(base: &'static str) -> impl Strategy<Value = String> {
     prop::collection::vec((0..base.len(), any::<u8>(), 0u8..3), 1..6).prop_map(move |edits| {
         let mut bytes = base.as_bytes().to_vec();
         for (at, byte, kind) in edits {
