@@ -14,6 +14,7 @@ mod durability;
 mod error;
 mod import;
 mod keys;
+mod reclaim;
 mod reader;
 mod recorded;
 mod store;

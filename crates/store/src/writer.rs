@@ -14,6 +14,7 @@ use crate::codec::{self, Envelope, IdempotencyEntry};
 use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::keys::{self, ChainHead};
+use crate::reclaim;
 use crate::recorded::{instant_from_us, RecordedEvent};
 
 /// Most events committed by one group; the rest wait for the next group.
@@ -56,6 +57,8 @@ struct Applied {
     outcomes: Vec<Result<AppendOutcome, StoreError>>,
     /// The head after this group, if it wrote anything.
     head: Option<u64>,
+    /// Events this group wrote.
+    events: u64,
     /// This group's own commit failed: its outcomes already say why.
     failed: bool,
 }
@@ -142,6 +145,7 @@ impl Writer {
                 replies,
                 outcomes,
                 head: None,
+                events: 0,
                 failed: false,
             };
         }
@@ -165,6 +169,7 @@ impl Writer {
                 replies,
                 outcomes,
                 head: None,
+                events: 0,
                 failed: false,
             };
         }
@@ -184,15 +189,18 @@ impl Writer {
                 replies,
                 outcomes,
                 head: None,
+                events: 0,
                 failed: true,
             };
         }
+        let events = stage.head.position - self.head.position;
         self.head = stage.head;
         self.versions.extend(stage.versions);
         Applied {
             replies,
             outcomes,
             head: Some(self.head.position),
+            events,
             failed: false,
         }
     }
@@ -422,6 +430,9 @@ fn sync_loop(
             match make_durable() {
                 Ok(()) => {
                     head_tx.send_replace(head);
+                    // While the next group's fdatasync is awaited is a good time to free the
+                    // pages this group replaced.
+                    reclaim::collect_replaced_pages(applied.events);
                 }
                 Err(e) => {
                     let msg = match e {
