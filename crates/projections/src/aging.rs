@@ -1,11 +1,11 @@
 //! Aging as of a date (SPEC §7): open amounts per bucket, unapplied cash, disputed part, and
 //! totals per currency — never summed across currencies. Reports are memoised per as-of date,
 //! aging rules and currency filter, and patched for just the accounts an event touched
-//! ([`AgingMemo`]).
+//! ([`AgingMemo`], [`crate::memo`]).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use domain::policy::{AgingBasis, AgingRules};
@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::ledger::Ledger;
+use crate::memo::Memo;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AgingRow {
@@ -98,25 +99,12 @@ impl Ledger {
             rules: policy.aging.clone(),
             currency: currency.map(str::to_owned),
         };
-        // Held while a report is built, so concurrent callers of a cold key wait for one
-        // computation instead of each doing it.
-        let mut entries = self.aging_memo.lock();
-        if let Some(i) = entries.iter().position(|e| e.key == key) {
-            let mut entry = entries.remove(i);
-            if !entry.touched.is_empty() {
-                self.refresh_aging(&mut entry);
-            }
-            let report = entry.report.clone();
-            entries.push(entry);
-            return report;
-        }
-        let entry = self.memo_entry(key);
-        let report = entry.report.clone();
-        entries.push(entry);
-        if entries.len() > AGING_MEMO_ENTRIES_MAX {
-            entries.remove(0);
-        }
-        report
+        self.aging_memo.serve(
+            key,
+            |key| self.memo_entry(key),
+            |key, entry, touched| self.refresh_aging(key, entry, touched),
+            |entry| entry.report.clone(),
+        )
     }
 
     /// Aging computed from every account, bypassing the memo.
@@ -142,23 +130,24 @@ impl Ledger {
     }
 
     /// A memo entry for `key`, every row computed.
-    fn memo_entry(&self, key: AgingKey) -> MemoEntry {
+    fn memo_entry(&self, key: &AgingKey) -> AgingMemoEntry {
         let report = self.aging_uncached(key.as_of, key.currency.as_deref(), &key.rules);
         let sums = Sums::of(&report.rows, key.rules.buckets.len() + 2);
-        MemoEntry {
-            key,
+        AgingMemoEntry {
             report: Arc::new(report),
             sums,
-            touched: HashSet::new(),
         }
     }
 
     /// Brings a memoised report up to date: recomputes the rows of the touched accounts and the
     /// totals. The report is copied first only if a caller still holds the old one.
-    fn refresh_aging(&self, entry: &mut MemoEntry) {
-        let key = &entry.key;
-        let mut updates: Vec<(String, Option<AgingRow>)> = entry
-            .touched
+    fn refresh_aging(
+        &self,
+        key: &AgingKey,
+        entry: &mut AgingMemoEntry,
+        touched: &mut HashSet<String>,
+    ) {
+        let mut updates: Vec<(String, Option<AgingRow>)> = touched
             .drain()
             .map(|customer| {
                 let row = self
@@ -320,113 +309,25 @@ impl Sums {
     }
 }
 
-/// Most reports the aging memo keeps (distinct as-of dates, aging rules and currency filters);
-/// the least recently used goes first.
-pub const AGING_MEMO_ENTRIES_MAX: usize = 8;
 /// Touched accounts up to which a memoised report is patched row by row; beyond, in one merge.
 pub const AGING_MEMO_POINT_UPDATES_MAX: usize = 16;
-/// Accounts touched since a memoised report was built beyond which the report is dropped and
-/// rebuilt from every account (on all cores) instead of patched one account at a time.
-pub const AGING_MEMO_TOUCHED_MAX: usize = 1_024;
 
 /// What an aging report depends on besides the accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct AgingKey {
+pub struct AgingKey {
     as_of: NaiveDate,
     rules: AgingRules,
     currency: Option<String>,
 }
 
-struct MemoEntry {
-    key: AgingKey,
+pub struct AgingMemoEntry {
     report: Arc<AgingReport>,
     /// What `report.totals` are made from, kept so a patch adjusts them instead of summing
     /// every row again.
     sums: Sums,
-    /// Customer ids of accounts an event was applied to since `report` was last brought up to
-    /// date.
-    touched: HashSet<String>,
 }
 
-/// Aging reports already computed, kept per key with the accounts touched since. A row depends
-/// only on its account, the as-of date and the aging rules, so an event makes stale the rows of
-/// its own account and nothing else; the ledger tells the memo of every account it applies an
-/// event to ([`AgingMemo::touch`]), and [`Ledger::aging`] recomputes just those rows.
-///
-/// A cache, not state: a clone starts empty, it compares equal to any other memo, and it is
-/// never serialised.
-#[derive(Default)]
-pub struct AgingMemo {
-    entries: Mutex<Vec<MemoEntry>>,
-}
-
-impl AgingMemo {
-    /// Marks the account `customer` as changed in every memoised report.
-    pub(crate) fn touch(&mut self, customer: &str) {
-        let entries = self
-            .entries
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        entries.retain_mut(|e| {
-            if !e.touched.contains(customer) {
-                e.touched.insert(customer.to_owned());
-            }
-            e.touched.len() <= AGING_MEMO_TOUCHED_MAX
-        });
-    }
-
-    /// Forgets every report.
-    pub(crate) fn clear(&mut self) {
-        self.entries
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-    }
-
-    /// Reports held now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The entries, locked. A panic while they were held may have left a report half patched:
-    /// then every report is forgotten rather than trusted.
-    fn lock(&self) -> MutexGuard<'_, Vec<MemoEntry>> {
-        match self.entries.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => {
-                let mut guard = poisoned.into_inner();
-                guard.clear();
-                self.entries.clear_poison();
-                guard
-            }
-        }
-    }
-}
-
-impl Clone for AgingMemo {
-    fn clone(&self) -> Self {
-        AgingMemo::default()
-    }
-}
-
-impl PartialEq for AgingMemo {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for AgingMemo {}
-
-impl std::fmt::Debug for AgingMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never waits for the lock: a ledger may be printed while its memo is in use.
-        let reports = self.entries.try_lock().map(|e| e.len()).ok();
-        f.debug_struct("AgingMemo")
-            .field("reports", &reports)
-            .finish()
-    }
-}
+/// Aging reports already computed, per (as-of date, aging rules, currency filter). A row depends
+/// only on its account, the as-of date and the aging rules, so [`Ledger::aging`] recomputes the
+/// rows of just the accounts touched since.
+pub type AgingMemo = Memo<AgingKey, AgingMemoEntry>;

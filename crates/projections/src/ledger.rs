@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aging::AgingMemo;
 use crate::timeline::{is_timeline_event, TimelineRecord};
+use crate::worklist::WorklistMemo;
 
 /// What the read side needs of an envelope besides the event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,9 @@ pub struct Ledger {
     /// Aging reports already computed; `apply` tells it which account each event touched.
     #[serde(skip)]
     pub(crate) aging_memo: AgingMemo,
+    /// Worklists already computed, told of every account like the aging memo.
+    #[serde(skip)]
+    pub(crate) worklist_memo: WorklistMemo,
 }
 
 /// The shipped default policy, parsed once.
@@ -136,6 +140,7 @@ impl Ledger {
             return;
         };
         self.aging_memo.touch(customer);
+        self.worklist_memo.touch(customer);
         if is_timeline_event(event) {
             let actor = self.actor_index(envelope.actor);
             let record = TimelineRecord {
@@ -229,6 +234,7 @@ impl Ledger {
     /// Re-derives what `serde(skip)` left out after a snapshot is decoded.
     pub fn restore_derived(&mut self) {
         self.aging_memo.clear();
+        self.worklist_memo.clear();
         self.policy_in_force = self
             .policies
             .last()

@@ -12,6 +12,7 @@ pub mod credit;
 pub mod error;
 pub mod exposure;
 pub mod ledger;
+pub mod memo;
 pub mod metrics;
 pub mod promises;
 pub mod rebuild;

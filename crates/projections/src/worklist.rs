@@ -12,6 +12,9 @@
 //! - `skipped_steps` counts the earlier steps that were due and never fulfilled;
 //! - an invoice escalated (to an agency or legal) on or before D is no longer the collector's.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use chrono::{Days, NaiveDate};
 use domain::policy::{Anchor, LadderStep, Policy};
 use domain::{Account, Currency, CustomerId, InvoiceId};
@@ -19,6 +22,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::ledger::Ledger;
+use crate::memo::Memo;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WorkItem {
@@ -122,16 +126,65 @@ pub fn account_worklist(account: &Account, policy: &Policy, date: NaiveDate) -> 
 
 impl Ledger {
     /// Every account's work items for `date`, ordered by (trigger date, customer id, invoice id).
-    pub fn worklist(&self, date: NaiveDate) -> Vec<WorkItem> {
-        let policy = self.policy();
-        let mut items: Vec<WorkItem> = self.map_accounts(|a| account_worklist(a, &policy, date));
-        items.sort_by(|a, b| {
-            (a.trigger_on, &a.customer_id, &a.invoice_id).cmp(&(
-                b.trigger_on,
-                &b.customer_id,
-                &b.invoice_id,
-            ))
-        });
+    ///
+    /// Served from the ledger's [`WorklistMemo`]: a list asked for before is shared as it is,
+    /// after recomputing the items of only the accounts an event touched since.
+    pub fn worklist(&self, date: NaiveDate) -> Arc<Vec<WorkItem>> {
+        let key = WorklistKey {
+            date,
+            policy: self.policy_in_use().into_owned(),
+        };
+        self.worklist_memo.serve(
+            key,
+            |key| Arc::new(self.worklist_uncached(key.date, &key.policy)),
+            |key, items, touched| self.refresh_worklist(key, items, touched),
+            Arc::clone,
+        )
+    }
+
+    /// The worklist computed from every account, bypassing the memo.
+    pub fn worklist_uncached(&self, date: NaiveDate, policy: &Policy) -> Vec<WorkItem> {
+        let mut items: Vec<WorkItem> = self.map_accounts(|a| account_worklist(a, policy, date));
+        items.sort_by(worklist_order);
         items
     }
+
+    /// Replaces the items of the touched accounts. The list is copied first only if a caller
+    /// still holds the old one.
+    fn refresh_worklist(
+        &self,
+        key: &WorklistKey,
+        items: &mut Arc<Vec<WorkItem>>,
+        touched: &mut HashSet<String>,
+    ) {
+        let items = Arc::make_mut(items);
+        items.retain(|item| !touched.contains(item.customer_id.as_str()));
+        for customer in touched.drain() {
+            if let Some(account) = self.accounts.get(customer.as_str()) {
+                items.extend(account_worklist(account, &key.policy, key.date));
+            }
+        }
+        // Sorted runs plus a short tail: the stable sort merges them in about linear time.
+        items.sort_by(worklist_order);
+    }
 }
+
+fn worklist_order(a: &WorkItem, b: &WorkItem) -> std::cmp::Ordering {
+    (a.trigger_on, &a.customer_id, &a.invoice_id).cmp(&(
+        b.trigger_on,
+        &b.customer_id,
+        &b.invoice_id,
+    ))
+}
+
+/// What a worklist depends on besides the accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorklistKey {
+    date: NaiveDate,
+    policy: Policy,
+}
+
+/// Worklists already computed, per (date, policy in use). An account's items depend only on the
+/// account, the date and the policy, so [`Ledger::worklist`] recomputes the items of just the
+/// accounts touched since.
+pub type WorklistMemo = Memo<WorklistKey, Arc<Vec<WorkItem>>>;

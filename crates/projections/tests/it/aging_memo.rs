@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use domain::policy::SINGLE_REMINDER_POLICY_TOML;
-use projections::aging::{AGING_MEMO_POINT_UPDATES_MAX, AGING_MEMO_TOUCHED_MAX};
+use projections::aging::AGING_MEMO_POINT_UPDATES_MAX;
+use projections::memo::MEMO_TOUCHED_MAX as AGING_MEMO_TOUCHED_MAX;
 use projections::{ledger_known_at, KnownAtCache, Ledger};
 use proptest::prelude::*;
 use store::Store;

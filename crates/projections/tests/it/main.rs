@@ -12,3 +12,4 @@ mod support;
 mod time_travel;
 mod whatif;
 mod worklist;
+mod worklist_memo;

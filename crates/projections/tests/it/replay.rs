@@ -370,7 +370,7 @@ fn large_ledgers_answer_the_same_split_over_cores() {
             &b.invoice_id,
         ))
     });
-    assert_eq!(worklist, expected);
+    assert_eq!(*worklist, expected);
     let exposures = h.ledger.exposures(as_of, None);
     assert_eq!(exposures.len(), n);
     assert!(exposures

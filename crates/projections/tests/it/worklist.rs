@@ -224,7 +224,7 @@ fn example_for_the_docs() {
         "channel": "email", "step": "overdue_reminder", "sent_at": "2026-02-05T10:00:00Z"}),
     );
     let items = h.ledger.worklist(d("2026-02-08"));
-    println!("{}", serde_json::to_string_pretty(&items).unwrap());
+    println!("{}", serde_json::to_string_pretty(&*items).unwrap());
     assert_eq!(
         steps(&items),
         vec![
