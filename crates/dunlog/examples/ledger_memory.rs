@@ -9,10 +9,19 @@
 //!
 //! `build` applies the events and writes the snapshot; `restore`, in a fresh process, decodes it
 //! as a restarting server does. Each prints one JSON object. Resident memory comes from
-//! `/proc/self/status`; run under `heaptrack` for where it is allocated.
+//! `/proc/self/status`; run under `heaptrack` for where it is allocated. Like the server, it
+//! allocates with mimalloc.
 
 use std::path::Path;
 use std::time::Instant;
+
+/// The server's allocator (docs/decisions/0006-allocator.md), so that `restore` measures what a
+/// restarting `dunlog serve` does. It matters for the snapshot's parallel decode: glibc grows a
+/// second thread's arena a few pages at a time with `mprotect` (39,000 calls for 1M events),
+/// and each call stalls the other thread's page faults, so two decoding threads were no faster
+/// than one.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{bail, Context as _};
 use chrono::Utc;

@@ -233,15 +233,43 @@ impl Ledger {
 
     /// Re-derives what `serde(skip)` left out after a snapshot is decoded.
     pub fn restore_derived(&mut self) {
+        self.restore_ledger_derived();
+        for account in self.accounts.values_mut() {
+            account.restore_indexes();
+        }
+    }
+
+    /// What [`Ledger::restore_derived`] re-derives for the whole ledger, leaving out the
+    /// accounts' id indexes.
+    fn restore_ledger_derived(&mut self) {
         self.aging_memo.clear();
         self.worklist_memo.clear();
         self.policy_in_force = self
             .policies
             .last()
             .and_then(|p| Policy::parse(&p.document).ok());
-        for account in self.accounts.values_mut() {
-            account.restore_indexes();
-        }
+    }
+
+    /// A ledger from a decoded snapshot's parts, with what `serde(skip)` left out re-derived —
+    /// except the accounts' id indexes: the snapshot decoder has restored them already, on the
+    /// threads that decoded the accounts.
+    pub(crate) fn from_snapshot_parts(
+        checkpoint: u64,
+        accounts: BTreeMap<CustomerId, Account>,
+        timelines: HashMap<CustomerId, Vec<TimelineRecord>>,
+        policies: Vec<AdoptedPolicy>,
+        actors: Vec<String>,
+    ) -> Ledger {
+        let mut ledger = Ledger {
+            accounts,
+            policies,
+            checkpoint,
+            timelines,
+            actors,
+            ..Ledger::default()
+        };
+        ledger.restore_ledger_derived();
+        ledger
     }
 
     /// Gives back the room vectors keep for growth, after a replay. Changes no value.

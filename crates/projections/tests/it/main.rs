@@ -8,6 +8,7 @@ mod read_models;
 mod replay;
 mod runtime;
 mod scenarios;
+mod snapshot;
 mod support;
 mod time_travel;
 mod whatif;

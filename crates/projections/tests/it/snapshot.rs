@@ -1,0 +1,292 @@
+//! The snapshot file (format 4): a ledger of many accounts, cut into chunks decoded on every
+//! core, comes back equal; damaged, cut, reordered or lying files are refused with a reason.
+
+use std::ops::Range;
+
+use domain::{InvoiceId, PaymentId};
+use projections::snapshot::{self, SNAPSHOT_CHUNKS_TARGET, SNAPSHOT_FORMAT};
+use projections::{EventMeta, Ledger};
+use serde_json::json;
+
+use crate::support::{d, issue, open, pay, t, History};
+
+const ACCOUNTS: usize = 300;
+
+/// Accounts of different sizes (0 to 6 invoices, some paid, reminders and promises on the
+/// timeline), an adopted policy and a clock run: chunks of unequal accounts.
+fn many_accounts() -> History {
+    let mut h = History::new();
+    h.adopt(domain::policy::DEFAULT_POLICY_TOML);
+    for a in 0..ACCOUNTS {
+        let id = format!("C{a:04}");
+        open(&mut h, &id, "2026-01-01", "100000.00");
+        for i in 0..a % 7 {
+            issue(&mut h, &id, &format!("{id}-I{i}"), "100.00", "2026-01-05");
+        }
+        if a % 3 == 0 && a % 7 > 0 {
+            pay(&mut h, &id, &format!("{id}-P"), "150.00", "2026-02-01");
+        }
+        if a % 5 == 1 && a % 7 > 0 {
+            h.run(json!({"command": "record_reminder", "customer_id": id,
+                "invoice_ids": [format!("{id}-I0")], "channel": "email",
+                "step": "overdue_reminder", "sent_at": "2026-02-10T10:00:00Z"}));
+            h.run(json!({"command": "record_promise", "customer_id": id,
+                "promise_id": format!("{id}-PR"), "amount": "50.00",
+                "made_on": "2026-02-10", "promised_on": "2026-02-20", "invoice_ids": []}));
+        }
+    }
+    h.occurred_at = t("2026-03-15T09:00:00Z");
+    h.tick(d("2026-03-15"));
+    h
+}
+
+/// The frames of a format-4 file's body (test-side parse): the head, then each chunk.
+fn frames(bytes: &[u8]) -> Vec<Range<usize>> {
+    let end = bytes.len() - 12;
+    let mut at = 12;
+    let mut frames = Vec::new();
+    while at < end {
+        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+        frames.push(at + 8..at + 8 + len);
+        at += 8 + len;
+    }
+    assert_eq!(at, end);
+    frames
+}
+
+/// Rewrites the trailer (body length and CRC) after a test changed the body on purpose.
+fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.truncate(bytes.len() - 12);
+    let body = &bytes[12..];
+    let (len, crc) = (body.len() as u64, crc32fast::hash(body));
+    bytes.extend_from_slice(&len.to_le_bytes());
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+fn refused(bytes: &[u8]) -> String {
+    match snapshot::decode(bytes) {
+        Ok(_) => panic!("a damaged snapshot decoded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_snapshot_of_many_accounts_in_many_chunks_decodes_to_the_same_ledger() {
+    let h = many_accounts();
+    assert_eq!(h.ledger.accounts.len(), ACCOUNTS);
+    assert!(h.ledger.timelines.len() > ACCOUNTS / 5);
+    assert_eq!(h.ledger.policy_version(), 1);
+    let bytes = snapshot::encode(&h.ledger, [9; 32]).unwrap();
+    let chunks = frames(&bytes).len() - 1;
+    assert!(
+        (SNAPSHOT_CHUNKS_TARGET / 2..=SNAPSHOT_CHUNKS_TARGET).contains(&chunks),
+        "{chunks} chunks"
+    );
+
+    let restored = snapshot::decode(&bytes).unwrap();
+    assert_eq!(restored.checkpoint, h.ledger.checkpoint);
+    assert_eq!(restored.hash, [9; 32]);
+    assert_eq!(restored.policy_version, 1);
+    assert_eq!(restored.ledger, h.ledger);
+    assert_eq!(restored.ledger.policy(), h.ledger.policy());
+    // The id indexes were rebuilt on the decoding threads: lookups by id find the same entries.
+    for (id, account) in &restored.ledger.accounts {
+        for invoice in &account.invoices {
+            assert_eq!(account.invoice(&invoice.id), Some(invoice));
+        }
+        for payment in &account.payments {
+            assert_eq!(account.payment(&payment.id), Some(payment));
+        }
+        assert_eq!(
+            account.invoice(&InvoiceId::parse(&format!("{id}-nope")).unwrap()),
+            None
+        );
+        assert_eq!(
+            account.payment(&PaymentId::parse(&format!("{id}-P")).unwrap()),
+            h.ledger.accounts[id].payment(&PaymentId::parse(&format!("{id}-P")).unwrap())
+        );
+    }
+    for date in [d("2026-02-01"), d("2026-03-15"), d("2026-06-01")] {
+        assert_eq!(restored.ledger.worklist(date), h.ledger.worklist(date));
+        assert_eq!(
+            restored.ledger.metrics(date, 90),
+            h.ledger.metrics(date, 90)
+        );
+    }
+    // Encoding is deterministic, so the restored ledger gives back the same file.
+    assert_eq!(snapshot::encode(&restored.ledger, [9; 32]).unwrap(), bytes);
+}
+
+#[test]
+fn a_timeline_without_an_account_round_trips() {
+    // `Ledger::apply` keeps a timeline event of a stream with no opened account; the store
+    // never holds one (streams start with AccountOpened), but the snapshot must not lose it.
+    let mut h = many_accounts();
+    let (meta, event) = h
+        .log
+        .iter()
+        .find(|(_, e)| projections::timeline::is_timeline_event(e))
+        .cloned()
+        .unwrap();
+    let meta = EventMeta {
+        position: h.ledger.checkpoint + 1,
+        stream: "account-GHOST".to_owned(),
+        ..meta
+    };
+    h.ledger.apply(&meta, &event);
+    assert!(!h.ledger.accounts.contains_key("GHOST"));
+    assert!(h.ledger.timelines.contains_key("GHOST"));
+    let bytes = snapshot::encode(&h.ledger, [0; 32]).unwrap();
+    assert_eq!(snapshot::decode(&bytes).unwrap().ledger, h.ledger);
+}
+
+#[test]
+fn an_empty_ledger_round_trips_with_no_chunks() {
+    let bytes = snapshot::encode(&Ledger::new(), [0; 32]).unwrap();
+    assert_eq!(frames(&bytes).len(), 1);
+    let restored = snapshot::decode(&bytes).unwrap();
+    assert_eq!(restored.ledger, Ledger::new());
+    assert_eq!(restored.checkpoint, 0);
+}
+
+#[test]
+fn a_flipped_byte_in_a_chunk_is_refused_by_the_checksum() {
+    let bytes = snapshot::encode(&many_accounts().ledger, [0; 32]).unwrap();
+    let frames = frames(&bytes);
+    for chunk in [
+        &frames[1],
+        &frames[frames.len() / 2],
+        &frames[frames.len() - 1],
+    ] {
+        let mut flipped = bytes.clone();
+        flipped[(chunk.start + chunk.end) / 2] ^= 0x01;
+        assert_eq!(
+            refused(&flipped),
+            "snapshot: checksum does not match (the file is damaged)"
+        );
+    }
+}
+
+#[test]
+fn a_cut_file_is_refused() {
+    let bytes = snapshot::encode(&many_accounts().ledger, [0; 32]).unwrap();
+    let frames = frames(&bytes);
+    for cut in [
+        0,
+        11,
+        12,
+        100,
+        frames[2].start,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
+        assert!(snapshot::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    assert!(refused(&bytes[..bytes.len() / 2]).contains("(cut short or appended to)"));
+    // Cut at a chunk's end with the trailer made to match: the chunks that remain are fewer
+    // than the head says.
+    let resealed = reseal([&bytes[..frames[3].end], &bytes[bytes.len() - 12..]].concat());
+    let chunks = frames.len() - 1;
+    assert_eq!(
+        refused(&resealed),
+        format!("snapshot: ends where the length of chunk 3 of {chunks} should be (0 bytes left)")
+    );
+    // Cut inside a chunk, trailer made to match: the chunk's length runs past the end.
+    let resealed = reseal([&bytes[..frames[3].start + 5], &bytes[bytes.len() - 12..]].concat());
+    assert_eq!(
+        refused(&resealed),
+        format!(
+            "snapshot: chunk 2 of {chunks} says it is {} bytes but only 5 remain",
+            frames[3].len()
+        )
+    );
+}
+
+#[test]
+fn a_bogus_chunk_length_is_an_error_not_an_allocation() {
+    let bytes = snapshot::encode(&many_accounts().ledger, [0; 32]).unwrap();
+    let frames = frames(&bytes);
+    let chunks = frames.len() - 1;
+    let length_at = frames[1].start - 8;
+    for bogus in [u64::MAX, 1 << 40, bytes.len() as u64] {
+        let mut lying = bytes.clone();
+        lying[length_at..length_at + 8].copy_from_slice(&bogus.to_le_bytes());
+        let message = refused(&reseal(lying));
+        assert!(
+            message.starts_with(&format!(
+                "snapshot: chunk 0 of {chunks} says it is {bogus} bytes"
+            )),
+            "{message}"
+        );
+    }
+    // A length one byte short: the chunk no longer decodes whole, or the next is out of step.
+    let mut short = bytes.clone();
+    let length = frames[1].len() as u64 - 1;
+    short[length_at..length_at + 8].copy_from_slice(&length.to_le_bytes());
+    assert!(snapshot::decode(&reseal(short)).is_err());
+    // The head's own length.
+    let mut lying = bytes.clone();
+    lying[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(refused(&reseal(lying)).starts_with("snapshot: the head says it is"));
+}
+
+#[test]
+fn chunks_out_of_place_are_refused() {
+    let bytes = snapshot::encode(&many_accounts().ledger, [0; 32]).unwrap();
+    let frames = frames(&bytes);
+    let chunks = frames.len() - 1;
+    // Chunks 0 and 1 swapped, each with its length prefix.
+    let (a, b) = (
+        frames[1].start - 8..frames[1].end,
+        frames[2].start - 8..frames[2].end,
+    );
+    let swapped = [
+        &bytes[..a.start],
+        &bytes[b.clone()],
+        &bytes[a.clone()],
+        &bytes[b.end..],
+    ]
+    .concat();
+    assert_eq!(
+        refused(&reseal(swapped)),
+        format!("snapshot: chunk 0 of {chunks} says it is chunk 1")
+    );
+    // A chunk from a snapshot at another checkpoint.
+    let mut h = many_accounts();
+    open(&mut h, "LATE", "2026-03-15", "10.00");
+    let later = snapshot::encode(&h.ledger, [0; 32]).unwrap();
+    let later_frames = self::frames(&later);
+    let spliced = [
+        &bytes[..frames[1].start - 8],
+        &later[later_frames[1].start - 8..later_frames[1].end],
+        &bytes[frames[1].end..],
+    ]
+    .concat();
+    let message = refused(&reseal(spliced));
+    assert!(
+        message.starts_with(&format!("snapshot: chunk 0 of {chunks} says checkpoint")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_snapshot_of_another_format_is_refused() {
+    let mut bytes = snapshot::encode(&many_accounts().ledger, [0; 32]).unwrap();
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    assert_eq!(
+        refused(&bytes),
+        format!("snapshot: format 3 is not this build's {SNAPSHOT_FORMAT}")
+    );
+}
+
+#[test]
+fn trailing_bytes_after_the_last_chunk_are_refused() {
+    let bytes = snapshot::encode(&many_accounts().ledger, [0; 32]).unwrap();
+    let body_end = bytes.len() - 12;
+    let longer = reseal([&bytes[..body_end], &[0u8; 3], &bytes[body_end..]].concat());
+    assert_eq!(
+        refused(&longer),
+        "snapshot: 3 trailing bytes after its last chunk"
+    );
+}
