@@ -1,13 +1,15 @@
 //! The upgrade of format 1 (one `e/` key per envelope, one `s/` index entry per event) to
 //! format 2 (blocks and runs) on open: every event, stream version, stream read, idempotency
-//! record, hash and the verification survive it, a half-done upgrade (as a crash leaves it)
-//! resumes, and a damaged format-1 log is refused at its position rather than repaired.
+//! record, hash and the verification survive it, a half-done upgrade (stopped, or killed with
+//! SIGKILL in a child process) resumes, and a damaged format-1 log is refused at its position rather than repaired.
 //!
 //! The format-1 directory is written here with sled directly, from the events of a store built
 //! today: the envelopes are re-encoded with the public codec (byte for byte what format 1
 //! stored), the idempotency records and the chain head copied raw (their format did not change).
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use store::codec::{self, Envelope};
 use store::{ExpectedVersion, RecordedEvent, Store, StoreError};
@@ -255,4 +257,81 @@ fn a_damaged_format_1_log_is_refused_at_its_position_and_left_as_it_was() {
     }
     // The chunk holding the damage is not applied (the whole log, here): the format is still 1.
     assert_eq!(census(dir.path(), b"e/"), (200, 1));
+}
+
+const CHILD_ENV: &str = "DUNLOG_UPGRADE_CHILD";
+const CHILD_TEST: &str = "migrate::child_upgrades_until_killed";
+
+/// The child: upgrades the directory five events at a time, printing a line after each chunk,
+/// until it is done or killed.
+#[test]
+fn child_upgrades_until_killed() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return; // Only does something when the kill test runs it.
+    };
+    loop {
+        let done = retry_locked(|| Store::upgrade_partially_for_test(Path::new(&dir), 5, 1));
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "chunk").unwrap();
+        out.flush().unwrap();
+        if done {
+            return;
+        }
+    }
+}
+
+/// Every event of the half-upgraded closed store is stored exactly once: as an `e/` key with
+/// its `s/` entry, or in a block. Returns how many are still in format 1.
+fn each_event_once(dir: &Path) -> usize {
+    let (old, format) = census(dir, b"e/");
+    assert_eq!(census(dir, b"s/").0, old);
+    let moved: usize = with_raw_tree(dir, |t| {
+        t.scan_prefix(b"b/")
+            .map(|item| codec::split_block(&item.unwrap().1).entries.len())
+            .sum()
+    });
+    assert_eq!(old + moved, 200, "format {format}");
+    old
+}
+
+#[test]
+fn an_upgrade_killed_with_sigkill_resumes_on_the_next_open() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let built = temp_dir();
+    let events = history(built.path());
+    let dir = temp_dir();
+    write_format_1(built.path(), &events, dir.path());
+    let exe = std::env::current_exe().unwrap();
+    let mut left = Vec::new();
+    // Killed after 1, 3 and 6 more chunks were reported: while opening sled, applying a batch
+    // or flushing, whichever the child was doing then.
+    for chunks in [1, 3, 6] {
+        let mut child = Command::new(&exe)
+            .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The test harness prints its own lines too; count ours.
+        let mut lines = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map(|l| l.unwrap())
+            .filter(|l| l == "chunk");
+        for _ in 0..chunks {
+            lines.next().expect("the child reports a chunk");
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        left.push(each_event_once(dir.path()));
+    }
+    eprintln!("migrate: format-1 events left after each kill: {left:?}");
+    assert!(left.windows(2).all(|w| w[1] <= w[0]), "{left:?}");
+    assert!(
+        *left.last().unwrap() > 0,
+        "the upgrade finished before the last kill"
+    );
+    check_upgraded(dir.path(), &events);
 }
