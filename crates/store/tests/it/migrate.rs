@@ -312,7 +312,7 @@ fn an_upgrade_killed_with_sigkill_resumes_on_the_next_open() {
             .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         // The test harness prints its own lines too; count ours.
@@ -321,7 +321,9 @@ fn an_upgrade_killed_with_sigkill_resumes_on_the_next_open() {
             .map(|l| l.unwrap())
             .filter(|l| l == "chunk");
         for _ in 0..chunks {
-            lines.next().expect("the child reports a chunk");
+            lines
+                .next()
+                .expect("the child stopped without reporting a chunk (its stderr is above)");
         }
         child.kill().unwrap();
         child.wait().unwrap();
