@@ -1,5 +1,5 @@
-//! The store's decoder on arbitrary bytes: an envelope, and a payload of any event type (the
-//! first byte picks the type). Never a panic; what decodes encodes and decodes back the same.
+//! The store's decoder on arbitrary bytes: a block, an envelope, and a payload of any event type
+//! (the first byte picks the type). Never a panic; what decodes encodes and decodes back the same.
 #![no_main]
 
 use domain::event::EVENT_TYPES;
@@ -10,6 +10,19 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(envelope) = codec::decode_envelope(data) {
         let bytes = codec::encode_envelope(&envelope).expect("a decoded envelope encodes");
         assert_eq!(codec::decode_envelope(&bytes).as_ref(), Ok(&envelope));
+    }
+    let split = codec::split_block(data);
+    if split.error.is_none() {
+        let envelopes: Vec<Vec<u8>> = split
+            .entries
+            .iter()
+            .map(|r| data[r.clone()].to_vec())
+            .collect();
+        assert_eq!(
+            codec::encode_block(&envelopes),
+            data,
+            "a block that splits frames back the same"
+        );
     }
     let Some((&pick, bytes)) = data.split_first() else {
         return;

@@ -21,16 +21,30 @@ async fn issue(client: &Client, invoice: &str) {
 }
 
 /// Flips the last byte (part of the stored hash) of the envelope at `position`, as someone
-/// editing the sled files would; the record still decodes.
+/// editing the sled files would; the record still decodes. Format 2 keeps several envelopes per
+/// value: `b/` + first position (u64 BE) → layout byte 1, count (u32 BE), then each envelope as
+/// its length (u32 BE) and bytes.
 fn tamper(data: &std::path::Path, position: u64) {
     let db = sled::open(data).expect("open the sled database");
     let tree = db.open_tree("log").expect("the log tree");
-    let mut key = b"e/".to_vec();
+    let mut key = b"b/".to_vec();
     key.extend_from_slice(&position.to_be_bytes());
-    let mut value = tree.get(&key).expect("read").expect("the record").to_vec();
-    let last = value.len() - 1;
+    let (block_key, block) = tree
+        .range(..=key)
+        .next_back()
+        .expect("a block at or before the position")
+        .expect("read");
+    let first = u64::from_be_bytes(block_key[2..10].try_into().expect("a block key"));
+    let mut value = block.to_vec();
+    let mut at = 5;
+    for _ in first..position {
+        let len = u32::from_be_bytes(value[at..at + 4].try_into().expect("a length"));
+        at += 4 + len as usize;
+    }
+    let len = u32::from_be_bytes(value[at..at + 4].try_into().expect("a length"));
+    let last = at + 4 + len as usize - 1;
     value[last] ^= 0x01;
-    tree.insert(key, value).expect("write");
+    tree.insert(block_key, value).expect("write");
     db.flush().expect("flush");
 }
 

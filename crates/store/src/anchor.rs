@@ -11,7 +11,6 @@ use std::path::Path;
 
 use crate::chain;
 use crate::error::StoreError;
-use crate::keys;
 
 pub(crate) const FILE: &str = "anchor";
 const TEMP: &str = "anchor.tmp";
@@ -83,10 +82,11 @@ pub(crate) fn check(
     if anchor.position == 0 {
         return Ok(());
     }
-    let stored = tree
-        .get(keys::event(anchor.position))?
-        .and_then(|bytes| crate::codec::decode_envelope(&bytes).ok())
-        .map(|env| env.hash);
+    let stored = match crate::block::event_at(tree, anchor.position) {
+        Ok(event) => event.map(|e| e.hash),
+        Err(StoreError::Corrupt { .. }) => None,
+        Err(e) => return Err(e),
+    };
     match stored {
         Some(hash) if hash != anchor.hash => Err(StoreError::Corrupt {
             position: first_bad()?.unwrap_or(anchor.position),

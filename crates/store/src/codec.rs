@@ -158,6 +158,94 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
     }
 }
 
+/// The first byte of every stored block (format 2 of the log, see `keys.rs`).
+pub const BLOCK_LAYOUT_V1: u8 = 1;
+
+/// Frames already encoded envelopes of consecutive positions into one block: the layout byte,
+/// the count (u32 BE), then each envelope as its length (u32 BE) and its bytes. The envelopes are
+/// kept byte for byte, so the hash chain and the golden vectors do not change.
+pub fn encode_block(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let body: usize = envelopes.iter().map(|e| 4 + e.len()).sum();
+    let mut out = Vec::with_capacity(1 + 4 + body);
+    out.push(BLOCK_LAYOUT_V1);
+    // A block holds at most a few dozen envelopes of at most `ENCODED_BYTES_MAX` bytes each.
+    let count = u32::try_from(envelopes.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&count.to_be_bytes());
+    for envelope in envelopes {
+        let len = u32::try_from(envelope.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(envelope);
+    }
+    out
+}
+
+/// A block split into its envelopes: the byte ranges of those that frame correctly, in order,
+/// and, if the block is damaged, why the next one (index `entries.len()`) does not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockEntries {
+    pub entries: Vec<std::ops::Range<usize>>,
+    pub error: Option<CodecError>,
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let four = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes(four.try_into().ok()?))
+}
+
+/// The number of envelopes a block says it holds, read from its header alone (even under an
+/// unknown layout byte, which the walk reports at the block's first position anyway).
+pub fn block_count(bytes: &[u8]) -> Option<u32> {
+    be_u32(bytes, 1)
+}
+
+/// Splits stored block bytes into envelopes without decoding them. Never panics, whatever the
+/// bytes; a damaged block keeps the envelopes before the damage.
+pub fn split_block(bytes: &[u8]) -> BlockEntries {
+    let mut out = BlockEntries::default();
+    let fail = |mut out: BlockEntries, e: CodecError| {
+        out.error = Some(e);
+        out
+    };
+    match bytes.first() {
+        Some(&BLOCK_LAYOUT_V1) => {}
+        Some(&other) => return fail(out, CodecError::UnknownLayout(other)),
+        None => return fail(out, CodecError::Decode("empty block".to_owned())),
+    }
+    let Some(count) = be_u32(bytes, 1) else {
+        return fail(
+            out,
+            CodecError::Decode("block too short for its count".to_owned()),
+        );
+    };
+    if count == 0 {
+        return fail(out, CodecError::Decode("block of 0 envelopes".to_owned()));
+    }
+    let mut at = 5usize;
+    for n in 0..count {
+        let Some(len) = be_u32(bytes, at).and_then(|l| usize::try_from(l).ok()) else {
+            return fail(
+                out,
+                CodecError::Decode(format!("block ends after {n} of {count} envelopes")),
+            );
+        };
+        let start = at + 4;
+        let Some(end) = start.checked_add(len).filter(|end| *end <= bytes.len()) else {
+            return fail(
+                out,
+                CodecError::Decode(format!(
+                    "envelope {n} of the block claims {len} bytes, more than are left"
+                )),
+            );
+        };
+        out.entries.push(start..end);
+        at = end;
+    }
+    if at != bytes.len() {
+        return fail(out, CodecError::TrailingBytes(bytes.len() - at));
+    }
+    out
+}
+
 /// What an idempotency key maps to: the command's fingerprint and the positions it appended
 /// (always contiguous, because one append is one run of positions).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

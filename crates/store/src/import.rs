@@ -10,6 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::append::check_stream;
+use crate::block::LogBatch;
 use crate::chain::{self, Canonical, HASH_ZERO};
 use crate::codec::{self, Envelope};
 use crate::durability::Durability;
@@ -86,7 +87,7 @@ pub(crate) fn import_jsonl(
     let db = open_db(dir)?;
     let tree = db.open_tree("log")?;
     check_format(&tree)?;
-    if tree.scan_prefix(keys::EVENT_PREFIX).next().is_some() {
+    if tree.scan_prefix(keys::BLOCK_PREFIX).next().is_some() {
         return Err(StoreError::Invalid(
             "import needs a data directory with an empty log".to_owned(),
         ));
@@ -98,8 +99,7 @@ pub(crate) fn import_jsonl(
         recorded_at_us: i64::MIN,
     };
     let mut versions: HashMap<String, u64> = HashMap::new();
-    let mut batch = sled::Batch::default();
-    let mut in_batch = 0usize;
+    let mut batch = LogBatch::default();
     let mut text = String::new();
     let mut line_number = 0u64;
     loop {
@@ -158,27 +158,21 @@ pub(crate) fn import_jsonl(
             return Err(bad("hash does not match the line's content".to_owned()));
         }
         let bytes = codec::encode_envelope(&env).map_err(|e| bad(e.to_string()))?;
-        batch.insert(&keys::event(env.position)[..], bytes);
-        batch.insert(
-            keys::stream_index(&env.stream, env.version),
-            &env.position.to_be_bytes()[..],
-        );
+        batch.push(env.position, &env.stream, env.version, bytes);
         versions.insert(env.stream, env.version);
         head = ChainHead {
             position: env.position,
             hash: env.hash,
             recorded_at_us: env.recorded_at_us,
         };
-        in_batch += 1;
-        if in_batch == IMPORT_BATCH_EVENTS {
-            batch.insert(keys::CHAIN_HEAD, &head.encode()[..]);
-            tree.apply_batch(std::mem::take(&mut batch))?;
-            in_batch = 0;
+        if batch.events() == IMPORT_BATCH_EVENTS {
+            batch.batch.insert(keys::CHAIN_HEAD, &head.encode()[..]);
+            tree.apply_batch(std::mem::take(&mut batch).finish())?;
         }
     }
-    if in_batch > 0 {
-        batch.insert(keys::CHAIN_HEAD, &head.encode()[..]);
-        tree.apply_batch(batch)?;
+    if batch.events() > 0 {
+        batch.batch.insert(keys::CHAIN_HEAD, &head.encode()[..]);
+        tree.apply_batch(batch.finish())?;
     }
     db.flush()?;
     durability.sync()?;

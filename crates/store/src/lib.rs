@@ -8,12 +8,14 @@
 
 mod anchor;
 mod append;
+mod block;
 pub mod chain;
 pub mod codec;
 mod durability;
 mod error;
 mod import;
 mod keys;
+mod migrate;
 mod reader;
 mod reclaim;
 mod recorded;

@@ -3,9 +3,10 @@
 use tokio::sync::watch;
 
 use crate::append::{check_stream, IdempotencyRecord};
+use crate::block::{self, LogIter};
 use crate::codec;
 use crate::error::StoreError;
-use crate::keys;
+use crate::keys::{self, Run};
 use crate::recorded::RecordedEvent;
 
 /// A read handle on the log tree and the durable head. Cheap to clone.
@@ -22,22 +23,12 @@ impl Reader {
     }
 
     pub(crate) fn get(&self, position: u64) -> Result<Option<RecordedEvent>, StoreError> {
-        match self.tree.get(keys::event(position))? {
-            None => Ok(None),
-            Some(bytes) => RecordedEvent::from_stored(position, &bytes).map(Some),
-        }
+        block::event_at(&self.tree, position)
     }
 
     /// Events at positions `after + 1 ..= head`, in order, as the head stood when called.
     pub(crate) fn iter_from(&self, after: u64) -> LogIter {
-        let end = self.head();
-        let inner =
-            (after < end).then(|| self.tree.range(keys::event(after + 1)..=keys::event(end)));
-        LogIter {
-            inner,
-            expected: after.saturating_add(1),
-            end,
-        }
+        LogIter::new(&self.tree, after, self.head())
     }
 
     pub(crate) fn read_from(
@@ -51,16 +42,12 @@ impl Reader {
     pub(crate) fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
         check_stream(stream)?;
         let head = self.head();
-        for item in self
-            .tree
-            .scan_prefix(keys::stream_index_prefix(stream))
-            .rev()
-        {
+        for item in self.tree.scan_prefix(keys::run_prefix(stream)).rev() {
             let (k, v) = item?;
-            let (_, version) = keys::parse_stream_index(&k).ok_or_else(|| bad_index(&k))?;
-            let position = keys::u64_value(&v).ok_or_else(|| bad_index(&k))?;
-            // Index entries past the head belong to a group not yet durable.
-            if position <= head {
+            let (_, version) = keys::parse_run(&k).ok_or_else(|| bad_index(&k))?;
+            let run = Run::decode(&v).ok_or_else(|| bad_index(&k))?;
+            // Runs past the head belong to a group not yet durable; a run never spans groups.
+            if run.first_position <= head {
                 return Ok(version);
             }
         }
@@ -77,29 +64,46 @@ impl Reader {
         let Some(first) = after_version.checked_add(1) else {
             return Ok(Vec::new());
         };
-        let range = keys::stream_index(stream, first)..=keys::stream_index(stream, u64::MAX);
+        // The first run returned may start before `first`: its key is its last version.
+        let range = keys::run(stream, first)..=keys::run(stream, u64::MAX);
         let mut out = Vec::new();
         for item in self.tree.range(range) {
             let (k, v) = item?;
-            let (_, version) = keys::parse_stream_index(&k).ok_or_else(|| bad_index(&k))?;
-            let position = keys::u64_value(&v).ok_or_else(|| bad_index(&k))?;
-            if position > head {
+            let (_, last_version) = keys::parse_run(&k).ok_or_else(|| bad_index(&k))?;
+            let run = Run::decode(&v).ok_or_else(|| bad_index(&k))?;
+            let count = u64::from(run.count);
+            let first_version = last_version
+                .checked_add(1)
+                .and_then(|v| v.checked_sub(count))
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| bad_index(&k))?;
+            if run.last_position() > head {
                 break;
             }
-            let event = self.get(position)?.ok_or_else(|| StoreError::Corrupt {
-                position,
-                reason: format!("missing, named by the index of {stream} version {version}"),
-            })?;
-            if event.stream != stream || event.version != version {
-                return Err(StoreError::Corrupt {
-                    position,
-                    reason: format!(
-                        "the index of {stream} version {version} points at {} version {}",
-                        event.stream, event.version
-                    ),
-                });
+            let skip = first.saturating_sub(first_version);
+            let from = run.first_position.saturating_add(skip);
+            let events = LogIter::new(&self.tree, from.saturating_sub(1), run.last_position());
+            for (version, event) in (first_version + skip..).zip(events) {
+                let event = event.map_err(|e| match e {
+                    StoreError::Corrupt { position, reason } => StoreError::Corrupt {
+                        position,
+                        reason: format!(
+                            "{reason}, named by the index of {stream} version {version}"
+                        ),
+                    },
+                    other => other,
+                })?;
+                if event.stream != stream || event.version != version {
+                    return Err(StoreError::Corrupt {
+                        position: event.position,
+                        reason: format!(
+                            "the index of {stream} version {version} points at {} version {}",
+                            event.stream, event.version
+                        ),
+                    });
+                }
+                out.push(event);
             }
-            out.push(event);
         }
         Ok(out)
     }
@@ -126,48 +130,9 @@ impl Reader {
 fn bad_index(key: &[u8]) -> StoreError {
     StoreError::Corrupt {
         position: 0,
-        reason: format!("malformed stream index entry {key:?}"),
-    }
-}
-
-/// Streams the log in position order; stops after the first error.
-pub(crate) struct LogIter {
-    inner: Option<sled::Iter>,
-    expected: u64,
-    end: u64,
-}
-
-impl Iterator for LogIter {
-    type Item = Result<RecordedEvent, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let inner = self.inner.as_mut()?;
-        let item = inner.next();
-        let expected = self.expected;
-        let result = match item {
-            None if expected <= self.end => Err(StoreError::Corrupt {
-                position: expected,
-                reason: "missing from the log".to_owned(),
-            }),
-            None => {
-                self.inner = None;
-                return None;
-            }
-            Some(Err(e)) => Err(e.into()),
-            Some(Ok((k, v))) => match keys::event_position(&k) {
-                Some(p) if p == expected => {
-                    self.expected += 1;
-                    return Some(RecordedEvent::from_stored(p, &v).inspect_err(|_| {
-                        self.inner = None;
-                    }));
-                }
-                _ => Err(StoreError::Corrupt {
-                    position: expected,
-                    reason: "missing from the log".to_owned(),
-                }),
-            },
-        };
-        self.inner = None;
-        Some(result)
+        reason: format!(
+            "malformed stream index entry {:?}",
+            String::from_utf8_lossy(key)
+        ),
     }
 }

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::block::{self, LogIter};
 use crate::chain::{self, HASH_ZERO};
-use crate::codec;
 use crate::error::StoreError;
-use crate::keys::{self, ChainHead};
+use crate::keys::{self, ChainHead, Run};
 use crate::reader::Reader;
 use crate::recorded::RecordedEvent;
 
@@ -30,8 +30,11 @@ impl Verification {
     }
 }
 
-/// A stream index entry: the position it names and its key.
+/// A stream index run: the first position it names and its key.
 type IndexEntry = (u64, Vec<u8>);
+
+/// The run the last event was found in: stream, first version, last version, first position.
+type RunSeen = (String, u64, u64, u64);
 
 impl Reader {
     /// Checks positions `after + 1 ..= head`. With `after = 0` it also checks that every stream's
@@ -42,12 +45,11 @@ impl Reader {
         if after == 0 {
             return self.walk(0, HASH_ZERO, i64::MIN);
         }
-        match self.tree.get(keys::event(after))? {
-            None => Ok(Verification::bad(0, after, "missing from the log".into())),
-            Some(bytes) => match codec::decode_envelope(&bytes) {
-                Ok(env) => self.walk(after, env.hash, env.recorded_at_us),
-                Err(e) => Ok(Verification::bad(0, after, format!("envelope: {e}"))),
-            },
+        match self.get(after) {
+            Ok(None) => Ok(Verification::bad(0, after, "missing from the log".into())),
+            Ok(Some(event)) => self.walk(after, event.hash, event.recorded_at.timestamp_micros()),
+            Err(StoreError::Corrupt { reason, .. }) => Ok(Verification::bad(0, after, reason)),
+            Err(e) => Err(e),
         }
     }
 
@@ -82,34 +84,16 @@ impl Reader {
         let whole = after == 0;
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut checked = 0u64;
-        let mut expected = after + 1;
-        for item in self
-            .tree
-            .range(keys::event(after + 1)..=keys::event(u64::MAX))
-        {
-            let (k, v) = item?;
-            let Some(position) = keys::event_position(&k) else {
-                return Ok(Verification::bad(
-                    checked,
-                    expected,
-                    "malformed event key".into(),
-                ));
+        let mut run_seen: Option<RunSeen> = None;
+        for item in LogIter::new(&self.tree, after, head) {
+            let event = match item {
+                Ok(event) => event,
+                Err(StoreError::Corrupt { position, reason }) => {
+                    return Ok(Verification::bad(checked, position, reason))
+                }
+                Err(e) => return Err(e),
             };
-            if position != expected {
-                return Ok(Verification::bad(
-                    checked,
-                    expected,
-                    "missing from the log".into(),
-                ));
-            }
-            if position > head {
-                // Appended but not yet durable (a live store): not part of this check.
-                break;
-            }
-            let event = match RecordedEvent::from_stored(position, &v) {
-                Ok(e) => e,
-                Err(e) => return Ok(Verification::bad(checked, position, e.to_string())),
-            };
+            let position = event.position;
             if event.prev_hash != prev_hash {
                 return Ok(Verification::bad(
                     checked,
@@ -137,27 +121,20 @@ impl Reader {
                     "recorded_at is earlier than the previous event's".into(),
                 ));
             }
-            if let Some(problem) = self.check_index(&event, whole, &mut versions)? {
+            if let Some(problem) = self.check_index(&event, whole, &mut versions, &mut run_seen)? {
                 return Ok(Verification::bad(checked, position, problem));
             }
             prev_hash = event.hash;
             prev_recorded_at_us = recorded_at_us;
             checked += 1;
-            expected += 1;
-        }
-        if expected - 1 != head {
-            return Ok(Verification::bad(
-                checked,
-                expected,
-                "missing from the log".into(),
-            ));
         }
         // On a live store, groups may be applied past `head` while we walk. A batch is atomic
         // to single reads, so the chain head read last covers every entry seen before it.
         let index_entries = self.index_entries(head)?;
-        let last_stored = match self.tree.scan_prefix(keys::EVENT_PREFIX).next_back() {
-            None => 0,
-            Some(item) => keys::event_position(&item?.0).unwrap_or(u64::MAX),
+        let last_stored = match block::last_stored(&self.tree) {
+            Ok(last) => last,
+            Err(StoreError::Corrupt { .. }) => u64::MAX,
+            Err(e) => return Err(e),
         };
         let chain_head = match self.tree.get(keys::CHAIN_HEAD)? {
             None => ChainHead::EMPTY,
@@ -193,14 +170,17 @@ impl Reader {
                 return Ok(Verification::bad(
                     checked,
                     position.min(head),
-                    format!("stray stream index entry {key:?} names position {position}"),
+                    format!(
+                        "stray stream index run {:?} names position {position}",
+                        String::from_utf8_lossy(&key)
+                    ),
                 ));
             }
             if durable != head {
                 return Ok(Verification::bad(
                     checked,
                     head,
-                    format!("the stream index has {durable} entries for {head} events"),
+                    format!("the stream index covers {durable} events for {head} events"),
                 ));
             }
         }
@@ -213,22 +193,36 @@ impl Reader {
     }
 
     /// The stream index must point back at this event; on a whole-log walk its version must
-    /// follow the stream's previous one.
+    /// follow the stream's previous one. `run_seen` keeps the last run looked up, so the events of
+    /// one run cost one lookup.
     fn check_index(
         &self,
         event: &RecordedEvent,
         whole: bool,
         versions: &mut HashMap<String, u64>,
+        run_seen: &mut Option<RunSeen>,
     ) -> Result<Option<String>, StoreError> {
-        let indexed = self
-            .tree
-            .get(keys::stream_index(&event.stream, event.version))?;
-        if indexed.as_deref().and_then(keys::u64_value) != Some(event.position) {
+        let cached = run_seen.as_ref().filter(|(stream, first, last, _)| {
+            *stream == event.stream && (*first..=*last).contains(&event.version)
+        });
+        let run = match cached {
+            Some(run) => Some(run.clone()),
+            None => self.run_of(&event.stream, event.version)?,
+        };
+        let points_here = run
+            .as_ref()
+            .is_some_and(|(_, first_version, _, first_position)| {
+                event.version >= *first_version
+                    && first_position.checked_add(event.version - first_version)
+                        == Some(event.position)
+            });
+        if !points_here {
             return Ok(Some(format!(
                 "the stream index of {} version {} does not point here",
                 event.stream, event.version
             )));
         }
+        *run_seen = run;
         if whole {
             let last = versions.get(&event.stream).copied().unwrap_or(0);
             if event.version != last + 1 {
@@ -244,18 +238,43 @@ impl Reader {
         Ok(None)
     }
 
-    /// Counts stream index entries naming positions up to `head`, and returns the entry naming
-    /// the highest position above it, if any (in flight on a live store, or stray).
+    /// The run of `stream` whose versions include `version`, if the index has one that decodes.
+    fn run_of(&self, stream: &str, version: u64) -> Result<Option<RunSeen>, StoreError> {
+        let range = keys::run(stream, version)..=keys::run(stream, u64::MAX);
+        let Some(item) = self.tree.range(range).next() else {
+            return Ok(None);
+        };
+        let (k, v) = item?;
+        let (Some((_, last)), Some(run)) = (keys::parse_run(&k), Run::decode(&v)) else {
+            return Ok(None);
+        };
+        let Some(first) = last
+            .checked_add(1)
+            .and_then(|l| l.checked_sub(u64::from(run.count)))
+        else {
+            return Ok(None);
+        };
+        Ok((first <= version).then(|| (stream.to_owned(), first, last, run.first_position)))
+    }
+
+    /// Counts the events of stream index runs that end at or before `head`, and returns the run
+    /// starting at the highest position past it, if any (in flight on a live store, or stray).
     fn index_entries(&self, head: u64) -> Result<(u64, Option<IndexEntry>), StoreError> {
         let mut durable = 0u64;
         let mut beyond: Option<IndexEntry> = None;
-        for item in self.tree.scan_prefix(keys::STREAM_INDEX_PREFIX) {
+        for item in self.tree.scan_prefix(keys::RUN_PREFIX) {
             let (k, v) = item?;
-            let position = keys::u64_value(&v).unwrap_or(u64::MAX);
-            if position <= head {
-                durable += 1;
-            } else if beyond.as_ref().is_none_or(|(p, _)| position > *p) {
-                beyond = Some((position, k.to_vec()));
+            let run = Run::decode(&v);
+            match run {
+                Some(run) if run.last_position() <= head => {
+                    durable = durable.saturating_add(u64::from(run.count));
+                }
+                _ => {
+                    let position = run.map_or(u64::MAX, |r| r.first_position);
+                    if beyond.as_ref().is_none_or(|(p, _)| position > *p) {
+                        beyond = Some((position, k.to_vec()));
+                    }
+                }
             }
         }
         Ok((durable, beyond))

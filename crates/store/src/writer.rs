@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::append::{AppendOutcome, PreparedAppend};
+use crate::block::{LogBatch, LogIter};
 use crate::chain::{self, Canonical};
 use crate::codec::{self, Envelope, IdempotencyEntry};
 use crate::durability::Durability;
@@ -47,7 +48,8 @@ struct Stage {
     versions: HashMap<String, u64>,
     /// Idempotency keys staged in this group: fingerprint and the index of their outcome.
     idempotency: HashMap<String, ([u8; 32], usize)>,
-    batch: sled::Batch,
+    /// The group's blocks, runs, idempotency records and chain head.
+    log: LogBatch,
     wrote: bool,
 }
 
@@ -155,7 +157,7 @@ impl Writer {
             head: self.head,
             versions: HashMap::new(),
             idempotency: HashMap::new(),
-            batch: sled::Batch::default(),
+            log: LogBatch::default(),
             wrote: false,
         };
         let mut outcomes: Vec<Result<AppendOutcome, StoreError>> =
@@ -174,9 +176,10 @@ impl Writer {
             };
         }
         stage
+            .log
             .batch
             .insert(keys::CHAIN_HEAD, &stage.head.encode()[..]);
-        let batch = std::mem::take(&mut stage.batch);
+        let batch = std::mem::take(&mut stage.log).finish();
         if let Err(e) = self.tree.apply_batch(batch) {
             let msg = e.to_string();
             tracing::error!(error = %msg, "store commit failed; refusing further appends");
@@ -213,15 +216,11 @@ impl Writer {
             return Ok(*v);
         }
         // Everything in the tree is durable here: a failed commit stops the writer for good.
-        let v = match self
-            .tree
-            .scan_prefix(keys::stream_index_prefix(stream))
-            .next_back()
-        {
+        let v = match self.tree.scan_prefix(keys::run_prefix(stream)).next_back() {
             None => 0,
             Some(item) => {
                 let (k, _) = item?;
-                keys::parse_stream_index(&k)
+                keys::parse_run(&k)
                     .map(|(_, version)| version)
                     .ok_or_else(|| StoreError::Corrupt {
                         position: 0,
@@ -264,16 +263,24 @@ impl Writer {
                         key: idem.key.clone(),
                     });
                 }
-                let mut events = Vec::new();
-                for position in entry.first_position..entry.first_position + entry.count {
-                    let bytes = self.tree.get(keys::event(position))?.ok_or_else(|| {
-                        StoreError::Corrupt {
-                            position,
-                            reason: format!("missing, named by idempotency key {:?}", idem.key),
-                        }
-                    })?;
-                    events.push(RecordedEvent::from_stored(position, &bytes)?);
-                }
+                let last = entry
+                    .first_position
+                    .saturating_add(entry.count)
+                    .saturating_sub(1);
+                let events = LogIter::new(&self.tree, entry.first_position.saturating_sub(1), last)
+                    .map(|event| {
+                        event.map_err(|e| match e {
+                            StoreError::Corrupt { position, reason } => StoreError::Corrupt {
+                                position,
+                                reason: format!(
+                                    "{reason}, named by idempotency key {:?}",
+                                    idem.key
+                                ),
+                            },
+                            other => other,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 return Ok(AppendOutcome {
                     events,
                     deduplicated: true,
@@ -377,15 +384,11 @@ impl Writer {
             }
         };
         for (position, version, bytes) in staged {
-            stage.batch.insert(&keys::event(position)[..], bytes);
-            stage.batch.insert(
-                keys::stream_index(&a.stream, version),
-                &position.to_be_bytes()[..],
-            );
+            stage.log.push(position, &a.stream, version, bytes);
         }
         stage.versions.insert(a.stream.clone(), current + count);
         if let Some((key, fingerprint, bytes)) = idempotency_record {
-            stage.batch.insert(keys::idempotency(&key), bytes);
+            stage.log.batch.insert(keys::idempotency(&key), bytes);
             stage.idempotency.insert(key, (fingerprint, outcomes.len()));
         }
         stage.head = head;

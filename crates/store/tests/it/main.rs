@@ -7,6 +7,7 @@ mod crash;
 mod disk;
 mod examples;
 mod golden;
+mod migrate;
 mod roundtrip;
 mod subscription;
 mod support;

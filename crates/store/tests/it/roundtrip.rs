@@ -335,5 +335,30 @@ proptest! {
         let _ = codec::decode_payload(EVENT_TYPES[kind], 1, &bytes);
         let _ = codec::decode_payload("NoSuchEvent", 1, &bytes);
         let _ = codec::decode_payload(EVENT_TYPES[kind], 2, &bytes);
+        let split = codec::split_block(&bytes);
+        // Whatever the bytes, the ranges it returns lie inside them, in order.
+        let mut end = 0;
+        for range in &split.entries {
+            assert!(end <= range.start && range.start <= range.end && range.end <= bytes.len());
+            end = range.end;
+        }
+    }
+
+    #[test]
+    fn blocks_split_back_into_their_envelopes(
+        envelopes in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 1..20),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let block = codec::encode_block(&envelopes);
+        let split = codec::split_block(&block);
+        prop_assert_eq!(split.error, None);
+        let back: Vec<Vec<u8>> = split.entries.into_iter().map(|r| block[r].to_vec()).collect();
+        prop_assert_eq!(&back, &envelopes);
+        prop_assert_eq!(codec::block_count(&block), Some(envelopes.len() as u32));
+        // A block cut short keeps the envelopes before the cut and says why the next is gone.
+        let short = &block[..cut.index(block.len())];
+        let split = codec::split_block(short);
+        prop_assert!(split.error.is_some());
+        prop_assert!(split.entries.len() < envelopes.len());
     }
 }

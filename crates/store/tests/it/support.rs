@@ -90,3 +90,114 @@ pub fn with_key(mut req: AppendRequest, key: &str, fingerprint: u8) -> AppendReq
 pub fn all(store: &Store) -> Vec<store::RecordedEvent> {
     store.iter_from(0).collect::<Result<Vec<_>, _>>().unwrap()
 }
+
+/// Runs `f` on the raw `log` tree of a closed store.
+pub fn with_raw_tree<T>(dir: &Path, f: impl FnOnce(&sled::Tree) -> T) -> T {
+    let db = retry_locked(|| sled::open(dir));
+    let tree = db.open_tree("log").unwrap();
+    let out = f(&tree);
+    db.flush().unwrap();
+    out
+}
+
+/// Rewrites the log of the closed store in `from` into the empty directory `to` through export
+/// and import, which packs consecutive events into blocks of up to 64 (a live store writes one
+/// block per group commit). Opens and closes the result once, so it has an anchor.
+pub fn pack(from: &Path, to: &Path) {
+    let mut export = Vec::new();
+    {
+        let store = open(from);
+        store.export_jsonl(&mut export, None).unwrap();
+    }
+    Store::import_jsonl(to, &mut &export[..]).unwrap();
+    drop(open(to));
+}
+
+/// The raw log in format 2: blocks of envelopes under `b/` + first position, stream runs under
+/// `r/` + stream + `/` + last version. Tests tamper with it through these helpers.
+pub mod raw {
+    use store::codec;
+
+    pub fn block_key(first: u64) -> Vec<u8> {
+        let mut k = b"b/".to_vec();
+        k.extend_from_slice(&first.to_be_bytes());
+        k
+    }
+
+    pub fn run_key(stream: &str, last_version: u64) -> Vec<u8> {
+        let mut k = format!("r/{stream}/").into_bytes();
+        k.extend_from_slice(&last_version.to_be_bytes());
+        k
+    }
+
+    /// A run value: first position and count.
+    pub fn run_value(first_position: u64, count: u32) -> Vec<u8> {
+        let mut v = first_position.to_be_bytes().to_vec();
+        v.extend_from_slice(&count.to_be_bytes());
+        v
+    }
+
+    /// The block holding `position`: its first position and raw bytes.
+    pub fn block_of(tree: &sled::Tree, position: u64) -> (u64, Vec<u8>) {
+        let (k, v) = tree
+            .range(..=block_key(position))
+            .next_back()
+            .unwrap()
+            .unwrap();
+        assert!(k.starts_with(b"b/"));
+        let first = u64::from_be_bytes(k[2..].try_into().unwrap());
+        (first, v.to_vec())
+    }
+
+    /// The envelopes of the block starting at `first`.
+    pub fn envelopes(tree: &sled::Tree, first: u64) -> Vec<Vec<u8>> {
+        let bytes = tree.get(block_key(first)).unwrap().unwrap();
+        let split = codec::split_block(&bytes);
+        assert_eq!(split.error, None);
+        split
+            .entries
+            .into_iter()
+            .map(|r| bytes[r].to_vec())
+            .collect()
+    }
+
+    /// Where the envelope at `position` lies inside its block's bytes.
+    pub fn envelope_range(tree: &sled::Tree, position: u64) -> (u64, std::ops::Range<usize>) {
+        let (first, bytes) = block_of(tree, position);
+        let split = codec::split_block(&bytes);
+        let index = usize::try_from(position - first).unwrap();
+        (first, split.entries[index].clone())
+    }
+
+    /// The stored envelope at `position`.
+    pub fn envelope(tree: &sled::Tree, position: u64) -> Vec<u8> {
+        let (first, _) = block_of(tree, position);
+        envelopes(tree, first)[usize::try_from(position - first).unwrap()].clone()
+    }
+
+    /// Replaces the envelope at `position` inside its block (the block is framed again).
+    pub fn set_envelope(tree: &sled::Tree, position: u64, bytes: Vec<u8>) {
+        let (first, _) = block_of(tree, position);
+        let mut all = envelopes(tree, first);
+        all[usize::try_from(position - first).unwrap()] = bytes;
+        tree.insert(block_key(first), codec::encode_block(&all))
+            .unwrap();
+    }
+
+    /// Cuts the envelope at `position` out of its block, which splits in two around the gap.
+    pub fn remove_envelope(tree: &sled::Tree, position: u64) {
+        let (first, _) = block_of(tree, position);
+        let mut before = envelopes(tree, first);
+        let after = before.split_off(usize::try_from(position - first).unwrap() + 1);
+        before.pop();
+        tree.remove(block_key(first)).unwrap();
+        if !before.is_empty() {
+            tree.insert(block_key(first), codec::encode_block(&before))
+                .unwrap();
+        }
+        if !after.is_empty() {
+            tree.insert(block_key(position + 1), codec::encode_block(&after))
+                .unwrap();
+        }
+    }
+}

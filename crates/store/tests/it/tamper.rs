@@ -1,43 +1,44 @@
-//! Tampering: any changed byte of a stored record is found by `verify`, at the right position,
-//! and reading a damaged record is an error naming it, never a panic.
+//! Tampering: any changed byte of a stored record, inside a block of several, is found by
+//! `verify` at the right position; a changed byte of a block's framing is found too; reading a
+//! damaged record is an error naming it, never a panic.
 
 use std::path::Path;
 
-use store::{ExpectedVersion, StoreError};
+use store::{ExpectedVersion, Store, StoreError};
 
 use crate::support::*;
 
-fn event_key(position: u64) -> Vec<u8> {
-    let mut k = b"e/".to_vec();
-    k.extend_from_slice(&position.to_be_bytes());
-    k
-}
-
-/// Runs `f` on the raw `log` tree of a closed store.
-fn with_raw_tree<T>(dir: &Path, f: impl FnOnce(&sled::Tree) -> T) -> T {
-    let db = retry_locked(|| sled::open(dir));
-    let tree = db.open_tree("log").unwrap();
-    let out = f(&tree);
-    db.flush().unwrap();
-    out
-}
-
+/// Three events in one block (positions 1 and 2 on account-A, one run; 3 on account-B).
 fn three_events(dir: &Path) {
-    let store = open(dir);
-    let mut req = request("account-A", ExpectedVersion::Any, &[1]);
-    req.correlation_id = Some("c".into());
-    store.append_blocking(req).unwrap();
-    let mut req = request("account-A", ExpectedVersion::Any, &[2]);
-    req.causation_id = Some("cause".into());
-    req.policy_version = Some(2);
-    store.append_blocking(req).unwrap();
-    store
-        .append_blocking(request("account-B", ExpectedVersion::Any, &[3]))
-        .unwrap();
+    let scratch = temp_dir();
+    {
+        let store = open(scratch.path());
+        let mut req = request("account-A", ExpectedVersion::Any, &[1]);
+        req.correlation_id = Some("c".into());
+        store.append_blocking(req).unwrap();
+        let mut req = request("account-A", ExpectedVersion::Any, &[2]);
+        req.causation_id = Some("cause".into());
+        req.policy_version = Some(2);
+        store.append_blocking(req).unwrap();
+        store
+            .append_blocking(request("account-B", ExpectedVersion::Any, &[3]))
+            .unwrap();
+    }
+    pack(scratch.path(), dir);
+    with_raw_tree(dir, |t| assert_eq!(raw::envelopes(t, 1).len(), 3));
 }
 
 fn first_bad(dir: &Path) -> Option<u64> {
-    let store = open(dir);
+    let opened = retry_locked(|| match Store::open(dir) {
+        Err(StoreError::Io(e)) if e.contains("could not acquire lock") => Err(e),
+        other => Ok(other),
+    });
+    let store = match opened {
+        Ok(store) => store,
+        // Opening checks that the last block ends at the chain head.
+        Err(StoreError::Corrupt { position, .. }) => return Some(position),
+        Err(e) => panic!("open failed unclearly: {e:?}"),
+    };
     // Reads of a damaged log return errors or data; they never panic.
     let _ = store.read_from(0, 10);
     let _ = store.read_stream("account-A", 0);
@@ -48,29 +49,68 @@ fn first_bad(dir: &Path) -> Option<u64> {
 }
 
 #[test]
-fn every_single_byte_change_of_an_envelope_is_found_at_its_position() {
+fn every_single_byte_change_of_an_envelope_inside_a_block_is_found_at_its_position() {
     let dir = temp_dir();
     three_events(dir.path());
-    let original = with_raw_tree(dir.path(), |t| {
-        t.get(event_key(2)).unwrap().unwrap().to_vec()
-    });
+    let (first, original) = with_raw_tree(dir.path(), |t| raw::block_of(t, 2));
+    let (_, range) = with_raw_tree(dir.path(), |t| raw::envelope_range(t, 2));
+    assert_eq!(first, 1);
     assert_eq!(first_bad(dir.path()), None);
-    // Every byte is changed, one at a time: layout byte, position, strings, payload, both hashes.
-    let offsets: Vec<usize> = (0..original.len()).collect();
+    // Every byte of the middle envelope is changed in place, one at a time: layout byte,
+    // position, strings, payload, both hashes.
+    let offsets: Vec<usize> = range.clone().collect();
     for offset in &offsets {
         let mut tampered = original.clone();
         tampered[*offset] ^= 0x5a;
-        with_raw_tree(dir.path(), |t| t.insert(event_key(2), tampered).unwrap());
+        with_raw_tree(dir.path(), |t| {
+            t.insert(raw::block_key(1), tampered).unwrap()
+        });
         assert_eq!(
             first_bad(dir.path()),
             Some(2),
-            "byte {offset} of {}",
-            original.len()
+            "byte {} of the envelope of {} bytes",
+            offset - range.start,
+            range.len()
         );
     }
-    with_raw_tree(dir.path(), |t| t.insert(event_key(2), original).unwrap());
+    with_raw_tree(dir.path(), |t| {
+        t.insert(raw::block_key(1), original.clone()).unwrap()
+    });
     assert_eq!(first_bad(dir.path()), None);
     eprintln!("tamper: {} single-byte changes found", offsets.len());
+}
+
+#[test]
+fn every_single_byte_change_of_a_blocks_framing_is_found() {
+    let dir = temp_dir();
+    three_events(dir.path());
+    let original = with_raw_tree(dir.path(), |t| raw::block_of(t, 1).1);
+    let envelopes: Vec<_> = (1..=3)
+        .map(|p| with_raw_tree(dir.path(), |t| raw::envelope_range(t, p).1))
+        .collect();
+    // The layout byte, the count, and each envelope's length prefix.
+    let mut framing: Vec<usize> = (0..5).collect();
+    framing.extend(envelopes.iter().flat_map(|r| r.start - 4..r.start));
+    for offset in &framing {
+        for flip in [0x01, 0x80, 0xff] {
+            let mut tampered = original.clone();
+            tampered[*offset] ^= flip;
+            with_raw_tree(dir.path(), |t| {
+                t.insert(raw::block_key(1), tampered).unwrap()
+            });
+            let bad = first_bad(dir.path());
+            // A count that grows claims a position past the head, which is refused there.
+            assert!(
+                bad.is_some_and(|p| (1..=4).contains(&p)),
+                "byte {offset} ^ {flip:#x}: {bad:?}"
+            );
+        }
+    }
+    with_raw_tree(dir.path(), |t| {
+        t.insert(raw::block_key(1), original).unwrap()
+    });
+    assert_eq!(first_bad(dir.path()), None);
+    eprintln!("tamper: {} framing changes found", framing.len() * 3);
 }
 
 #[test]
@@ -78,7 +118,7 @@ fn a_damaged_record_reads_as_corrupt_naming_its_position() {
     let dir = temp_dir();
     three_events(dir.path());
     with_raw_tree(dir.path(), |t| {
-        t.insert(event_key(2), &b"\x01\xff\xff"[..]).unwrap()
+        raw::set_envelope(t, 2, b"\x01\xff\xff".to_vec())
     });
     let store = open(dir.path());
     let err = store.read_from(0, 10).unwrap_err();
@@ -93,6 +133,12 @@ fn a_damaged_record_reads_as_corrupt_naming_its_position() {
         Err(StoreError::Corrupt { position: 2, .. })
     ));
     assert_eq!(errs.len(), 2, "the iterator stops after an error");
+    assert!(matches!(
+        store.read_stream("account-A", 0),
+        Err(StoreError::Corrupt { position: 2, .. })
+    ));
+    // Position 3, after the damage in the same block, still reads on its own.
+    assert_eq!(store.read_stream("account-B", 0).unwrap().len(), 1);
     let v = store.verify(0).unwrap();
     assert_eq!(v.first_bad_position, Some(2));
     assert!(v.message.unwrap().contains("envelope"));
@@ -102,7 +148,7 @@ fn a_damaged_record_reads_as_corrupt_naming_its_position() {
 fn a_missing_record_is_a_gap_at_its_position() {
     let dir = temp_dir();
     three_events(dir.path());
-    with_raw_tree(dir.path(), |t| t.remove(event_key(2)).unwrap());
+    with_raw_tree(dir.path(), |t| raw::remove_envelope(t, 2));
     assert_eq!(first_bad(dir.path()), Some(2));
     let store = open(dir.path());
     assert!(matches!(
@@ -112,18 +158,36 @@ fn a_missing_record_is_a_gap_at_its_position() {
 }
 
 #[test]
-fn a_changed_index_entry_or_chain_head_is_found() {
+fn a_changed_index_run_or_chain_head_is_found() {
     let dir = temp_dir();
     three_events(dir.path());
-    let mut index_key = b"s/account-A/".to_vec();
-    index_key.extend_from_slice(&2u64.to_be_bytes());
-    let index = with_raw_tree(dir.path(), |t| {
-        t.insert(&index_key, &3u64.to_be_bytes()[..])
+    // account-A versions 1 and 2 are one run at positions 1 and 2.
+    let run = with_raw_tree(dir.path(), |t| {
+        t.get(raw::run_key("account-A", 2))
             .unwrap()
             .unwrap()
+            .to_vec()
+    });
+    assert_eq!(run, raw::run_value(1, 2));
+    // Split in two runs, the second pointing at the wrong position.
+    with_raw_tree(dir.path(), |t| {
+        t.insert(raw::run_key("account-A", 1), raw::run_value(1, 1))
+            .unwrap();
+        t.insert(raw::run_key("account-A", 2), raw::run_value(3, 1))
+            .unwrap();
     });
     assert_eq!(first_bad(dir.path()), Some(2));
-    with_raw_tree(dir.path(), |t| t.insert(&index_key, index).unwrap());
+    // One run claiming a version too many.
+    with_raw_tree(dir.path(), |t| {
+        t.remove(raw::run_key("account-A", 1)).unwrap();
+        t.insert(raw::run_key("account-A", 2), raw::run_value(1, 3))
+            .unwrap();
+    });
+    assert_eq!(first_bad(dir.path()), Some(1));
+    with_raw_tree(dir.path(), |t| {
+        t.insert(raw::run_key("account-A", 2), run.clone()).unwrap()
+    });
+    assert_eq!(first_bad(dir.path()), None);
 
     let chain = with_raw_tree(dir.path(), |t| t.get(b"c").unwrap().unwrap().to_vec());
     let mut bad = chain.clone();
@@ -132,10 +196,9 @@ fn a_changed_index_entry_or_chain_head_is_found() {
     assert_eq!(first_bad(dir.path()), Some(3));
     with_raw_tree(dir.path(), |t| t.insert(b"c", chain).unwrap());
 
-    let mut stray = b"s/account-C/".to_vec();
-    stray.extend_from_slice(&1u64.to_be_bytes());
     with_raw_tree(dir.path(), |t| {
-        t.insert(stray, &1u64.to_be_bytes()[..]).unwrap()
+        t.insert(raw::run_key("account-C", 1), raw::run_value(1, 1))
+            .unwrap()
     });
     assert!(first_bad(dir.path()).is_some());
 }

@@ -1,6 +1,6 @@
 //! Tampering with the stored log beyond single records (see `tamper.rs` for every byte of one
-//! envelope, index entries and the chain head): random byte flips anywhere, deleted and swapped
-//! records, truncation with the chain head kept or rewritten, a truncated log that was appended
+//! envelope, a block's framing, index runs and the chain head): random byte flips anywhere in a
+//! block of six, deleted and swapped records inside it, truncation with the chain head kept or rewritten, a truncated log that was appended
 //! to again, and the cheap tail check (`verify_tail`) a server runs at start.
 //!
 //! Each case names the first bad position, through `Store::open` refusing (`Corrupt { position }`)
@@ -14,35 +14,22 @@ use crate::support::*;
 
 const EVENTS: u64 = 6;
 
-fn event_key(position: u64) -> Vec<u8> {
-    let mut k = b"e/".to_vec();
-    k.extend_from_slice(&position.to_be_bytes());
-    k
-}
-
-fn index_key(stream: &str, version: u64) -> Vec<u8> {
-    let mut k = format!("s/{stream}/").into_bytes();
-    k.extend_from_slice(&version.to_be_bytes());
-    k
-}
-
-fn with_raw_tree<T>(dir: &Path, f: impl FnOnce(&sled::Tree) -> T) -> T {
-    let db = retry_locked(|| sled::open(dir));
-    let tree = db.open_tree("log").unwrap();
-    let out = f(&tree);
-    db.flush().unwrap();
-    out
-}
-
-/// Six one-event appends on two streams; returns every event as recorded.
+/// Six one-event appends on two streams, packed into one block; returns every event as
+/// recorded.
 fn six_events(dir: &Path) -> Vec<store::RecordedEvent> {
-    let store = open(dir);
-    for n in 1..=EVENTS {
-        let stream = if n % 2 == 0 { "account-A" } else { "account-B" };
-        store
-            .append_blocking(request(stream, ExpectedVersion::Any, &[n]))
-            .unwrap();
+    let scratch = temp_dir();
+    {
+        let store = open(scratch.path());
+        for n in 1..=EVENTS {
+            let stream = if n % 2 == 0 { "account-A" } else { "account-B" };
+            store
+                .append_blocking(request(stream, ExpectedVersion::Any, &[n]))
+                .unwrap();
+        }
     }
+    pack(scratch.path(), dir);
+    with_raw_tree(dir, |t| assert_eq!(raw::envelopes(t, 1).len(), 6));
+    let store = open(dir);
     all(&store)
 }
 
@@ -80,10 +67,9 @@ fn forget_anchor(dir: &Path) {
 fn random_byte_flips_anywhere_in_the_log_are_found_at_their_position() {
     let dir = temp_dir();
     let events = six_events(dir.path());
-    let originals: Vec<Vec<u8>> = with_raw_tree(dir.path(), |t| {
-        (1..=EVENTS)
-            .map(|p| t.get(event_key(p)).unwrap().unwrap().to_vec())
-            .collect()
+    let block = with_raw_tree(dir.path(), |t| raw::block_of(t, 1).1);
+    let ranges: Vec<_> = with_raw_tree(dir.path(), |t| {
+        (1..=EVENTS).map(|p| raw::envelope_range(t, p).1).collect()
     });
     // A fixed-seed LCG: the same flips on every run, spread over every record and offset.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -96,13 +82,13 @@ fn random_byte_flips_anywhere_in_the_log_are_found_at_their_position() {
     let trials = 60;
     for _ in 0..trials {
         let position = 1 + next(EVENTS);
-        let original = &originals[usize::try_from(position - 1).unwrap()];
-        let offset = usize::try_from(next(original.len() as u64)).unwrap();
+        let range = &ranges[usize::try_from(position - 1).unwrap()];
+        let offset = usize::try_from(next(range.len() as u64)).unwrap();
         let bit = 1u8 << next(8);
-        let mut tampered = original.clone();
-        tampered[offset] ^= bit;
+        let mut tampered = block.clone();
+        tampered[range.start + offset] ^= bit;
         with_raw_tree(dir.path(), |t| {
-            t.insert(event_key(position), tampered).unwrap()
+            t.insert(raw::block_key(1), tampered).unwrap()
         });
         assert_eq!(
             first_bad(dir.path()),
@@ -110,12 +96,14 @@ fn random_byte_flips_anywhere_in_the_log_are_found_at_their_position() {
             "bit {bit:#x} of byte {offset} at position {position}"
         );
         with_raw_tree(dir.path(), |t| {
-            t.insert(event_key(position), original.clone()).unwrap()
+            t.insert(raw::block_key(1), block.clone()).unwrap()
         });
     }
     assert_eq!(first_bad(dir.path()), None);
     assert_eq!(events.len() as u64, EVENTS);
-    eprintln!("tamper_log: {trials} random bit flips over {EVENTS} records, each found");
+    eprintln!(
+        "tamper_log: {trials} random bit flips over {EVENTS} records of one block, each found"
+    );
 }
 
 #[test]
@@ -124,10 +112,10 @@ fn swapped_records_are_found_at_the_first_of_the_two() {
     six_events(dir.path());
     for (a, b) in [(2, 5), (3, 4), (1, 6)] {
         let swap = |t: &sled::Tree| {
-            let va = t.get(event_key(a)).unwrap().unwrap();
-            let vb = t.get(event_key(b)).unwrap().unwrap();
-            t.insert(event_key(a), vb).unwrap();
-            t.insert(event_key(b), va).unwrap();
+            let va = raw::envelope(t, a);
+            let vb = raw::envelope(t, b);
+            raw::set_envelope(t, a, vb);
+            raw::set_envelope(t, b, va);
         };
         with_raw_tree(dir.path(), swap);
         assert_eq!(first_bad(dir.path()), Some(a), "{a} <-> {b}");
@@ -142,8 +130,8 @@ fn a_record_deleted_with_its_index_entry_is_found_at_its_position() {
     let events = six_events(dir.path());
     let e3 = &events[2];
     with_raw_tree(dir.path(), |t| {
-        t.remove(event_key(3)).unwrap();
-        t.remove(index_key(&e3.stream, e3.version)).unwrap();
+        raw::remove_envelope(t, 3);
+        t.remove(raw::run_key(&e3.stream, e3.version)).unwrap();
     });
     assert_eq!(first_bad(dir.path()), Some(3));
     let store = retry_open(dir.path()).unwrap();
@@ -158,9 +146,9 @@ fn a_record_deleted_with_its_index_entry_is_found_at_its_position() {
 fn truncate(dir: &Path, events: &[store::RecordedEvent], from: u64, rewrite_head: bool) {
     let kept = &events[usize::try_from(from - 2).unwrap()];
     with_raw_tree(dir, |t| {
-        for e in &events[usize::try_from(from - 1).unwrap()..] {
-            t.remove(event_key(e.position)).unwrap();
-            t.remove(index_key(&e.stream, e.version)).unwrap();
+        for e in events[usize::try_from(from - 1).unwrap()..].iter().rev() {
+            raw::remove_envelope(t, e.position);
+            t.remove(raw::run_key(&e.stream, e.version)).unwrap();
         }
         if rewrite_head {
             let mut head = kept.position.to_be_bytes().to_vec();
@@ -223,12 +211,18 @@ fn truncation_with_the_chain_head_rewritten_is_found_by_the_anchor_or_the_tail_c
 #[test]
 fn verify_tail_checks_only_after_the_remembered_position() {
     let dir = temp_dir();
-    let store = open(dir.path());
-    for n in 1..=10 {
-        store
-            .append_blocking(request("account-A", ExpectedVersion::Any, &[n]))
-            .unwrap();
+    let scratch = temp_dir();
+    {
+        let store = open(scratch.path());
+        for n in 1..=10 {
+            store
+                .append_blocking(request("account-A", ExpectedVersion::Any, &[n]))
+                .unwrap();
+        }
     }
+    // One block of ten, one run of ten.
+    pack(scratch.path(), dir.path());
+    let store = open(dir.path());
     let events = all(&store);
     let h5 = events[4].hash;
     let ok = |v: Verification, checked: u64| {
@@ -251,8 +245,8 @@ fn verify_tail_checks_only_after_the_remembered_position() {
     // Records at and before the remembered position are not read at all: garbage there does
     // not disturb the tail check, while `verify(0)` and `verify(5)` see it.
     with_raw_tree(dir.path(), |t| {
-        t.insert(event_key(3), &b"\x01garbage"[..]).unwrap();
-        t.insert(event_key(5), &b"\x01garbage"[..]).unwrap();
+        raw::set_envelope(t, 3, b"\x01garbage".to_vec());
+        raw::set_envelope(t, 5, b"\x01garbage".to_vec());
     });
     let store = retry_open(dir.path()).unwrap();
     ok(store.verify_tail(5, h5).unwrap(), 5);
@@ -261,11 +255,9 @@ fn verify_tail_checks_only_after_the_remembered_position() {
     drop(store);
 
     // A change after it is found, at its position.
-    let mut e8 = with_raw_tree(dir.path(), |t| {
-        t.get(event_key(8)).unwrap().unwrap().to_vec()
-    });
+    let mut e8 = with_raw_tree(dir.path(), |t| raw::envelope(t, 8));
     e8[20] ^= 0x10;
-    with_raw_tree(dir.path(), |t| t.insert(event_key(8), e8).unwrap());
+    with_raw_tree(dir.path(), |t| raw::set_envelope(t, 8, e8));
     let store = retry_open(dir.path()).unwrap();
     let v = store.verify_tail(5, h5).unwrap();
     assert_eq!(v.first_bad_position, Some(8), "{v:?}");
