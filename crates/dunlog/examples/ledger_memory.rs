@@ -25,7 +25,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{bail, Context as _};
 use chrono::Utc;
-use projections::{snapshot, EventMeta, Ledger};
+use projections::{snapshot, synthetic, Ledger};
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -53,19 +53,9 @@ fn build(events: u64, file: &Path) -> anyhow::Result<()> {
     let mut position = 0u64;
     let started = Instant::now();
     for a in 0..accounts {
-        let history = dunlog::bench::account_history(a, per_account, start)?;
-        let stream = format!("account-C{a:06}");
-        for (i, event) in history.iter().enumerate() {
-            position += 1;
-            let meta = EventMeta {
-                position,
-                stream: stream.clone(),
-                version: i as u64 + 1,
-                occurred_at: now,
-                recorded_at: now,
-                actor: "bench".to_owned(),
-            };
-            ledger.apply(&meta, event);
+        for (meta, event) in synthetic::account_log(a, per_account, start, position, now)? {
+            position = meta.position;
+            ledger.apply(&meta, &event);
         }
     }
     let apply_s = started.elapsed().as_secs_f64();

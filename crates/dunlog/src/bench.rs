@@ -12,11 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use chrono::{Days, NaiveDate, Utc};
-use domain::event::{
-    AccountOpened, Allocation, Contacts, Event, InvoiceIssued, PaymentReceived, Terms,
-};
-use domain::{Currency, CustomerId, InvoiceId, PaymentId};
-use rust_decimal::Decimal;
+use domain::CustomerId;
+use projections::synthetic;
 use serde::Serialize;
 use store::{AppendRequest, ExpectedVersion, NewEvent, Store};
 
@@ -233,24 +230,6 @@ fn fdatasync_rate(path: &Path) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
-fn opened(customer: &CustomerId, opened_on: NaiveDate) -> anyhow::Result<Event> {
-    Ok(AccountOpened {
-        customer_id: customer.clone(),
-        name: format!("Customer {customer}"),
-        currency: Currency::parse("EUR")?,
-        credit_limit: Decimal::new(5_000_000, 2),
-        terms: Terms {
-            net_days: 30,
-            discount_percent: None,
-            discount_days: None,
-        },
-        opened_on,
-        contacts: Contacts::default(),
-        sales_rep: Some("rep-1".to_owned()),
-    }
-    .into())
-}
-
 /// Creates `data`, which must be absent or empty: bench writes fresh stores there.
 pub fn fresh_dir(data: &Path) -> anyhow::Result<()> {
     if data.exists() && std::fs::read_dir(data)?.next().is_some() {
@@ -304,7 +283,7 @@ async fn append_rate(dir: &Path, writers: usize) -> anyhow::Result<f64> {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 let customer = CustomerId::parse(&format!("W{w}-{n}"))?;
-                let event = opened(
+                let event = synthetic::account_opened(
                     &customer,
                     NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
                 )?;
@@ -345,61 +324,6 @@ pub fn history_start() -> NaiveDate {
     Utc::now().date_naive() - Days::new(400)
 }
 
-/// The synthetic history of account number `a`: `per_account` events (at least 2), opened on
-/// `start`; invoices and payments settling the oldest open invoice in full, about a tenth of the
-/// invoices left open.
-pub fn account_history(a: u64, per_account: u64, start: NaiveDate) -> anyhow::Result<Vec<Event>> {
-    let per_account = per_account.max(2);
-    let customer = CustomerId::parse(&format!("C{a:06}"))?;
-    let mut history = vec![opened(&customer, start)?];
-    let mut open: std::collections::VecDeque<(InvoiceId, Decimal)> = Default::default();
-    let mut day = start;
-    let mut i = 0u64;
-    while (history.len() as u64) < per_account {
-        day = day + Days::new(1 + (i % 3));
-        i += 1;
-        // Nine invoices for every eight payments: about a tenth of the invoices stay open.
-        if open.len() < 2 || i % 17 < 9 {
-            let id = InvoiceId::parse(&format!("INV-{i}"))?;
-            let amount = Decimal::new(10_000 + ((a * 7919 + i * 104_729) % 900_000) as i64, 2);
-            open.push_back((id.clone(), amount));
-            history.push(
-                InvoiceIssued {
-                    invoice_id: id,
-                    amount,
-                    issued_on: day,
-                    due_on: day + Days::new(30),
-                    terms: Terms {
-                        net_days: 30,
-                        discount_percent: None,
-                        discount_days: None,
-                    },
-                    reference: None,
-                    override_reason: None,
-                }
-                .into(),
-            );
-        } else if let Some((id, amount)) = open.pop_front() {
-            history.push(
-                PaymentReceived {
-                    payment_id: PaymentId::parse(&format!("PAY-{i}"))?,
-                    amount,
-                    received_on: day,
-                    method: "transfer".to_owned(),
-                    allocations: vec![Allocation {
-                        invoice_id: id,
-                        amount,
-                        discount: Decimal::ZERO,
-                    }],
-                    unapplied: Decimal::ZERO,
-                }
-                .into(),
-            );
-        }
-    }
-    Ok(history)
-}
-
 /// Appends a synthetic history of about `events` events over `accounts` accounts.
 async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u64> {
     let per_account = (events / accounts).max(2);
@@ -407,8 +331,8 @@ async fn generate(store: &Store, events: u64, accounts: u64) -> anyhow::Result<u
     let mut appended = 0u64;
     let mut pending = Vec::new();
     for a in 0..accounts {
-        let customer = CustomerId::parse(&format!("C{a:06}"))?;
-        let history = account_history(a, per_account, start)?;
+        let customer = synthetic::customer(a)?;
+        let history = synthetic::account_history(a, per_account, start)?;
         let mut requests = Vec::new();
         let mut version = 0u64;
         for chunk in history.chunks(GENERATE_BATCH) {

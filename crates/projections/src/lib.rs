@@ -20,6 +20,7 @@ pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod snapshot;
+pub mod synthetic;
 pub mod time_travel;
 pub mod timeline;
 pub mod whatif;
