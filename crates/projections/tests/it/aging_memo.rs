@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use store::Store;
 
 use crate::replay::{day, history, op};
-use crate::support::{d, issue, open, pay, History};
+use crate::support::{d, issue, open, pay, wait_until_past, History};
 
 /// Aging recomputed from every account, as a rebuild would answer.
 fn recomputed(ledger: &Ledger, as_of: &str, currency: Option<&str>) -> projections::AgingReport {
@@ -200,11 +200,7 @@ fn ledgers_known_at_an_instant_and_clones_answer_their_own_facts() {
 
     // Recorded later (same or later instant): the cache builds the newer ledger from a copy of
     // the older one, whose memo is warm; the copy must not answer from it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while chrono::Utc::now() <= known_at {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::yield_now();
-    }
+    wait_until_past(known_at);
     pay(&mut h, "A", "P1", "400.00", "2026-02-01");
     let recorded_later = h.log.last().unwrap().0.recorded_at;
     let later = cache.get_or_build(&store, recorded_later).unwrap();

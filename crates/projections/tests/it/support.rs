@@ -16,6 +16,19 @@ pub fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// Far enough ahead that no contact instant in a test is "more than 24 h in the future".
+/// Polls (never sleeps) until the wall clock is past `instant`, so the next append is recorded
+/// strictly later. Fails after 5 s.
+pub fn wait_until_past(instant: DateTime<Utc>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while Utc::now() <= instant {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not move"
+        );
+        std::thread::yield_now();
+    }
+}
+
 pub fn decision_instant() -> DateTime<Utc> {
     t("2030-01-01T00:00:00Z")
 }

@@ -2,13 +2,12 @@
 //! known at an instant before it was recorded.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use projections::{ledger_known_at, KnownAtCache};
 use store::Store;
 
-use crate::support::{d, issue, open, pay, History};
+use crate::support::{d, issue, open, pay, wait_until_past, History};
 
 #[test]
 fn a_back_dated_payment_changes_aging_but_not_what_was_known_before_it_was_recorded() {
@@ -18,13 +17,7 @@ fn a_back_dated_payment_changes_aging_but_not_what_was_known_before_it_was_recor
     open(&mut h, "A", "2026-01-01", "5000.00");
     issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
     let known_at = h.log.last().unwrap().0.recorded_at;
-    // Poll (not sleep) until the wall clock has moved past the instant, so the next append is
-    // recorded strictly later.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Utc::now() <= known_at {
-        assert!(Instant::now() < deadline);
-        std::thread::yield_now();
-    }
+    wait_until_past(known_at);
     // Recorded now, dated in February.
     pay(&mut h, "A", "P1", "400.00", "2026-02-01");
     let recorded_later = h.log.last().unwrap().0.recorded_at;
@@ -109,11 +102,7 @@ fn long_logs_replay_in_order_and_stop_at_the_instant_asked() {
         h.record(&domain::CustomerId::parse(&id).unwrap().stream(), events);
         if i == 4 {
             let instant = h.log.last().unwrap().0.recorded_at;
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Utc::now() <= instant {
-                assert!(Instant::now() < deadline);
-                std::thread::yield_now();
-            }
+            wait_until_past(instant);
             cut = Some((instant, h.ledger.clone()));
         }
     }
