@@ -45,10 +45,7 @@ where
     N: ConnectionNameType,
     E: EdgeNameType,
 {
-    let size = page_size(first)?;
-    let start = page_start(after.as_deref())?;
-    let total = items.len();
-    let mut connection = Connection::new(start > 0, start.saturating_add(size) < total);
+    let (start, size, mut connection) = page_window(items.len(), first, after.as_deref())?;
     connection.edges = items
         .into_iter()
         .enumerate()
@@ -72,10 +69,7 @@ where
     N: ConnectionNameType,
     E: EdgeNameType,
 {
-    let size = page_size(first)?;
-    let start = page_start(after)?;
-    let total = items.len();
-    let mut connection = Connection::new(start > 0, start.saturating_add(size) < total);
+    let (start, size, mut connection) = page_window(items.len(), first, after)?;
     connection.edges = items
         .iter()
         .enumerate()
@@ -84,6 +78,24 @@ where
         .map(|(i, item)| Edge::new(i.to_string(), node(item)))
         .collect();
     Ok(connection)
+}
+
+/// The first offset and the size of the page of `total` items that `first` and `after` ask for,
+/// with its connection (no edges yet) saying whether items come before and after it.
+fn page_window<T, N, E>(
+    total: usize,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> ApiResult<(usize, usize, Page<T, N, E>)>
+where
+    T: OutputType,
+    N: ConnectionNameType,
+    E: EdgeNameType,
+{
+    let size = page_size(first)?;
+    let start = page_start(after)?;
+    let connection = Connection::new(start > 0, start.saturating_add(size) < total);
+    Ok((start, size, connection))
 }
 
 /// The offset of the first item after the cursor `after` (0 without one).
