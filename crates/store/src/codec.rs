@@ -136,10 +136,11 @@ pub struct Envelope {
 
 /// Encodes an envelope: one layout byte, then the bincode of [`Envelope`].
 pub fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, CodecError> {
-    let body = encode(envelope)?;
-    let mut out = Vec::with_capacity(body.len() + 1);
+    // Layout byte and body in one buffer: this runs once per event on the writer thread.
+    let mut out = Vec::with_capacity(256);
     out.push(ENVELOPE_LAYOUT_V1);
-    out.extend_from_slice(&body);
+    bincode::serde::encode_into_std_write(envelope, &mut out, config())
+        .map_err(|e| CodecError::Encode(e.to_string()))?;
     if out.len() > ENCODED_BYTES_MAX {
         return Err(CodecError::Encode(format!(
             "envelope of {} bytes exceeds {ENCODED_BYTES_MAX}",

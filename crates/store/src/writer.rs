@@ -162,7 +162,7 @@ impl Writer {
         };
         let mut outcomes: Vec<Result<AppendOutcome, StoreError>> =
             Vec::with_capacity(appends.len());
-        for append in &appends {
+        for append in appends {
             let outcome = self.stage(append, &mut stage, now_us, &outcomes);
             outcomes.push(outcome);
         }
@@ -234,7 +234,7 @@ impl Writer {
 
     fn stage(
         &mut self,
-        a: &PreparedAppend,
+        a: PreparedAppend,
         stage: &mut Stage,
         now_us: i64,
         outcomes: &[Result<AppendOutcome, StoreError>],
@@ -301,7 +301,7 @@ impl Writer {
         let mut head = stage.head;
         let mut staged = Vec::with_capacity(a.events.len());
         let mut recorded = Vec::with_capacity(a.events.len());
-        for (version, ev) in (current + 1..).zip(&a.events) {
+        for (version, ev) in (current + 1..).zip(a.events) {
             let position = head.position + 1;
             let event_id = Uuid::now_v7();
             let canonical = chain::canonical(&Canonical {
@@ -333,7 +333,7 @@ impl Writer {
                 correlation_id: a.correlation_id.clone(),
                 causation_id: a.causation_id.clone(),
                 policy_version: a.policy_version,
-                payload: ev.payload.clone(),
+                payload: ev.payload,
                 prev_hash: head.hash,
                 hash,
             };
@@ -355,7 +355,7 @@ impl Writer {
                 correlation_id: envelope.correlation_id,
                 causation_id: envelope.causation_id,
                 policy_version: a.policy_version,
-                event: ev.event.clone(),
+                event: ev.event,
                 payload: envelope.payload,
                 prev_hash: head.hash,
                 hash,
