@@ -116,13 +116,23 @@ impl Reader {
             position: 0,
             reason: format!("idempotency record {key:?}: {e}"),
         })?;
-        let last = entry.first_position + entry.count.saturating_sub(1);
-        if last > self.head() {
+        let end = entry
+            .first_position
+            .checked_add(entry.count)
+            .filter(|_| entry.first_position > 0 && entry.count > 0)
+            .ok_or_else(|| StoreError::Corrupt {
+                position: entry.first_position,
+                reason: format!(
+                    "idempotency record {key:?} names {} events from position {}",
+                    entry.count, entry.first_position
+                ),
+            })?;
+        if end - 1 > self.head() {
             return Ok(None);
         }
         Ok(Some(IdempotencyRecord {
             fingerprint: entry.fingerprint,
-            positions: (entry.first_position..entry.first_position + entry.count).collect(),
+            positions: (entry.first_position..end).collect(),
         }))
     }
 }

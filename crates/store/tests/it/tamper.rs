@@ -202,3 +202,35 @@ fn a_changed_index_run_or_chain_head_is_found() {
     });
     assert!(first_bad(dir.path()).is_some());
 }
+
+#[test]
+fn an_idempotency_record_naming_impossible_positions_reads_as_corrupt() {
+    let dir = temp_dir();
+    {
+        let store = open(dir.path());
+        store
+            .append_blocking(with_key(
+                request("account-A", ExpectedVersion::Any, &[1]),
+                "k",
+                7,
+            ))
+            .unwrap();
+        assert!(store.idempotency("k").unwrap().is_some());
+    }
+    // The record's bincode (varint): the 32-byte fingerprint, first position u64::MAX, count 2 —
+    // positions past the end of u64.
+    let mut forged = vec![7u8; 32];
+    forged.push(0xFD);
+    forged.extend_from_slice(&u64::MAX.to_le_bytes());
+    forged.push(2);
+    with_raw_tree(dir.path(), |tree| {
+        tree.insert(b"i/k", forged).unwrap();
+    });
+    let store = open(dir.path());
+    match store.idempotency("k") {
+        Err(StoreError::Corrupt { reason, .. }) => {
+            assert!(reason.contains("idempotency record"), "{reason}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
