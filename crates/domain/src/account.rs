@@ -60,6 +60,15 @@ pub struct ContactMade {
     pub step: Option<String>,
 }
 
+/// A reminder that could not be delivered: for the worklist's "last attempt failed".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryFailure {
+    pub step: Option<String>,
+    pub invoice_ids: Vec<InvoiceId>,
+    pub failed_at: DateTime<Utc>,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub customer_id: CustomerId,
@@ -91,6 +100,8 @@ pub struct Account {
     pub contacts_made: Vec<ContactMade>,
     /// Ladder steps fulfilled by contacts about the whole account (no invoice ids).
     pub steps_fulfilled: Vec<(String, NaiveDate)>,
+    /// Reminders dunlog could not deliver (SPEC §12), in the order recorded.
+    pub delivery_failures: Vec<DeliveryFailure>,
     /// Events applied: the stream version.
     pub version: u64,
 }
@@ -118,6 +129,20 @@ pub fn evolve(state: &mut Option<Account>, event: &Event) {
 }
 
 impl Account {
+    /// The last failed delivery of `step` that named `invoice` (or the whole account). A step
+    /// that a contact fulfilled later is off the worklist anyway, so this is "why it is still
+    /// there" for the steps that are.
+    pub fn last_delivery_failure(
+        &self,
+        step: &str,
+        invoice: &InvoiceId,
+    ) -> Option<&DeliveryFailure> {
+        self.delivery_failures.iter().rev().find(|f| {
+            f.step.as_deref() == Some(step)
+                && (f.invoice_ids.is_empty() || f.invoice_ids.contains(invoice))
+        })
+    }
+
     fn opened(e: &AccountOpened) -> Account {
         Account {
             customer_id: e.customer_id.clone(),
@@ -142,6 +167,7 @@ impl Account {
             cash_only: Vec::new(),
             contacts_made: Vec::new(),
             steps_fulfilled: Vec::new(),
+            delivery_failures: Vec::new(),
             version: 1,
         }
     }
@@ -267,6 +293,12 @@ impl Account {
                 }
             }
             Event::ReminderSent(e) => self.contact(&e.invoice_ids, e.sent_at, &e.step),
+            Event::ReminderFailed(e) => self.delivery_failures.push(DeliveryFailure {
+                step: e.step.clone(),
+                invoice_ids: e.invoice_ids.clone(),
+                failed_at: e.failed_at,
+                reason: e.reason.clone(),
+            }),
             Event::CallLogged(e) => self.contact(&e.invoice_ids, e.called_at, &e.step),
             Event::SalesRepNotified(e) => self.contact(&e.invoice_ids, e.notified_at, &e.step),
             Event::PaymentPromised(e) => self.push_promise(Promise {

@@ -188,6 +188,37 @@ pub struct RecordReminder {
     pub template: Option<String>,
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// Set when dunlog delivered the reminder itself (SPEC §12); never from a user's input.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
+}
+
+/// What dunlog knows about a reminder it delivered: the message, where it went, in which
+/// language, and the SHA-256 (hex) of the body the receiving server accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub message_id: String,
+    pub to: String,
+    pub language: String,
+    pub content_sha256: String,
+}
+
+/// Records that a reminder could not be delivered (SPEC §12): the receiving server refused it
+/// for good, or there is no address to send it to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordReminderFailure {
+    pub customer_id: CustomerId,
+    #[serde(default)]
+    pub invoice_ids: Vec<InvoiceId>,
+    pub channel: ReminderChannel,
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    pub reason: String,
+    pub permanent: bool,
+    #[serde(default)]
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,6 +327,7 @@ pub enum Command {
     ReversePayment(ReversePayment),
     ApplyUnappliedCash(ApplyUnappliedCash),
     RecordReminder(RecordReminder),
+    RecordReminderFailure(RecordReminderFailure),
     LogCall(LogCall),
     NotifySalesRep(NotifySalesRep),
     RecordPromise(RecordPromise),
@@ -325,6 +357,7 @@ impl Command {
             Command::ReversePayment(c) => &c.customer_id,
             Command::ApplyUnappliedCash(c) => &c.customer_id,
             Command::RecordReminder(c) => &c.customer_id,
+            Command::RecordReminderFailure(c) => &c.customer_id,
             Command::LogCall(c) => &c.customer_id,
             Command::NotifySalesRep(c) => &c.customer_id,
             Command::RecordPromise(c) => &c.customer_id,
@@ -354,6 +387,7 @@ impl Command {
             Command::ReversePayment(_) => "reverse_payment",
             Command::ApplyUnappliedCash(_) => "apply_unapplied_cash",
             Command::RecordReminder(_) => "record_reminder",
+            Command::RecordReminderFailure(_) => "record_reminder_failure",
             Command::LogCall(_) => "log_call",
             Command::NotifySalesRep(_) => "notify_sales_rep",
             Command::RecordPromise(_) => "record_promise",

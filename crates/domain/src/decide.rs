@@ -292,12 +292,39 @@ pub fn decide(
             let sent_at = contact_time("sent_at", c.sent_at, ctx)?;
             check_contact(account, &c.invoice_ids, &c.step, ctx)?;
             check_optional_text("template", &c.template)?;
+            if let Some(d) = &c.delivery {
+                check_text("delivery.message_id", &d.message_id, true)?;
+                check_text("delivery.to", &d.to, true)?;
+                check_text("delivery.language", &d.language, true)?;
+                check_text("delivery.content_sha256", &d.content_sha256, true)?;
+            }
+            let delivery = c.delivery.as_ref();
             Ok(vec![ReminderSent {
                 invoice_ids: c.invoice_ids.clone(),
                 channel: c.channel,
                 step: c.step.clone(),
                 template: c.template.clone(),
                 sent_at,
+                message_id: delivery.map(|d| d.message_id.clone()),
+                to: delivery.map(|d| d.to.clone()),
+                language: delivery.map(|d| d.language.clone()),
+                content_sha256: delivery.map(|d| d.content_sha256.clone()),
+            }
+            .into()])
+        }
+        Command::RecordReminderFailure(c) => {
+            let failed_at = contact_time("failed_at", c.failed_at, ctx)?;
+            check_contact(account, &c.invoice_ids, &c.step, ctx)?;
+            check_optional_text("to", &c.to)?;
+            check_text("reason", &c.reason, true)?;
+            Ok(vec![ReminderFailed {
+                invoice_ids: c.invoice_ids.clone(),
+                channel: c.channel,
+                step: c.step.clone(),
+                to: c.to.clone(),
+                reason: c.reason.clone(),
+                permanent: c.permanent,
+                failed_at,
             }
             .into()])
         }
@@ -961,7 +988,40 @@ fn check_contacts(contacts: &Contacts) -> Result<(), DomainError> {
         check_text("contacts.phones", phone, true)?;
     }
     check_optional_text("contacts.postal_address", &contacts.postal_address)?;
-    check_optional_text("contacts.billing_contact", &contacts.billing_contact)
+    check_optional_text("contacts.billing_contact", &contacts.billing_contact)?;
+    if let Some(email) = &contacts.billing_email {
+        check_text("contacts.billing_email", email, true)?;
+        if !email.contains('@') {
+            return Err(DomainError::invalid(
+                "contacts.billing_email",
+                email,
+                "is not an e-mail address",
+            ));
+        }
+    }
+    if let Some(language) = &contacts.language {
+        if !is_language_tag(language) {
+            return Err(DomainError::invalid(
+                "contacts.language",
+                language,
+                "is not a BCP 47 language tag (e.g. \"en\", \"pt-BR\", \"nb\")",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The shape of a BCP 47 tag: a primary language of 2–3 letters, then subtags of 1–8 letters or
+/// digits separated by hyphens. Which tags have templates is the delivery's business (it falls
+/// back to `en`); the record only needs a well-formed tag.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    primary_ok
+        && tag.len() <= 35
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn check_text(field: &'static str, value: &str, required: bool) -> Result<(), DomainError> {

@@ -33,6 +33,23 @@ pub struct Contacts {
     pub postal_address: Option<String>,
     #[serde(default)]
     pub billing_contact: Option<String>,
+    /// Where reminders go (SPEC §12); when absent, the first of `emails`. Schema 2.
+    #[serde(default)]
+    pub billing_email: Option<String>,
+    /// The language reminders are written in, BCP 47 (`pt`, `fr-CA`, `nb`); `en` when absent.
+    /// Schema 2.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+impl Contacts {
+    /// The address reminders are sent to: the billing email, else the first email on file.
+    pub fn reminder_email(&self) -> Option<&str> {
+        self.billing_email
+            .as_deref()
+            .or_else(|| self.emails.first().map(String::as_str))
+            .filter(|e| !e.trim().is_empty())
+    }
 }
 
 /// Money a payment puts on one invoice; `discount` is the early-payment discount granted with it.
@@ -208,6 +225,30 @@ pub struct ReminderSent {
     pub step: Option<String>,
     pub template: Option<String>,
     pub sent_at: DateTime<Utc>,
+    /// The four below are set when dunlog delivered the reminder itself (SPEC §12, schema 2):
+    /// the message's `Message-ID`, the address or letter file it went to, the language it was
+    /// written in, and the SHA-256 (hex) of the body the mail server accepted.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub content_sha256: Option<String>,
+}
+
+/// A reminder dunlog could not deliver for good (SPEC §12): the mail server refused it (5xx) or
+/// the account has no address on file. Temporary failures are retried and never recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderFailed {
+    pub invoice_ids: Vec<InvoiceId>,
+    pub channel: ReminderChannel,
+    pub step: Option<String>,
+    pub to: Option<String>,
+    pub reason: String,
+    pub permanent: bool,
+    pub failed_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,6 +398,7 @@ macro_rules! for_each_event {
             PaymentReversed,
             UnappliedCashApplied,
             ReminderSent,
+            ReminderFailed,
             CallLogged,
             SalesRepNotified,
             PaymentPromised,

@@ -113,6 +113,24 @@ pub struct LadderStep {
     pub from: Anchor,
     pub days: i32,
     pub channel: String,
+    /// Whether dunlog sends this step by itself when it falls due (SPEC §12). Only `email` and
+    /// `letter` steps can be sent; every other channel is `Manual`.
+    pub send: SendMode,
+}
+
+/// Who sends a reminder step: dunlog on its own (`auto`) or a person pressing send (`manual`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SendMode {
+    Auto,
+    #[default]
+    Manual,
+}
+
+impl LadderStep {
+    /// True when dunlog can deliver this step itself (an e-mail or a letter).
+    pub fn is_deliverable(&self) -> bool {
+        matches!(self.channel.as_str(), "email" | "letter")
+    }
 }
 
 /// A validated policy.
@@ -221,6 +239,7 @@ struct LadderDoc {
     from: Spanned<String>,
     days: Spanned<i64>,
     channel: Spanned<String>,
+    send: Option<Spanned<String>>,
 }
 
 /// A decimal as written: a string (`"0.25"`) or an integer. Floats are refused: money and
@@ -473,11 +492,35 @@ impl Validator<'_> {
             if channel.is_empty() {
                 return Err(self.err(s.channel.span(), "ladder.channel", "must not be empty"));
             }
+            let send = match &s.send {
+                None => SendMode::Manual,
+                Some(send) => match send.get_ref().as_str() {
+                    "manual" => SendMode::Manual,
+                    "auto" if matches!(channel.as_str(), "email" | "letter") => SendMode::Auto,
+                    "auto" => {
+                        return Err(self.err(
+                            send.span(),
+                            "ladder.send",
+                            format!(
+                                "\"auto\" needs channel \"email\" or \"letter\", not {channel:?}"
+                            ),
+                        ))
+                    }
+                    other => {
+                        return Err(self.err(
+                            send.span(),
+                            "ladder.send",
+                            format!("{other:?} must be \"auto\" or \"manual\""),
+                        ))
+                    }
+                },
+            };
             ladder.push(LadderStep {
                 step,
                 from,
                 days: i32::try_from(days).unwrap_or_default(),
                 channel,
+                send,
             });
         }
 

@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod import;
 pub mod live;
 pub mod loopback;
+pub mod reminders;
 pub mod report;
 pub mod scenario;
 pub mod server;

@@ -103,6 +103,8 @@ pub struct Service {
     known_at_cache: Arc<KnownAtCache>,
     /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
     writes_refused: Arc<Option<String>>,
+    /// Reminder templates and transports (SPEC §12); `serve` configures the transports.
+    pub reminders: Arc<crate::reminders::Reminders>,
 }
 
 /// The `meta` key of the last position the start-up check verified, with its hash:
@@ -189,6 +191,7 @@ impl Service {
             stats: Arc::new(AppendStats::default()),
             known_at_cache: Arc::new(KnownAtCache::new(KNOWN_AT_CACHE_MAX)),
             writes_refused: Arc::new(writes_refused),
+            reminders: Arc::new(crate::reminders::Reminders::previews(dir)),
         };
         if service.writes_refused.is_none() && service.store.stream_version("policy")? == 0 {
             service
@@ -311,6 +314,14 @@ impl Service {
             .exposure(customer_id, Utc::now().date_naive())
     }
 
+    /// The events an idempotency key is bound to, if it was used.
+    pub fn recorded_under(&self, key: &str) -> Result<Option<Vec<RecordedEvent>>, ServiceError> {
+        match self.store.idempotency(key)? {
+            Some(record) => Ok(Some(self.recorded_at_positions(&record.positions)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Decides and appends a command for `actor`.
     pub async fn execute(
         &self,
@@ -318,9 +329,32 @@ impl Service {
         command: Command,
         idempotency_key: Option<String>,
     ) -> Result<CommandOutput, ServiceError> {
-        self.check_writable()?;
         let command_json = serde_json::to_value(&command).context("encoding the command")?;
         let fp = fingerprint(&command_json);
+        self.execute_with(actor, command, idempotency_key, fp).await
+    }
+
+    /// Like [`Service::execute`], with the fingerprint that binds the key given by the caller:
+    /// the reminder outbox binds `reminder/<Message-ID>` to the message, not to the instant it
+    /// was accepted, so a re-send after a crash finds the first record (see `reminders::outbox`).
+    pub async fn execute_keyed(
+        &self,
+        actor: &str,
+        command: Command,
+        key: String,
+        fp: [u8; 32],
+    ) -> Result<CommandOutput, ServiceError> {
+        self.execute_with(actor, command, Some(key), fp).await
+    }
+
+    async fn execute_with(
+        &self,
+        actor: &str,
+        command: Command,
+        idempotency_key: Option<String>,
+        fp: [u8; 32],
+    ) -> Result<CommandOutput, ServiceError> {
+        self.check_writable()?;
         let customer_id = command.customer_id().clone();
         if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
             return Ok(CommandOutput {

@@ -50,6 +50,7 @@ pub fn is_timeline_event(event: &Event) -> bool {
     matches!(
         event,
         Event::ReminderSent(_)
+            | Event::ReminderFailed(_)
             | Event::CallLogged(_)
             | Event::SalesRepNotified(_)
             | Event::PaymentPromised(_)
@@ -87,6 +88,7 @@ pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
     };
     match &record.event {
         Event::ReminderSent(e) => e.sent_at,
+        Event::ReminderFailed(e) => e.failed_at,
         Event::CallLogged(e) => e.called_at,
         Event::SalesRepNotified(e) => e.notified_at,
         Event::PaymentPromised(e) => on_date(e.made_on),
@@ -111,6 +113,7 @@ fn invoice_ids(account: Option<&Account>, event: &Event) -> Vec<InvoiceId> {
     };
     match event {
         Event::ReminderSent(e) => e.invoice_ids.clone(),
+        Event::ReminderFailed(e) => e.invoice_ids.clone(),
         Event::CallLogged(e) => e.invoice_ids.clone(),
         Event::SalesRepNotified(e) => e.invoice_ids.clone(),
         Event::PaymentPromised(e) => e.invoice_ids.clone(),
@@ -136,21 +139,37 @@ fn invoices_note(ids: &[InvoiceId]) -> String {
     }
 }
 
+fn channel_name(channel: ReminderChannel) -> &'static str {
+    match channel {
+        ReminderChannel::Email => "email",
+        ReminderChannel::Letter => "letter",
+        ReminderChannel::Sms => "sms",
+    }
+}
+
 /// One line for a person.
 pub fn summary(event: &Event) -> String {
     match event {
         Event::ReminderSent(e) => {
-            let channel = match e.channel {
-                ReminderChannel::Email => "email",
-                ReminderChannel::Letter => "letter",
-                ReminderChannel::Sms => "sms",
-            };
+            let channel = channel_name(e.channel);
+            let to = e
+                .to
+                .as_ref()
+                .map(|to| format!(" to {to}"))
+                .unwrap_or_default();
             format!(
-                "Reminder sent by {channel}{}{}",
+                "Reminder sent by {channel}{to}{}{}",
                 invoices_note(&e.invoice_ids),
                 step_note(&e.step)
             )
         }
+        Event::ReminderFailed(e) => format!(
+            "Reminder by {} not delivered{}{}: {}",
+            channel_name(e.channel),
+            invoices_note(&e.invoice_ids),
+            step_note(&e.step),
+            e.reason
+        ),
         Event::CallLogged(e) => format!(
             "Call logged, outcome {}{}{}",
             e.outcome,

@@ -39,6 +39,8 @@ pub struct WorkItem {
     pub sales_rep: Option<String>,
     /// Earlier steps that were due and never fulfilled.
     pub skipped_steps: u32,
+    /// Why the last attempt to deliver this step failed (SPEC §12), if it did.
+    pub last_attempt_failed: Option<String>,
 }
 
 /// The date a ladder step triggers for an invoice.
@@ -118,6 +120,10 @@ pub fn account_worklist(account: &Account, policy: &Policy, date: NaiveDate) -> 
             days_past_due: (date - invoice.due_on).num_days().max(0),
             sales_rep: account.sales_rep.clone(),
             skipped_steps: u32::try_from(skipped).unwrap_or(u32::MAX),
+            last_attempt_failed: account
+                .last_delivery_failure(&step.step, &invoice.id)
+                .filter(|f| f.failed_at.date_naive() <= date)
+                .map(|f| f.reason.clone()),
         });
     }
     items.sort_by(|a, b| (a.trigger_on, &a.invoice_id).cmp(&(b.trigger_on, &b.invoice_id)));

@@ -90,10 +90,12 @@ domain::for_each_event!(payload_codec);
 /// `InvoiceIssuedV1`) in a module of old shapes, add one arm to [`decode_payload`] that decodes
 /// the old bytes and upcasts them, and add golden vectors for the new schema.
 pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
-    if EVENT_TYPES.contains(&event_type) {
-        Ok(1)
-    } else {
-        Err(CodecError::UnknownEventType(event_type.to_owned()))
+    match event_type {
+        // Schema 2: contacts gained `billing_email` and `language`; reminders delivered by dunlog
+        // carry `message_id`, `to`, `language`, `content_sha256` (SPEC §12).
+        "AccountOpened" | "ContactDetailsUpdated" | "ReminderSent" => Ok(2),
+        t if EVENT_TYPES.contains(&t) => Ok(1),
+        _ => Err(CodecError::UnknownEventType(event_type.to_owned())),
     }
 }
 
@@ -101,14 +103,119 @@ pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
 pub fn decode_payload(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Event, CodecError> {
     let current = current_schema(event_type)?;
     match (event_type, schema) {
-        // Upcasters for older schemas go here, one arm each, e.g.:
-        // ("InvoiceIssued", 1) => Ok(Event::InvoiceIssued(decode::<old::InvoiceIssuedV1>(bytes)?.into())),
+        // Upcasters for older schemas, one arm each.
+        ("AccountOpened", 1) => Ok(Event::AccountOpened(
+            decode::<old::AccountOpenedV1>(bytes)?.into(),
+        )),
+        ("ContactDetailsUpdated", 1) => Ok(Event::ContactDetailsUpdated(
+            decode::<old::ContactDetailsUpdatedV1>(bytes)?.into(),
+        )),
+        ("ReminderSent", 1) => Ok(Event::ReminderSent(
+            decode::<old::ReminderSentV1>(bytes)?.into(),
+        )),
         (_, s) if s == current => decode_current(event_type, bytes),
         _ => Err(CodecError::UnknownSchema {
             event_type: event_type.to_owned(),
             schema,
             current,
         }),
+    }
+}
+
+/// Payload shapes of older schemas, kept to decode the bytes written with them.
+mod old {
+    use chrono::{DateTime, NaiveDate, Utc};
+    use domain::event::*;
+    use domain::id::{CustomerId, InvoiceId};
+    use domain::money::Currency;
+    use rust_decimal::Decimal;
+    use serde::Deserialize;
+
+    /// `Contacts` before `billing_email` and `language`.
+    #[derive(Deserialize)]
+    pub struct ContactsV1 {
+        pub emails: Vec<String>,
+        pub phones: Vec<String>,
+        pub postal_address: Option<String>,
+        pub billing_contact: Option<String>,
+    }
+
+    impl From<ContactsV1> for Contacts {
+        fn from(c: ContactsV1) -> Contacts {
+            Contacts {
+                emails: c.emails,
+                phones: c.phones,
+                postal_address: c.postal_address,
+                billing_contact: c.billing_contact,
+                billing_email: None,
+                language: None,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct AccountOpenedV1 {
+        pub customer_id: CustomerId,
+        pub name: String,
+        pub currency: Currency,
+        pub credit_limit: Decimal,
+        pub terms: Terms,
+        pub opened_on: NaiveDate,
+        pub contacts: ContactsV1,
+        pub sales_rep: Option<String>,
+    }
+
+    impl From<AccountOpenedV1> for AccountOpened {
+        fn from(e: AccountOpenedV1) -> AccountOpened {
+            AccountOpened {
+                customer_id: e.customer_id,
+                name: e.name,
+                currency: e.currency,
+                credit_limit: e.credit_limit,
+                terms: e.terms,
+                opened_on: e.opened_on,
+                contacts: e.contacts.into(),
+                sales_rep: e.sales_rep,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct ContactDetailsUpdatedV1 {
+        pub contacts: ContactsV1,
+    }
+
+    impl From<ContactDetailsUpdatedV1> for ContactDetailsUpdated {
+        fn from(e: ContactDetailsUpdatedV1) -> ContactDetailsUpdated {
+            ContactDetailsUpdated {
+                contacts: e.contacts.into(),
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct ReminderSentV1 {
+        pub invoice_ids: Vec<InvoiceId>,
+        pub channel: ReminderChannel,
+        pub step: Option<String>,
+        pub template: Option<String>,
+        pub sent_at: DateTime<Utc>,
+    }
+
+    impl From<ReminderSentV1> for ReminderSent {
+        fn from(e: ReminderSentV1) -> ReminderSent {
+            ReminderSent {
+                invoice_ids: e.invoice_ids,
+                channel: e.channel,
+                step: e.step,
+                template: e.template,
+                sent_at: e.sent_at,
+                message_id: None,
+                to: None,
+                language: None,
+                content_sha256: None,
+            }
+        }
     }
 }
 

@@ -1,0 +1,11 @@
+//! Delivering reminders (SPEC §12): templates in the customer's language, e-mail over SMTP and
+//! letters as files, each accepted message recorded exactly once as `ReminderSent`.
+
+pub mod compose;
+pub mod outbox;
+pub mod templates;
+pub mod transport;
+
+pub use compose::{Draft, Request, Sender};
+pub use outbox::{Delivered, DeliveryOptions, Reminders};
+pub use templates::Templates;
