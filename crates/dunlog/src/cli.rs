@@ -33,6 +33,31 @@ pub struct Cli {
     command: Command,
 }
 
+/// Where reminders go (SPEC §12).
+#[derive(clap::Args, Clone, Default)]
+struct DeliveryArgs {
+    /// SMTP relay for e-mail reminders: smtp://host:25, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS), smtps://host:465 (TLS).
+    #[arg(long, env = "DUNLOG_SMTP")]
+    smtp: Option<String>,
+    /// The sender of e-mail reminders (From, and the domain of their Message-IDs).
+    #[arg(long, env = "DUNLOG_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// Directory letters are written to, one file each, for a print service to pick up.
+    #[arg(long)]
+    letters_dir: Option<PathBuf>,
+}
+
+impl DeliveryArgs {
+    fn options(&self) -> crate::reminders::DeliveryOptions {
+        crate::reminders::DeliveryOptions {
+            smtp_url: self.smtp.clone(),
+            smtp_from: self.smtp_from.clone(),
+            letters_dir: self.letters_dir.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve GraphQL on ADDR (GraphiQL at /graphql).
@@ -57,6 +82,37 @@ enum Command {
         /// Connections one client address may hold open at once; more are closed at accept.
         #[arg(long, default_value_t = crate::conn::CONNECTIONS_PER_CLIENT)]
         max_connections_per_client: usize,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
+        /// The business date the daily clock and automatic reminders use instead of today's
+        /// (tests and rehearsals); the server then ticks and sends for that one date.
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Preview or send the reminder for a ladder step (SPEC §12), with the server stopped.
+    Remind {
+        #[arg(long)]
+        customer: String,
+        /// The ladder step (e.g. overdue_reminder).
+        #[arg(long)]
+        step: String,
+        /// An invoice to name (repeatable); default: those due for the step on the date.
+        #[arg(long = "invoice")]
+        invoices: Vec<String>,
+        /// Preview in this language instead of the customer's (BCP 47).
+        #[arg(long)]
+        language: Option<String>,
+        /// The business date (default today).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Print the reminder without sending it.
+        #[arg(long, conflicts_with = "send", required_unless_present = "send")]
+        preview: bool,
+        /// Send it now by the step's channel and record it.
+        #[arg(long)]
+        send: bool,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
     },
     /// Generate a realistic, reproducible history into an empty ledger.
     Demo {
@@ -245,6 +301,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             no_auto_tick,
             idle_timeout_secs,
             max_connections_per_client,
+            delivery,
+            today,
         } => runtime()?.block_on(serve(
             &data,
             addr,
@@ -258,8 +316,35 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
                     connections_per_client: max_connections_per_client.max(1),
                 },
+                delivery: delivery.options(),
+                today,
             },
         ))?,
+        Command::Remind {
+            customer,
+            step,
+            invoices,
+            language,
+            date,
+            preview,
+            send: _,
+            delivery,
+        } => {
+            let rt = runtime()?;
+            let code = rt.block_on(remind(
+                &data,
+                RemindArgs {
+                    customer,
+                    step,
+                    invoices,
+                    language,
+                    date: date.unwrap_or_else(|| Utc::now().date_naive()),
+                    preview,
+                    delivery: delivery.options(),
+                },
+            ))?;
+            return Ok(code);
+        }
         Command::Demo { customers, seed } => {
             let rt = runtime()?;
             rt.block_on(async {
@@ -507,6 +592,86 @@ struct ServeOptions {
     production: bool,
     auto_tick: bool,
     limits: crate::conn::ConnectionLimits,
+    delivery: crate::reminders::DeliveryOptions,
+    today: Option<NaiveDate>,
+}
+
+struct RemindArgs {
+    customer: String,
+    step: String,
+    invoices: Vec<String>,
+    language: Option<String>,
+    date: NaiveDate,
+    preview: bool,
+    delivery: crate::reminders::DeliveryOptions,
+}
+
+/// `dunlog remind`: prints the reminder, or sends and records it like `sendReminder`.
+async fn remind(data: &Path, args: RemindArgs) -> Result<ExitCode> {
+    use crate::reminders::{Delivered, Reminders, Request};
+    if !data.exists() {
+        bail!("no ledger at {} (use --data DIR)", data.display());
+    }
+    let customer = domain::CustomerId::parse(&args.customer)
+        .map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let invoices = args
+        .invoices
+        .iter()
+        .map(|i| domain::InvoiceId::parse(i).map_err(|e| anyhow::anyhow!("--invoice: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let mut service = Service::open(data).await?;
+    service.reminders = std::sync::Arc::new(Reminders::new(data, &args.delivery)?);
+    let req = Request {
+        customer_id: &customer,
+        step: &args.step,
+        date: args.date,
+        invoice_ids: (!invoices.is_empty()).then_some(invoices.as_slice()),
+        language: args.language.as_deref(),
+        open_when_nothing_due: args.preview,
+    };
+    let reminders = service.reminders.clone();
+    let draft = reminders
+        .compose(&service, &req)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.preview {
+        println!("To: {}", draft.to.as_deref().unwrap_or("(none on file)"));
+        println!("Subject: {}", draft.rendered.subject);
+        println!("Language: {}", draft.rendered.language);
+        println!("Message-ID: {}", draft.message_id);
+        println!();
+        print!("{}", draft.rendered.body);
+        service.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let delivered = reminders
+        .deliver(
+            &service,
+            &draft,
+            "cli",
+            crate::reminders::outbox::INTERACTIVE_ATTEMPTS_MAX,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let code = match delivered {
+        Delivered::Sent(events) => {
+            println!("sent {} ({} event(s) recorded)", draft.message_id, events.len());
+            ExitCode::SUCCESS
+        }
+        Delivered::Failed(_) => {
+            println!("not delivered, recorded as ReminderFailed: {}", draft.message_id);
+            ExitCode::from(1)
+        }
+        Delivered::Deferred(reason) => {
+            println!(
+                "not delivered yet ({reason}); kept in the outbox, the server retries it: {}",
+                draft.message_id
+            );
+            ExitCode::from(75)
+        }
+    };
+    service.live.save_snapshot()?;
+    service.close().await;
+    Ok(code)
 }
 
 async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<()> {
@@ -516,8 +681,11 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         production,
         auto_tick,
         limits,
+        delivery,
+        today: fixed_today,
     } = options;
-    let service = Service::open(data).await?;
+    let mut service = Service::open(data).await?;
+    service.reminders = std::sync::Arc::new(crate::reminders::Reminders::new(data, &delivery)?);
     if demo {
         if service.live.read().accounts.is_empty() {
             eprintln!("demo: generating {demo_customers} customers…");
@@ -532,16 +700,36 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
             data.display()
         );
     }
-    // The server ticks on start and then once a day (SPEC §5).
+    // The outbox: what a crash or a temporary failure left unsent is retried, with backoff,
+    // before anything new is sent (SPEC §12, reminders::outbox).
+    let courier = service.clone();
+    tokio::spawn(async move {
+        let mut wait = crate::reminders::outbox::RETRY_BACKOFF_MIN;
+        loop {
+            let waiting = courier.reminders.retry_pending(&courier).await;
+            wait = if waiting == 0 {
+                crate::reminders::outbox::RETRY_BACKOFF_MIN
+            } else {
+                (wait * 2).min(crate::reminders::outbox::RETRY_BACKOFF_MAX)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    });
+    // The server ticks on start and then once a day (SPEC §5), then sends the reminders of
+    // `send = "auto"` steps that are due (SPEC §12).
     let ticker = service.clone();
     let clock = async move {
         let mut last: Option<NaiveDate> = None;
         loop {
-            let today = Utc::now().date_naive();
+            let today = fixed_today.unwrap_or_else(|| Utc::now().date_naive());
             if last != Some(today) {
                 match ticker.tick(today).await {
                     Ok(events) => {
                         tracing::info!(date = %today, events = events.len(), "daily tick");
+                        ticker.reminders.retry_pending(&ticker).await;
+                        let sent = ticker.reminders.send_due(&ticker, today).await;
+                        tracing::info!(date = %today, reminders = sent.len(), "automatic reminders");
+                        eprintln!("dunlog: {} automatic reminder(s) for {today}", sent.len());
                         last = Some(today);
                     }
                     Err(e) => tracing::error!(error = %e, "daily tick failed"),

@@ -113,7 +113,13 @@ fn history(index: usize, seed: u64, today: NaiveDate) -> Vec<(NaiveDate, Value)>
             "command": "open_account", "customer_id": id, "name": name, "currency": currency,
             "credit_limit": limit.to_string(), "terms": terms, "opened_on": opened_on.to_string(),
             "contacts": {"emails": [format!("ap@{}.example", id.to_lowercase())],
-                         "phones": [format!("+47 555 {:05}", index)]},
+                         "phones": [format!("+47 555 {:05}", index)],
+                         // SPEC §12: a billing address at example.com or example.org (reserved
+                         // for examples) and one of the seeds' six languages. From the index,
+                         // not the random stream, so every other generated fact stays the same.
+                         "billing_email": format!("billing.{}@example.{}", id.to_lowercase(),
+                                                  if index % 2 == 0 { "com" } else { "org" }),
+                         "language": crate::reminders::templates::LANGUAGES[index % 6]},
             "sales_rep": rep,
         }),
     )];

@@ -3,6 +3,7 @@
 
 pub mod mutation;
 pub mod query;
+pub mod reminders;
 pub mod scalars;
 pub mod subscription;
 pub mod types;
@@ -17,7 +18,17 @@ pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
-pub type DunlogSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+/// Every query: the read models and the reminder previews (SPEC §12).
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "QueryRoot")]
+pub struct Query(QueryRoot, reminders::ReminderQuery);
+
+/// Every mutation: the commands and `sendReminder` (SPEC §12).
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "MutationRoot")]
+pub struct Mutation(MutationRoot, reminders::ReminderMutation);
+
+pub type DunlogSchema = Schema<Query, Mutation, SubscriptionRoot>;
 pub type ApiResult<T> = async_graphql::Result<T>;
 
 /// Deepest query accepted.
@@ -35,7 +46,7 @@ pub struct Caller(pub Option<Principal>);
 
 /// Builds the schema; `production` turns off introspection and field suggestions.
 pub fn schema(service: Service, production: bool) -> DunlogSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(service)
         .limit_depth(QUERY_DEPTH_MAX)
         .limit_complexity(QUERY_COMPLEXITY_MAX)
@@ -49,7 +60,7 @@ pub fn schema(service: Service, production: bool) -> DunlogSchema {
 
 /// The schema's SDL, as committed in `docs/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .finish()
         .sdl()
 }

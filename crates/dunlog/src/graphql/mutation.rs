@@ -26,6 +26,10 @@ pub struct ContactsInput {
     pub phones: Option<Vec<String>>,
     pub postal_address: Option<String>,
     pub billing_contact: Option<String>,
+    /// Where reminders are e-mailed; the first of `emails` when absent (SPEC §12).
+    pub billing_email: Option<String>,
+    /// The language reminders are written in, BCP 47 (`en`, `pt-BR`, `fr`, `nb`, `ro`, `id`).
+    pub language: Option<String>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -324,6 +328,7 @@ async fn run(
     })
 }
 
+#[derive(Default)]
 pub struct MutationRoot;
 
 macro_rules! command_mutations {
@@ -378,8 +383,9 @@ command_mutations! {
     open_account(OpenAccountInput) => "open_account", Role::Admin;
     change_credit_limit(ChangeCreditLimitInput) => "change_credit_limit", Role::Admin;
     change_terms(ChangeTermsInput) => "change_terms", Role::Admin;
-    update_contact_details(UpdateContactDetailsInput) => "update_contact_details", Role::Admin;
-    verify_contact_details(VerifyContactDetailsInput) => "verify_contact_details", Role::Admin;
+    /// Contact details (seed 003: collectors check and correct them at every contact).
+    update_contact_details(UpdateContactDetailsInput) => "update_contact_details", Role::Collector;
+    verify_contact_details(VerifyContactDetailsInput) => "verify_contact_details", Role::Collector;
     assign_sales_rep(AssignSalesRepInput) => "assign_sales_rep", Role::Admin;
     issue_invoice(IssueInvoiceInput) => "issue_invoice", Role::Admin;
     confirm_delivery(ConfirmDeliveryInput) => "confirm_delivery", Role::Admin;

@@ -17,6 +17,7 @@ use super::types::{
 use super::{coded_error, internal_error, require, service, validation_error, ApiResult};
 use crate::auth::Role;
 
+#[derive(Default)]
 pub struct QueryRoot;
 
 /// Complexity charged for a `knownAt` field: each replays the log into a fresh ledger (cached), so

@@ -363,6 +363,8 @@ pub struct Contacts {
     pub phones: Vec<String>,
     pub postal_address: Option<String>,
     pub billing_contact: Option<String>,
+    pub billing_email: Option<String>,
+    pub language: Option<String>,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -439,6 +441,8 @@ impl Account {
                 phones: a.contacts.phones.clone(),
                 postal_address: a.contacts.postal_address.clone(),
                 billing_contact: a.contacts.billing_contact.clone(),
+                billing_email: a.contacts.billing_email.clone(),
+                language: a.contacts.language.clone(),
             },
             contacts_verified_on: a.contacts_verified_on.map(Date),
             sales_rep: a.sales_rep.clone(),
@@ -516,6 +520,8 @@ pub struct WorkItem {
     pub sales_rep: Option<String>,
     /// Earlier ladder steps that were due and never fulfilled.
     pub skipped_steps: i32,
+    /// Why the last attempt to deliver this step failed (SPEC §12), if it did.
+    pub last_attempt_failed: Option<String>,
 }
 
 impl From<&projections::WorkItem> for WorkItem {
@@ -532,6 +538,7 @@ impl From<&projections::WorkItem> for WorkItem {
             days_past_due: days(Some(w.days_past_due)).unwrap_or(0),
             sales_rep: w.sales_rep.clone(),
             skipped_steps: i32::try_from(w.skipped_steps).unwrap_or(i32::MAX),
+            last_attempt_failed: w.last_attempt_failed.clone(),
         }
     }
 }
