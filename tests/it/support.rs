@@ -53,12 +53,21 @@ impl Server {
 
     /// Starts the server with extra `serve` arguments.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--no-auto-tick"];
+        args.extend_from_slice(extra);
+        Server::start_full(data, &args, &[])
+    }
+
+    /// Starts the server with exactly these `serve` arguments (the clock runs unless they say
+    /// `--no-auto-tick`) and extra environment variables.
+    pub fn start_full(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let log = std::fs::File::create(data.with_extension("log")).expect("server log file");
         let mut child = Command::new(binary())
             .arg("--data")
             .arg(data)
-            .args(["serve", "--addr", "127.0.0.1:0", "--no-auto-tick"])
-            .args(extra)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

@@ -723,16 +723,25 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         loop {
             let today = fixed_today.unwrap_or_else(|| Utc::now().date_naive());
             if last != Some(today) {
-                match ticker.tick(today).await {
+                let ticked = match ticker.tick(today).await {
                     Ok(events) => {
                         tracing::info!(date = %today, events = events.len(), "daily tick");
-                        ticker.reminders.retry_pending(&ticker).await;
-                        let sent = ticker.reminders.send_due(&ticker, today).await;
-                        tracing::info!(date = %today, reminders = sent.len(), "automatic reminders");
-                        eprintln!("dunlog: {} automatic reminder(s) for {today}", sent.len());
-                        last = Some(today);
+                        true
                     }
-                    Err(e) => tracing::error!(error = %e, "daily tick failed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "daily tick failed");
+                        eprintln!("dunlog: daily tick for {today} failed: {e}");
+                        false
+                    }
+                };
+                // A `--today` after the real date cannot tick (the clock never runs ahead), but
+                // its reminders can be rehearsed; on the real date a failed tick is retried first.
+                if ticked || fixed_today.is_some() {
+                    ticker.reminders.retry_pending(&ticker).await;
+                    let sent = ticker.reminders.send_due(&ticker, today).await;
+                    tracing::info!(date = %today, reminders = sent.len(), "automatic reminders");
+                    eprintln!("dunlog: {} automatic reminder(s) for {today}", sent.len());
+                    last = Some(today);
                 }
             }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;

@@ -333,7 +333,7 @@ pub struct MutationRoot;
 
 macro_rules! command_mutations {
     ($( $(#[$doc:meta])* $method:ident($input:ty) => $name:literal, $role:expr; )*) => {
-        #[Object]
+        #[Object(name = "LedgerMutationRoot")]
         impl MutationRoot {
             $(
                 $(#[$doc])*

@@ -58,7 +58,8 @@ fn not_found(field: &str, value: &str) -> async_graphql::Error {
     )
 }
 
-#[Object]
+// Named apart from the root it is merged into (`graphql::Query`, exposed as `QueryRoot`).
+#[Object(name = "LedgerQueryRoot")]
 impl QueryRoot {
     #[graphql(complexity = "child_complexity + known_at.map_or(0, |_| KNOWN_AT_COST)")]
     /// Aging of every account as of a business date (default today), by bucket.

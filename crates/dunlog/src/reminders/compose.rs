@@ -30,10 +30,33 @@ pub struct Draft {
 }
 
 impl Draft {
-    /// SHA-256 (hex) of the body as sent: what `ReminderSent.content_sha256` records.
-    pub fn content_sha256(&self) -> String {
-        hex(&Sha256::digest(self.rendered.body.as_bytes()))
+    /// The body as delivered: UTF-8 with every line ending in CRLF, the canonical form of a text
+    /// body on the wire (RFC 5322) — what the receiving server gets after transfer decoding, and
+    /// what a letter file holds.
+    pub fn canonical_body(&self) -> String {
+        canonical_body(&self.rendered.body)
     }
+
+    /// SHA-256 (hex) of [`Draft::canonical_body`]: what `ReminderSent.content_sha256` records.
+    pub fn content_sha256(&self) -> String {
+        hex(&Sha256::digest(self.canonical_body().as_bytes()))
+    }
+}
+
+/// A text with CRLF line endings (templates render LF).
+pub fn canonical_body(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + body.len() / 32);
+    for line in body.split_inclusive('\n') {
+        let line = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        match line {
+            Some(l) => {
+                out.push_str(l);
+                out.push_str("\r\n");
+            }
+            None => out.push_str(body.rsplit('\n').next().unwrap_or_default()),
+        }
+    }
+    out
 }
 
 pub fn hex(bytes: &[u8]) -> String {

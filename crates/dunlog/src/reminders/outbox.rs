@@ -74,7 +74,7 @@ impl Pending {
             to: draft.to.clone(),
             language: draft.rendered.language.clone(),
             subject: draft.rendered.subject.clone(),
-            body: draft.rendered.body.clone(),
+            body: draft.canonical_body(),
             message_id: draft.message_id.clone(),
             content_sha256: draft.content_sha256(),
             date: draft.date,

@@ -133,9 +133,9 @@ impl Letters {
         let path = self.path(m.message_id);
         let tmp = path.with_extension("txt.tmp");
         let text = format!(
-            "Message-ID: {}\nTo: {}\nSubject: {}\n\n{}",
+            "Message-ID: {}\r\nTo: {}\r\nSubject: {}\r\n\r\n{}",
             m.message_id,
-            m.to.replace('\n', "\n    "),
+            m.to.replace('\n', "\r\n    "),
             m.subject,
             m.body
         );
