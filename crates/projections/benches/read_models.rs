@@ -49,6 +49,10 @@ fn read_models(c: &mut Criterion) {
         step: None,
         template: None,
         sent_at: DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap(),
+        message_id: None,
+        to: None,
+        language: None,
+        content_sha256: None,
     }
     .into();
     group.bench_function("after_one_event", |b| {

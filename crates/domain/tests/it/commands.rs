@@ -131,6 +131,23 @@ fn contact_emails_are_addresses() {
 }
 
 #[test]
+fn contact_language_is_a_bcp47_tag() {
+    // SPEC §12: reminders are written in the contact's language; a malformed tag is refused.
+    check(
+        &[opened()],
+        update_language("portuguese please"),
+        "Err(VALIDATION contacts.language=portuguese please)",
+    );
+}
+
+#[test]
+fn contact_language_with_a_region_is_accepted() {
+    let account = account_after(&[opened(), update_language("pt-BR")]);
+    assert_eq!(account.contacts.language.as_deref(), Some("pt-BR"));
+    assert_eq!(account.contacts.reminder_email(), Some("ap@example.com"));
+}
+
+#[test]
 fn contact_verification_names_who_checked() {
     check(
         &[opened()],

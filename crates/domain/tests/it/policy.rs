@@ -223,6 +223,37 @@ fn late_fees_every_days_is_at_least_one() {
 }
 
 #[test]
+fn ladder_send_auto_needs_an_email_or_letter_channel() {
+    // SPEC §12: only e-mails and letters can be sent by dunlog itself.
+    rejects(
+        "name = \"x\"\n[[ladder]]\nstep = \"a\"\nfrom = \"due\"\ndays = 1\nchannel = \"phone\"\nsend = \"auto\"\n",
+        "Err(VALIDATION line 7 ladder.send)",
+    );
+    rejects(
+        "name = \"x\"\n[[ladder]]\nstep = \"a\"\nfrom = \"due\"\ndays = 1\nchannel = \"email\"\nsend = \"sometimes\"\n",
+        "Err(VALIDATION line 7 ladder.send)",
+    );
+}
+
+#[test]
+fn ladder_send_defaults_to_manual_and_the_default_policy_sends_its_emails() {
+    use domain::policy::SendMode;
+    let p = domain::Policy::parse(
+        "name = \"x\"\n[[ladder]]\nstep = \"a\"\nfrom = \"due\"\ndays = 1\nchannel = \"letter\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.ladder[0].send, SendMode::Manual);
+    let d = domain::Policy::default_policy();
+    let auto: Vec<&str> = d
+        .ladder
+        .iter()
+        .filter(|s| s.send == SendMode::Auto)
+        .map(|s| s.step.as_str())
+        .collect();
+    assert_eq!(auto, ["confirm_receipt", "pre_due_reminder", "overdue_reminder"]);
+}
+
+#[test]
 fn ladder_from_is_issue_or_due() {
     rejects(
         "name = \"x\"\n[[ladder]]\nstep = \"a\"\nfrom = \"paid\"\ndays = 1\nchannel = \"email\"\n",

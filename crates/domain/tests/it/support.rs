@@ -534,6 +534,7 @@ pub fn reminder(invoice_ids: &[&str], step: Option<&str>, sent_at: &str) -> Step
         step: step.map(str::to_owned),
         template: None,
         sent_at: Some(at(sent_at)),
+        delivery: None,
     })
     .into()
 }
@@ -594,6 +595,18 @@ pub fn update_contacts(emails: &[&str]) -> Step {
         customer_id: customer(),
         contacts: domain::event::Contacts {
             emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+            ..Default::default()
+        },
+    })
+    .into()
+}
+
+pub fn update_language(language: &str) -> Step {
+    Command::UpdateContactDetails(UpdateContactDetails {
+        customer_id: customer(),
+        contacts: domain::event::Contacts {
+            billing_email: Some("ap@example.com".to_owned()),
+            language: Some(language.to_owned()),
             ..Default::default()
         },
     })

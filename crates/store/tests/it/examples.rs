@@ -35,6 +35,8 @@ fn contacts() -> Contacts {
         phones: vec!["+47 22 00 00 00".into()],
         postal_address: Some("Storgata 1, 0155 Oslo".into()),
         billing_contact: Some("Kari Nordmann".into()),
+        billing_email: Some("faktura@acme.example".into()),
+        language: Some("nb".into()),
     }
 }
 
@@ -147,6 +149,21 @@ pub fn examples() -> Vec<Event> {
             step: Some("first-reminder".into()),
             template: Some("polite-1".into()),
             sent_at: at,
+            message_id: Some("<dunlog.0123456789abcdef.20260314@acme.example>".into()),
+            to: Some("faktura@acme.example".into()),
+            language: Some("nb".into()),
+            content_sha256: Some(
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            ),
+        }),
+        Event::ReminderFailed(ReminderFailed {
+            invoice_ids: vec![inv("INV-1001")],
+            channel: ReminderChannel::Email,
+            step: Some("overdue_reminder".into()),
+            to: Some("faktura@acme.example".into()),
+            reason: "the mail server refused it: 550 mailbox unavailable".into(),
+            permanent: true,
+            failed_at: at,
         }),
         Event::CallLogged(CallLogged {
             invoice_ids: vec![inv("INV-1001")],

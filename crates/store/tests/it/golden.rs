@@ -257,7 +257,7 @@ fn enum_variants_keep_their_stored_indexes() {
     let (at2, _, s) = single_difference(&email, &with_channel(ReminderChannel::Sms));
     assert_eq!((at, e, l, s), (at2, 0, 1, 2));
 
-    let with_target = |to| match base[27].clone() {
+    let with_target = |to| match base[28].clone() {
         Event::Escalated(mut e) => {
             e.to = to;
             codec::encode_payload(&Event::Escalated(e)).unwrap().2

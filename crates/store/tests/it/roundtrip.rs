@@ -87,6 +87,8 @@ fn build(p: &Parts) -> Event {
         phones: vec![t(1)],
         postal_address: p.opt_text.clone(),
         billing_contact: p.flag.then(|| t(2)),
+        billing_email: p.flag.then(|| t(1)),
+        language: (!p.flag).then(|| t(2)),
     };
     let (a, b, c) = (p.amounts[0], p.amounts[1], p.amounts[2]);
     let (d0, d1, d2) = (p.dates[0], p.dates[1], p.dates[2]);
@@ -208,6 +210,20 @@ fn build(p: &Parts) -> Event {
             step: p.opt_text.clone(),
             template: p.flag.then(|| t(0)),
             sent_at: p.instant,
+            message_id: p.flag.then(|| t(1)),
+            to: p.opt_text.clone(),
+            language: (!p.flag).then(|| t(2)),
+            content_sha256: p.flag.then(|| t(0)),
+        }
+        .into(),
+        "ReminderFailed" => ReminderFailed {
+            invoice_ids: invs(),
+            channel: ReminderChannel::Letter,
+            step: p.opt_text.clone(),
+            to: p.flag.then(|| t(1)),
+            reason: t(0),
+            permanent: p.flag,
+            failed_at: p.instant,
         }
         .into(),
         "CallLogged" => CallLogged {

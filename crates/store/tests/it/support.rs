@@ -55,6 +55,10 @@ pub fn event(n: u64) -> Event {
             step: Some(format!("step {n}")),
             template: None,
             sent_at: at(i64::try_from(n).unwrap()),
+            message_id: None,
+            to: None,
+            language: None,
+            content_sha256: None,
         })
     }
 }
