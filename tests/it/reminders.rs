@@ -18,7 +18,8 @@ const OPEN: &str =
     "mutation($i: OpenAccountInput!) { openAccount(input: $i) { events { position } } }";
 const ISSUE: &str =
     "mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) { events { position } } }";
-const SEND: &str = "mutation($i: SendReminderInput!) { sendReminder(input: $i) { events { type payload } } }";
+const SEND: &str =
+    "mutation($i: SendReminderInput!) { sendReminder(input: $i) { events { type payload } } }";
 const PREVIEW: &str = "query($c: ID!, $s: String!, $l: String) { previewReminder(customerId: $c, step: $s, language: $l) { to subject body language invoiceIds } }";
 const TIMELINE: &str = "query($c: ID!) { timeline(customerId: $c) { type payload } }";
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -105,12 +106,78 @@ async fn each_language_renders_the_invoice_table_and_the_policys_consequences() 
     // What each language must say about the default policy: the late fee (1.5 %) after 5 days,
     // the hold after 30 days, the lost 2 % discount, the amount as that language writes it.
     let expect: &[(&str, &str, &[&str])] = &[
-        ("en", "Overdue", &["1,234.50", "1.5 %", "5 days", "30 days", "discount of 2 %", "Total open: 1,234.50 EUR"]),
-        ("pt", "atraso", &["1.234,50", "1,5 %", "5 dias", "30 dias", "desconto de 2 %", "Total em aberto: 1.234,50 EUR"]),
-        ("fr", "échue", &["1 234,50", "1,5 %", "5 jours", "30 jours", "escompte de 2 %", "Total restant dû : 1 234,50 EUR"]),
-        ("nb", "Forfalt", &["1 234,50", "1,5 %", "5 dager", "30 dager", "Kontantrabatten på 2 %", "Totalt utestående: 1 234,50 EUR"]),
-        ("ro", "restantă", &["1.234,50", "1,5 %", "5 zile", "30 de zile", "Reducerea de 2 %", "Total restant: 1.234,50 EUR"]),
-        ("id", "jatuh tempo", &["1.234,50", "1,5 %", "5 hari", "30 hari", "Diskon pembayaran awal sebesar 2 %", "Total terutang: 1.234,50 EUR"]),
+        (
+            "en",
+            "Overdue",
+            &[
+                "1,234.50",
+                "1.5 %",
+                "5 days",
+                "30 days",
+                "discount of 2 %",
+                "Total open: 1,234.50 EUR",
+            ],
+        ),
+        (
+            "pt",
+            "atraso",
+            &[
+                "1.234,50",
+                "1,5 %",
+                "5 dias",
+                "30 dias",
+                "desconto de 2 %",
+                "Total em aberto: 1.234,50 EUR",
+            ],
+        ),
+        (
+            "fr",
+            "échue",
+            &[
+                "1 234,50",
+                "1,5 %",
+                "5 jours",
+                "30 jours",
+                "escompte de 2 %",
+                "Total restant dû : 1 234,50 EUR",
+            ],
+        ),
+        (
+            "nb",
+            "Forfalt",
+            &[
+                "1 234,50",
+                "1,5 %",
+                "5 dager",
+                "30 dager",
+                "Kontantrabatten på 2 %",
+                "Totalt utestående: 1 234,50 EUR",
+            ],
+        ),
+        (
+            "ro",
+            "restantă",
+            &[
+                "1.234,50",
+                "1,5 %",
+                "5 zile",
+                "30 de zile",
+                "Reducerea de 2 %",
+                "Total restant: 1.234,50 EUR",
+            ],
+        ),
+        (
+            "id",
+            "jatuh tempo",
+            &[
+                "1.234,50",
+                "1,5 %",
+                "5 hari",
+                "30 hari",
+                "Diskon pembayaran awal sebesar 2 %",
+                "Total terutang: 1.234,50 EUR",
+            ],
+        ),
     ];
     for (lang, subject_word, phrases) in expect {
         let id = format!("L{}", lang.to_uppercase());
@@ -130,18 +197,31 @@ async fn each_language_renders_the_invoice_table_and_the_policys_consequences() 
             .lines()
             .find(|l| l.starts_with(&format!("{id}-1")))
             .unwrap_or_else(|| panic!("{lang}: no invoice row in\n{body}"));
-        let cells: Vec<&str> = row.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
         assert_eq!(cells.len(), 5, "{lang}: {row}");
         assert_eq!(cells[3], "6", "{lang}: days overdue in {row}");
-        assert!(body.contains("Maria Silva"), "{lang}: addressed to the billing contact");
+        assert!(
+            body.contains("Maria Silva"),
+            "{lang}: addressed to the billing contact"
+        );
         for phrase in *phrases {
-            assert!(body.contains(phrase), "{lang}: {phrase:?} missing from\n{body}");
+            assert!(
+                body.contains(phrase),
+                "{lang}: {phrase:?} missing from\n{body}"
+            );
         }
     }
     // The letter (final notice) encloses the statement of account; `en` is the fallback for a
     // language without templates.
     let answer = client
-        .query(PREVIEW, json!({"c": "LEN", "s": "final_notice", "l": "de-AT"}))
+        .query(
+            PREVIEW,
+            json!({"c": "LEN", "s": "final_notice", "l": "de-AT"}),
+        )
         .await;
     let p = &answer["data"]["previewReminder"];
     assert_eq!(p["language"], "en", "{answer}");
@@ -153,7 +233,11 @@ async fn each_language_renders_the_invoice_table_and_the_policys_consequences() 
     let answer = Client::new(&server, Some(&viewer))
         .query(PREVIEW, json!({"c": "LEN", "s": "overdue_reminder"}))
         .await;
-    assert_eq!(error_code(&answer).as_deref(), Some("FORBIDDEN"), "{answer}");
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("FORBIDDEN"),
+        "{answer}"
+    );
     server.terminate();
 }
 
@@ -171,7 +255,10 @@ async fn an_accepted_reminder_is_recorded_once_with_the_hash_of_what_the_server_
     let client = Client::new(&server, Some(&collector));
     open_overdue(&admin, "ACME", "fr", Some("compta@acme.example.com")).await;
     let answer = client
-        .query(SEND, json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}))
+        .query(
+            SEND,
+            json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}),
+        )
         .await;
     let event = &answer["data"]["sendReminder"]["events"][0];
     assert_eq!(event["type"], "ReminderSent", "{answer}");
@@ -180,7 +267,10 @@ async fn an_accepted_reminder_is_recorded_once_with_the_hash_of_what_the_server_
     assert_eq!(got.len(), 1);
     let message = &got[0];
     assert_eq!(message.to, ["<compta@acme.example.com>"]);
-    assert_eq!(message.header("Message-ID").as_deref(), payload["message_id"].as_str());
+    assert_eq!(
+        message.header("Message-ID").as_deref(),
+        payload["message_id"].as_str()
+    );
     assert_eq!(payload["content_sha256"], sha256_hex(&message.body()));
     assert_eq!(payload["to"], "compta@acme.example.com");
     assert_eq!(payload["language"], "fr");
@@ -189,9 +279,16 @@ async fn an_accepted_reminder_is_recorded_once_with_the_hash_of_what_the_server_
     assert!(message.body().contains("ACME-1"));
     // Sent once: the step is fulfilled, so a second press has nothing due and sends nothing.
     let again = client
-        .query(SEND, json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}))
+        .query(
+            SEND,
+            json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}),
+        )
         .await;
-    assert_eq!(error_code(&again).as_deref(), Some("INVALID_STATE"), "{again}");
+    assert_eq!(
+        error_code(&again).as_deref(),
+        Some("INVALID_STATE"),
+        "{again}"
+    );
     assert_eq!(sink.received().len(), 1);
     assert_eq!(timeline_of(&client, "ACME", "ReminderSent").await.len(), 1);
     assert_eq!(message.from, "<credit@dunlog.test>");
@@ -212,16 +309,30 @@ async fn a_server_that_is_down_is_retried_and_the_reminder_recorded_once_when_it
     let client = Client::new(&server, Some(&collector));
     open_overdue(&admin, "ACME", "nb", Some("ap@acme.example.org")).await;
     let answer = client
-        .query(SEND, json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}))
+        .query(
+            SEND,
+            json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}),
+        )
         .await;
-    assert_eq!(error_code(&answer).as_deref(), Some("INVALID_STATE"), "{answer}");
-    assert!(timeline_of(&client, "ACME", "ReminderSent").await.is_empty());
-    assert!(timeline_of(&client, "ACME", "ReminderFailed").await.is_empty());
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("INVALID_STATE"),
+        "{answer}"
+    );
+    assert!(timeline_of(&client, "ACME", "ReminderSent")
+        .await
+        .is_empty());
+    assert!(timeline_of(&client, "ACME", "ReminderFailed")
+        .await
+        .is_empty());
     // The relay comes up: the server's outbox retries and delivers, and records it once.
     let sink = SmtpSink::start_on(port);
     let sent = wait_for_events(&client, "ACME", "ReminderSent", 1).await;
     let got = sink.wait_for(1, DEADLINE);
-    assert_eq!(got[0].header("Message-ID").as_deref(), sent[0]["message_id"].as_str());
+    assert_eq!(
+        got[0].header("Message-ID").as_deref(),
+        sent[0]["message_id"].as_str()
+    );
     assert_eq!(sent[0]["content_sha256"], sha256_hex(&got[0].body()));
     // Nothing more is sent or recorded afterwards.
     server.terminate();
@@ -232,9 +343,16 @@ async fn a_server_that_is_down_is_retried_and_the_reminder_recorded_once_when_it
     let client = Client::new(&server, Some(&collector));
     assert_eq!(timeline_of(&client, "ACME", "ReminderSent").await.len(), 1);
     assert_eq!(sink.received().len(), 1);
-    assert!(!ledger.data().join("outbox").read_dir().map(|mut d| d.any(|e| {
-        e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
-    })).unwrap_or(false), "the outbox is empty");
+    assert!(
+        !ledger
+            .data()
+            .join("outbox")
+            .read_dir()
+            .map(|mut d| d
+                .any(|e| { e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json")) }))
+            .unwrap_or(false),
+        "the outbox is empty"
+    );
     server.terminate();
 }
 
@@ -255,15 +373,25 @@ async fn a_refusal_records_reminder_failed_and_nothing_as_sent() {
     open_overdue(&admin, "MUTE", "id", None).await;
     for (id, reason) in [("ACME", "550"), ("MUTE", "no e-mail address on file")] {
         let answer = client
-            .query(SEND, json!({"i": {"customerId": id, "step": "overdue_reminder"}}))
+            .query(
+                SEND,
+                json!({"i": {"customerId": id, "step": "overdue_reminder"}}),
+            )
             .await;
         let event = &answer["data"]["sendReminder"]["events"][0];
         assert_eq!(event["type"], "ReminderFailed", "{answer}");
         assert_eq!(event["payload"]["permanent"], true);
         let why = event["payload"]["reason"].as_str().expect("reason");
         assert!(why.contains(reason), "{id}: {why}");
-        assert!(timeline_of(&client, id, "ReminderSent").await.is_empty(), "{id}");
-        assert_eq!(timeline_of(&client, id, "ReminderFailed").await.len(), 1, "{id}");
+        assert!(
+            timeline_of(&client, id, "ReminderSent").await.is_empty(),
+            "{id}"
+        );
+        assert_eq!(
+            timeline_of(&client, id, "ReminderFailed").await.len(),
+            1,
+            "{id}"
+        );
     }
     assert!(sink.received().is_empty());
     // The worklist shows the items whose last attempt failed, and why.
@@ -273,13 +401,27 @@ async fn a_refusal_records_reminder_failed_and_nothing_as_sent() {
             json!({"d": today().to_string()}),
         )
         .await;
-    let items = answer["data"]["worklist"]["nodes"].as_array().cloned().unwrap_or_default();
+    let items = answer["data"]["worklist"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let failed: BTreeMap<String, String> = items
         .iter()
-        .filter_map(|i| Some((i["customerId"].as_str()?.to_owned(), i["lastAttemptFailed"].as_str()?.to_owned())))
+        .filter_map(|i| {
+            Some((
+                i["customerId"].as_str()?.to_owned(),
+                i["lastAttemptFailed"].as_str()?.to_owned(),
+            ))
+        })
         .collect();
-    assert!(failed.get("ACME").is_some_and(|r| r.contains("550")), "{answer}");
-    assert_eq!(failed.get("MUTE").map(String::as_str), Some("no e-mail address on file"));
+    assert!(
+        failed.get("ACME").is_some_and(|r| r.contains("550")),
+        "{answer}"
+    );
+    assert_eq!(
+        failed.get("MUTE").map(String::as_str),
+        Some("no e-mail address on file")
+    );
     server.terminate();
 }
 
@@ -296,12 +438,24 @@ async fn kill_9_between_acceptance_and_append_records_each_message_once() {
     let collector = collector(&ledger);
     let sink = SmtpSink::start();
     let url = sink.url();
-    let smtp = ["--smtp", url.as_str(), "--smtp-from", "credit@dunlog.test", "--no-auto-tick"];
+    let smtp = [
+        "--smtp",
+        url.as_str(),
+        "--smtp-from",
+        "credit@dunlog.test",
+        "--no-auto-tick",
+    ];
     {
         let server = Server::start_with(&ledger.data(), &[]);
         let admin = Client::new(&server, Some(&ledger.admin));
         for i in 0..cycles {
-            open_overdue(&admin, &format!("K{i}"), "en", Some(&format!("ap{i}@example.com"))).await;
+            open_overdue(
+                &admin,
+                &format!("K{i}"),
+                "en",
+                Some(&format!("ap{i}@example.com")),
+            )
+            .await;
         }
         server.terminate();
     }
@@ -319,7 +473,11 @@ async fn kill_9_between_acceptance_and_append_records_each_message_once() {
         let c = client.clone();
         let request = id.clone();
         let pending = tokio::spawn(async move {
-            c.try_query(SEND, json!({"i": {"customerId": request, "step": "overdue_reminder"}})).await
+            c.try_query(
+                SEND,
+                json!({"i": {"customerId": request, "step": "overdue_reminder"}}),
+            )
+            .await
         });
         // Kill the moment the relay has accepted: inside the pause, or (pause near 0) anywhere
         // around the append.
@@ -341,8 +499,15 @@ async fn kill_9_between_acceptance_and_append_records_each_message_once() {
             .filter(|m| m.to == [format!("<ap{i}@example.com>")])
             .filter_map(|m| m.header("Message-ID"))
             .collect();
-        assert_eq!(ids.len(), 1, "cycle {i}: every (re-)send carries one Message-ID: {ids:?}");
-        assert_eq!(sent[0]["message_id"].as_str(), ids.iter().next().map(String::as_str));
+        assert_eq!(
+            ids.len(),
+            1,
+            "cycle {i}: every (re-)send carries one Message-ID: {ids:?}"
+        );
+        assert_eq!(
+            sent[0]["message_id"].as_str(),
+            ids.iter().next().map(String::as_str)
+        );
         server.terminate();
     }
     // Every message the relay accepted is recorded exactly once.
@@ -351,7 +516,9 @@ async fn kill_9_between_acceptance_and_append_records_each_message_once() {
     let mut recorded = BTreeMap::new();
     for i in 0..cycles {
         for e in timeline_of(&client, &format!("K{i}"), "ReminderSent").await {
-            *recorded.entry(e["message_id"].as_str().unwrap_or_default().to_owned()).or_insert(0) += 1;
+            *recorded
+                .entry(e["message_id"].as_str().unwrap_or_default().to_owned())
+                .or_insert(0) += 1;
         }
     }
     for m in sink.received() {
@@ -374,7 +541,13 @@ async fn due_auto_email(client: &Client, date: NaiveDate) -> BTreeSet<(String, S
             )
             .await;
         let page = &answer["data"]["worklist"];
-        items.extend(page["nodes"].as_array().unwrap_or_else(|| panic!("{answer}")).iter().cloned());
+        items.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{answer}"))
+                .iter()
+                .cloned(),
+        );
         if page["pageInfo"]["hasNextPage"] != true {
             break;
         }
@@ -383,8 +556,16 @@ async fn due_auto_email(client: &Client, date: NaiveDate) -> BTreeSet<(String, S
     items
         .iter()
         .filter(|i| i["channel"] == "email")
-        .filter(|i| ["confirm_receipt", "pre_due_reminder", "overdue_reminder"].contains(&i["step"].as_str().unwrap_or("")))
-        .map(|i| (i["customerId"].as_str().unwrap_or("").to_owned(), i["step"].as_str().unwrap_or("").to_owned()))
+        .filter(|i| {
+            ["confirm_receipt", "pre_due_reminder", "overdue_reminder"]
+                .contains(&i["step"].as_str().unwrap_or(""))
+        })
+        .map(|i| {
+            (
+                i["customerId"].as_str().unwrap_or("").to_owned(),
+                i["step"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -424,7 +605,14 @@ async fn automatic_sending_on_the_demo_ledger_sends_what_is_due_once_per_account
         let day_text = day.to_string();
         let server = Server::start_full(
             &data,
-            &["--smtp", &url, "--smtp-from", "credit@dunlog.test", "--today", &day_text],
+            &[
+                "--smtp",
+                &url,
+                "--smtp-from",
+                "credit@dunlog.test",
+                "--today",
+                &day_text,
+            ],
             &[],
         );
         let client = Client::new(&server, Some(&viewer));
@@ -436,20 +624,38 @@ async fn automatic_sending_on_the_demo_ledger_sends_what_is_due_once_per_account
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let today_sent: Vec<_> = got[before..].to_vec();
-        assert_eq!(today_sent.len(), expected.len(), "day {n}: one message per account and step");
-        let customers: BTreeSet<String> = today_sent.iter().map(|m| customer_of(&m.to[0])).collect();
-        let expected_customers: BTreeSet<String> = expected.iter().map(|(c, _)| c.clone()).collect();
+        assert_eq!(
+            today_sent.len(),
+            expected.len(),
+            "day {n}: one message per account and step"
+        );
+        let customers: BTreeSet<String> =
+            today_sent.iter().map(|m| customer_of(&m.to[0])).collect();
+        let expected_customers: BTreeSet<String> =
+            expected.iter().map(|(c, _)| c.clone()).collect();
         assert_eq!(customers, expected_customers, "day {n}");
         for (customer, step) in &expected {
-            *sent_pairs.entry((customer.clone(), step.clone())).or_insert(0) += 1;
+            *sent_pairs
+                .entry((customer.clone(), step.clone()))
+                .or_insert(0) += 1;
         }
         server.terminate();
         if n == 0 {
-            assert!(!expected.is_empty(), "the demo ledger has automatic reminders due today");
+            assert!(
+                !expected.is_empty(),
+                "the demo ledger has automatic reminders due today"
+            );
         }
     }
-    assert!(sent_pairs.values().all(|&n| n == 1), "nothing sent twice: {sent_pairs:?}");
-    let ids: Vec<String> = sink.received().iter().filter_map(|m| m.header("Message-ID")).collect();
+    assert!(
+        sent_pairs.values().all(|&n| n == 1),
+        "nothing sent twice: {sent_pairs:?}"
+    );
+    let ids: Vec<String> = sink
+        .received()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no message sent twice");
 }

@@ -211,13 +211,13 @@ fn every_mutation() -> Vec<(&'static str, &'static str, &'static str, Value)> {
         (
             "updateContactDetails",
             "UpdateContactDetailsInput",
-            "admin",
+            "collector",
             acme(json!({"contacts": {"emails": ["ap@acme.example"]}})),
         ),
         (
             "verifyContactDetails",
             "VerifyContactDetailsInput",
-            "admin",
+            "collector",
             acme(json!({})),
         ),
         (
@@ -286,6 +286,14 @@ fn every_mutation() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "RecordReminderInput",
             "collector",
             acme(json!({"invoiceIds": ["INV-1"], "channel": "email"})),
+        ),
+        (
+            // SPEC §12: collectors send reminders (here no relay is configured, so an allowed
+            // role is answered INVALID_STATE, never FORBIDDEN).
+            "sendReminder",
+            "SendReminderInput",
+            "collector",
+            acme(json!({"step": "overdue_reminder", "invoiceIds": ["INV-1"]})),
         ),
         (
             "logCall",
@@ -448,6 +456,6 @@ async fn every_mutation_by_every_role() {
         }
         assert!(head(&server).await >= before);
     }
-    assert_eq!(answers, 25 * ROLES.len());
+    assert_eq!(answers, 26 * ROLES.len());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -35,7 +35,11 @@ impl Received {
 
     /// The body decoded from its transfer encoding (dunlog sends base64).
     pub fn body(&self) -> String {
-        let raw = self.data.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
+        let raw = self
+            .data
+            .split_once("\r\n\r\n")
+            .map(|x| x.1)
+            .unwrap_or_default();
         let encoding = self.header("Content-Transfer-Encoding").unwrap_or_default();
         if encoding.eq_ignore_ascii_case("base64") {
             let compact: String = raw.split_whitespace().collect();
@@ -122,7 +126,11 @@ impl SmtpSink {
             if got.len() >= n {
                 return got;
             }
-            assert!(Instant::now() < until, "the SMTP sink got {} of {n} messages", got.len());
+            assert!(
+                Instant::now() < until,
+                "the SMTP sink got {} of {n} messages",
+                got.len()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }

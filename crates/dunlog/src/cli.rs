@@ -654,11 +654,18 @@ async fn remind(data: &Path, args: RemindArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let code = match delivered {
         Delivered::Sent(events) => {
-            println!("sent {} ({} event(s) recorded)", draft.message_id, events.len());
+            println!(
+                "sent {} ({} event(s) recorded)",
+                draft.message_id,
+                events.len()
+            );
             ExitCode::SUCCESS
         }
         Delivered::Failed(_) => {
-            println!("not delivered, recorded as ReminderFailed: {}", draft.message_id);
+            println!(
+                "not delivered, recorded as ReminderFailed: {}",
+                draft.message_id
+            );
             ExitCode::from(1)
         }
         Delivered::Deferred(reason) => {

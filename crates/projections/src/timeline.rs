@@ -152,11 +152,10 @@ pub fn summary(event: &Event) -> String {
     match event {
         Event::ReminderSent(e) => {
             let channel = channel_name(e.channel);
-            let to = e
-                .to
-                .as_ref()
-                .map(|to| format!(" to {to}"))
-                .unwrap_or_default();
+            let to =
+                e.to.as_ref()
+                    .map(|to| format!(" to {to}"))
+                    .unwrap_or_default();
             format!(
                 "Reminder sent by {channel}{to}{}{}",
                 invoices_note(&e.invoice_ids),

@@ -250,7 +250,10 @@ fn ladder_send_defaults_to_manual_and_the_default_policy_sends_its_emails() {
         .filter(|s| s.send == SendMode::Auto)
         .map(|s| s.step.as_str())
         .collect();
-    assert_eq!(auto, ["confirm_receipt", "pre_due_reminder", "overdue_reminder"]);
+    assert_eq!(
+        auto,
+        ["confirm_receipt", "pre_due_reminder", "overdue_reminder"]
+    );
 }
 
 #[test]

@@ -93,7 +93,11 @@ impl ReminderQuery {
             subject: draft.rendered.subject.clone(),
             body: draft.rendered.body.clone(),
             language: draft.rendered.language.clone(),
-            invoice_ids: draft.invoice_ids.iter().map(|i| ID(i.to_string())).collect(),
+            invoice_ids: draft
+                .invoice_ids
+                .iter()
+                .map(|i| ID(i.to_string()))
+                .collect(),
             channel: format!("{:?}", draft.channel).to_lowercase(),
             message_id: draft.message_id.clone(),
         })

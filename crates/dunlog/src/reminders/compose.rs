@@ -47,7 +47,9 @@ impl Draft {
 pub fn canonical_body(body: &str) -> String {
     let mut out = String::with_capacity(body.len() + body.len() / 32);
     for line in body.split_inclusive('\n') {
-        let line = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let line = line
+            .strip_suffix('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l));
         match line {
             Some(l) => {
                 out.push_str(l);
@@ -76,7 +78,12 @@ pub fn message_id(
     let mut ids: Vec<&str> = invoice_ids.iter().map(InvoiceId::as_str).collect();
     ids.sort_unstable();
     let mut h = Sha256::new();
-    for part in [customer_id.as_str(), step, &ids.join("\u{1f}"), &date.to_string()] {
+    for part in [
+        customer_id.as_str(),
+        step,
+        &ids.join("\u{1f}"),
+        &date.to_string(),
+    ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -116,31 +123,61 @@ fn style(lang: &str) -> Style {
             thousands: ".",
             decimal: ",",
             date: "%d/%m/%Y",
-            headers: ["Fatura", "Valor", "Vencimento", "Dias de atraso", "Em aberto"],
+            headers: [
+                "Fatura",
+                "Valor",
+                "Vencimento",
+                "Dias de atraso",
+                "Em aberto",
+            ],
         },
         "fr" => Style {
             thousands: " ",
             decimal: ",",
             date: "%d/%m/%Y",
-            headers: ["Facture", "Montant", "Échéance", "Jours de retard", "Reste dû"],
+            headers: [
+                "Facture",
+                "Montant",
+                "Échéance",
+                "Jours de retard",
+                "Reste dû",
+            ],
         },
         "nb" => Style {
             thousands: " ",
             decimal: ",",
             date: "%d.%m.%Y",
-            headers: ["Faktura", "Beløp", "Forfall", "Dager over forfall", "Utestående"],
+            headers: [
+                "Faktura",
+                "Beløp",
+                "Forfall",
+                "Dager over forfall",
+                "Utestående",
+            ],
         },
         "ro" => Style {
             thousands: ".",
             decimal: ",",
             date: "%d.%m.%Y",
-            headers: ["Factura", "Suma", "Scadența", "Zile de întârziere", "Rest de plată"],
+            headers: [
+                "Factura",
+                "Suma",
+                "Scadența",
+                "Zile de întârziere",
+                "Rest de plată",
+            ],
         },
         "id" => Style {
             thousands: ".",
             decimal: ",",
             date: "%d/%m/%Y",
-            headers: ["Faktur", "Jumlah", "Jatuh tempo", "Hari terlambat", "Terutang"],
+            headers: [
+                "Faktur",
+                "Jumlah",
+                "Jatuh tempo",
+                "Hari terlambat",
+                "Terutang",
+            ],
         },
         _ => Style {
             thousands: ",",
@@ -356,7 +393,16 @@ pub fn compose(
         .into_iter()
         .find(|l| super::templates::LANGUAGES.contains(&l.as_str()))
         .unwrap_or_else(|| "en".to_owned());
-    let context = context(account, &policy, step, req, &invoice_ids, &lang, sender, channel);
+    let context = context(
+        account,
+        &policy,
+        step,
+        req,
+        &invoice_ids,
+        &lang,
+        sender,
+        channel,
+    );
     let rendered = templates
         .render(&tag, req.step, &context)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
@@ -364,7 +410,13 @@ pub fn compose(
         customer_id: req.customer_id.clone(),
         step: req.step.to_owned(),
         channel,
-        message_id: message_id(req.customer_id, req.step, &invoice_ids, req.date, &sender.domain),
+        message_id: message_id(
+            req.customer_id,
+            req.step,
+            &invoice_ids,
+            req.date,
+            &sender.domain,
+        ),
         invoice_ids,
         to,
         date: req.date,
@@ -382,7 +434,10 @@ fn covered_invoices(
             let invoice = account.invoice(id).ok_or_else(|| {
                 rejected(
                     ErrorKind::NotFound,
-                    format!("invoiceIds: {:?} is not an invoice of this account", id.as_str()),
+                    format!(
+                        "invoiceIds: {:?} is not an invoice of this account",
+                        id.as_str()
+                    ),
                 )
             })?;
             if invoice.open_on(req.date) <= Decimal::ZERO {
@@ -457,7 +512,10 @@ fn context(
         if let (Some(percent), Some(days)) =
             (invoice.terms.discount_percent, invoice.terms.discount_days)
         {
-            if let Some(until) = invoice.issued_on.checked_add_days(Days::new(u64::from(days))) {
+            if let Some(until) = invoice
+                .issued_on
+                .checked_add_days(Days::new(u64::from(days)))
+            {
                 if date > until {
                     discount_lost = true;
                 }
@@ -492,8 +550,8 @@ fn context(
         .find(|s| s.channel == "agency" && s.from == Anchor::Due)
         .map(|s| s.days);
     let numbers: Vec<&str> = invoice_ids.iter().map(InvoiceId::as_str).collect();
-    let statement = (channel == ReminderChannel::Letter)
-        .then(|| enclosed_statement(account, date, lang));
+    let statement =
+        (channel == ReminderChannel::Letter).then(|| enclosed_statement(account, date, lang));
     TemplateContext {
         lang: lang.to_owned(),
         kind,

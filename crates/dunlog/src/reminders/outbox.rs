@@ -96,7 +96,11 @@ impl Pending {
     }
 
     fn fingerprint(&self, what: &str) -> [u8; 32] {
-        Sha256::digest(format!("{what}\n{}\n{}", self.message_id, self.content_sha256)).into()
+        Sha256::digest(format!(
+            "{what}\n{}\n{}",
+            self.message_id, self.content_sha256
+        ))
+        .into()
     }
 }
 
@@ -229,7 +233,9 @@ impl Reminders {
         {
             let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
             if !in_flight.insert(key.clone()) {
-                return Ok(Delivered::Deferred("being delivered by another request".to_owned()));
+                return Ok(Delivered::Deferred(
+                    "being delivered by another request".to_owned(),
+                ));
             }
         }
         let result = self.attempt_once(service, p).await;
@@ -240,7 +246,11 @@ impl Reminders {
         result
     }
 
-    async fn attempt_once(&self, service: &Service, p: &Pending) -> Result<Delivered, ServiceError> {
+    async fn attempt_once(
+        &self,
+        service: &Service,
+        p: &Pending,
+    ) -> Result<Delivered, ServiceError> {
         if let Some(events) = recorded(service, &p.sent_key())? {
             self.remove_pending(p).map_err(ServiceError::Internal)?;
             return Ok(Delivered::Sent(events));
@@ -261,7 +271,12 @@ impl Reminders {
                     (ReminderChannel::Email, Some(smtp), _) => smtp.send(&message).await,
                     (ReminderChannel::Letter, _, Some(letters)) => {
                         let letters = letters.clone();
-                        let owned = (p.message_id.clone(), to.clone(), p.subject.clone(), p.body.clone());
+                        let owned = (
+                            p.message_id.clone(),
+                            to.clone(),
+                            p.subject.clone(),
+                            p.body.clone(),
+                        );
                         tokio::task::spawn_blocking(move || {
                             letters.write(&Outgoing {
                                 message_id: &owned.0,
@@ -271,7 +286,9 @@ impl Reminders {
                             })
                         })
                         .await
-                        .unwrap_or_else(|e| Attempt::Temporary(format!("letter writer failed: {e}")))
+                        .unwrap_or_else(|e| {
+                            Attempt::Temporary(format!("letter writer failed: {e}"))
+                        })
                     }
                     _ => Attempt::Temporary(format!("no transport for {channel:?}")),
                 }
@@ -418,9 +435,12 @@ impl Reminders {
             let policy = ledger.policy_in_use();
             let mut groups: BTreeMap<(CustomerId, String), Vec<InvoiceId>> = BTreeMap::new();
             for item in ledger.worklist(date).iter() {
-                let Some(step) = policy.step(&item.step) else { continue };
+                let Some(step) = policy.step(&item.step) else {
+                    continue;
+                };
                 let deliverable = compose::channel_of(step).is_some_and(|c| self.can_deliver(c));
-                if step.send != SendMode::Auto || !deliverable || item.last_attempt_failed.is_some() {
+                if step.send != SendMode::Auto || !deliverable || item.last_attempt_failed.is_some()
+                {
                     continue;
                 }
                 groups
@@ -446,7 +466,9 @@ impl Reminders {
             };
             match delivered {
                 Ok(d) => out.push(d),
-                Err(e) => tracing::error!(customer = %customer_id, %step, error = %e, "auto reminder failed"),
+                Err(e) => {
+                    tracing::error!(customer = %customer_id, %step, error = %e, "auto reminder failed")
+                }
             }
         }
         out

@@ -60,7 +60,8 @@ pub enum TemplateError {
 fn component(s: &str) -> Option<&str> {
     (!s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
     .then_some(s)
 }
 

@@ -90,7 +90,9 @@ impl Smtp {
         };
         match self.transport.send(message).await {
             Ok(_) => Attempt::Accepted(Utc::now()),
-            Err(e) if e.is_permanent() => Attempt::Permanent(format!("the mail server refused it: {e}")),
+            Err(e) if e.is_permanent() => {
+                Attempt::Permanent(format!("the mail server refused it: {e}"))
+            }
             Err(e) => Attempt::Temporary(format!("{e}")),
         }
     }
@@ -101,7 +103,13 @@ fn file_stem(message_id: &str) -> String {
     message_id
         .trim_matches(|c| c == '<' || c == '>')
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
