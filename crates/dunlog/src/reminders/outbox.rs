@@ -11,6 +11,7 @@
 //! 3. Only then is the entry removed. At start and on every round of the delivery loop, each entry
 //!    left is looked up by its key: recorded → removed without sending; not recorded → sent again,
 //!    with the same `Message-ID` and the same bytes (receivers drop duplicates by id), and recorded.
+//!
 //! Temporary failures leave the entry for the next round (backoff); permanent ones append
 //! `ReminderFailed` under `reminder-failed/<…>` and remove it.
 
