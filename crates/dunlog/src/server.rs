@@ -96,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::routes())
         // The body limit answers a bare 413 itself; the outer layer turns it into `LIMIT`.
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_HARD_BYTES_MAX))
         .layer(axum::middleware::map_response(limit_as_graphql_error))
