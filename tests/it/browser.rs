@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 
 /// How long a page may take to show what a step waits for (a loaded CI machine, a cold browser).
 const STEP_DEADLINE: Duration = Duration::from_secs(30);
+/// The tallest whole-page screenshot.
+const PAGE_SCREENSHOT_HEIGHT_MAX: u64 = 2400;
 /// How long chromedriver may take to listen.
 const DRIVER_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -270,6 +272,37 @@ impl Browser {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
         path
+    }
+
+    /// Saves a PNG of the whole page (the window made as tall as the page, then put back).
+    pub async fn screenshot_page(&self, name: &str) -> PathBuf {
+        let height = self
+            .run("return document.documentElement.scrollHeight")
+            .await
+            .as_u64()
+            .unwrap_or(800)
+            .clamp(800, PAGE_SCREENSHOT_HEIGHT_MAX);
+        let (width, old_height) = (1280, 800);
+        self.client
+            .set_window_size(width, u32::try_from(height).unwrap_or(800))
+            .await
+            .expect("resize");
+        let path = self.screenshot(name).await;
+        self.client
+            .set_window_size(width, old_height)
+            .await
+            .expect("resize back");
+        path
+    }
+
+    /// How long the page shown took from its route to drawn data, as the page measured it.
+    pub async fn loaded_ms(&self) -> String {
+        self.wait_for("the loaded page", "//main[@data-loaded-ms]")
+            .await
+            .attr("data-loaded-ms")
+            .await
+            .expect("attr")
+            .unwrap_or_default()
     }
 
     pub async fn run(&self, script: &str) -> Value {

@@ -11,8 +11,13 @@ use crate::browser::{canonical_amount, literal, Browser};
 use crate::support::{token, Client, Server};
 
 /// Customers of the demo ledger the tests serve: enough for every kind of account and a
-/// worklist, few enough to generate quickly.
+/// worklist, few enough to generate quickly. `DUNLOG_DASHBOARD_DEMO_CUSTOMERS=200` serves the
+/// full `serve --demo` ledger (for the screenshots in docs/img and the timings in docs/dashboard.md).
 const DEMO_CUSTOMERS: &str = "60";
+
+fn demo_customers() -> String {
+    std::env::var("DUNLOG_DASHBOARD_DEMO_CUSTOMERS").unwrap_or_else(|_| DEMO_CUSTOMERS.to_owned())
+}
 
 /// A demo ledger served with tokens of every role made before it started.
 struct Demo {
@@ -30,7 +35,8 @@ impl Demo {
         let admin = token(&data, "admin", "admin");
         let collector = token(&data, "collector", "collector");
         let viewer = token(&data, "viewer", "viewer");
-        let server = Server::start_with(&data, &["--demo", "--demo-customers", DEMO_CUSTOMERS]);
+        let customers = demo_customers();
+        let server = Server::start_with(&data, &["--demo", "--demo-customers", &customers]);
         Demo {
             _dir: dir,
             server,
@@ -176,15 +182,12 @@ async fn the_overview_chart_totals_equal_the_aging_query_and_a_bucket_lists_its_
     let browser = Browser::start().await;
     sign_in(&browser, &demo, &demo.admin).await;
     browser.table("Aging totals per currency").await;
-    let loaded_ms = browser
-        .wait_for("the loaded overview", "//div[@data-loaded-ms]")
-        .await
-        .attr("data-loaded-ms")
-        .await
-        .expect("attr")
-        .unwrap_or_default();
-    eprintln!("overview loaded in {loaded_ms} ms ({DEMO_CUSTOMERS} demo customers)");
-    browser.screenshot("overview").await;
+    eprintln!(
+        "overview loaded in {} ms ({} demo customers)",
+        browser.loaded_ms().await,
+        demo_customers()
+    );
+    browser.screenshot_page("overview").await;
 
     let aging = data(
         &admin,
@@ -240,9 +243,15 @@ async fn the_overview_chart_totals_equal_the_aging_query_and_a_bucket_lists_its_
                 );
                 continue;
             }
+            let segment = segment.first().expect("a segment per non-empty bucket");
+            // Drawn, not only present: a bar a person can see and click.
+            let (_, _, width, height) = segment.rectangle().await.expect("segment size");
+            assert!(
+                width > 0.0 && height > 0.0,
+                "{currency} {}: the segment is not drawn",
+                buckets[i]
+            );
             let name = segment
-                .first()
-                .expect("a segment per non-empty bucket")
                 .attr("aria-label")
                 .await
                 .expect("attr")
@@ -393,6 +402,7 @@ async fn a_call_and_a_promise_taken_from_the_worklist_show_on_the_customer_page(
     // Record a call about an item on today's worklist.
     go(&browser, "Worklist").await;
     let (customer, name, invoice) = an_item(&browser, Some("call")).await;
+    eprintln!("worklist loaded in {} ms", browser.loaded_ms().await);
     browser.screenshot("worklist").await;
     browser
         .button(&format!("Log call: {name} {invoice}"))
@@ -444,7 +454,8 @@ async fn a_call_and_a_promise_taken_from_the_worklist_show_on_the_customer_page(
         call.iter().any(|c| c == "collector"),
         "the actor is the token's name: {call:?}"
     );
-    browser.screenshot("customer").await;
+    eprintln!("customer page loaded in {} ms", browser.loaded_ms().await);
+    browser.screenshot_page("customer").await;
 
     // Take a promise on another item: it shows on that customer's page, due in a week.
     go(&browser, "Worklist").await;

@@ -76,8 +76,13 @@ async function render() {
   const { page, arg, params } = route();
   const view = PAGES[page];
   if (!view) return show("Not found", errorBox(`There is no page “${page}”.`));
+  const main = document.getElementById("main");
+  main.removeAttribute("data-loaded-ms");
+  const started = performance.now();
   try {
     await view(arg, params);
+    // How long the page took from the route to drawn data (docs/dashboard.md, "Speed").
+    main.setAttribute("data-loaded-ms", String(Math.round(performance.now() - started)));
   } catch (err) {
     if (err instanceof ApiError && err.code === "UNAUTHENTICATED") {
       signOut();

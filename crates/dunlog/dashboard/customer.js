@@ -4,7 +4,7 @@
 
 import { gql, may } from "./api.js";
 import { addDays, instant, isZero, money, percent } from "./format.js";
-import { action, errorBox, field, h, href, link, loading, show, table } from "./ui.js";
+import { action, errorBox, field, h, href, link, loading, s, show, table } from "./ui.js";
 
 const CUSTOMER = `query Customer($id: ID!) {
   account(id: $id) {
@@ -114,9 +114,9 @@ function utilisationBar(e) {
   if (e.utilization === null) return null;
   const used = Math.min(100, Math.max(0, Number(e.utilization) * 100));
   return h("div", { class: "meter", role: "meter", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": used.toFixed(0), "aria-label": "Exposure against the effective limit" },
-    h("svg", { viewBox: "0 0 100 6", preserveAspectRatio: "none", width: "100%", height: 10, "aria-hidden": "true" },
-      h("rect", { x: 0, y: 0, width: 100, height: 6, class: "meter-track" }),
-      h("rect", { x: 0, y: 0, width: used, height: 6, class: used >= 100 ? "meter-over" : "meter-used" })));
+    s("svg", { viewBox: "0 0 100 6", preserveAspectRatio: "none", width: "100%", height: 10, "aria-hidden": "true" },
+      s("rect", { x: 0, y: 0, width: 100, height: 6, class: "meter-track" }),
+      s("rect", { x: 0, y: 0, width: used, height: 6, class: used >= 100 ? "meter-over" : "meter-used" })));
 }
 
 function statementSection(a, today) {

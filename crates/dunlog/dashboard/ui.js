@@ -5,7 +5,15 @@ import { gql, idempotencyKey } from "./api.js";
 
 /** h("a", {href: "#/x"}, "text", child) — attributes starting with "on" are listeners. */
 export function h(tag, attrs = {}, ...children) {
-  const svg = ["svg", "g", "rect", "text", "line", "polyline", "circle", "title", "desc", "path"].includes(tag);
+  return make(false, tag, attrs, children);
+}
+
+/** The same for SVG: every element in the SVG namespace (an `a` in a chart is an SVG link). */
+export function s(tag, attrs = {}, ...children) {
+  return make(true, tag, attrs, children);
+}
+
+function make(svg, tag, attrs, children) {
   const el = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;

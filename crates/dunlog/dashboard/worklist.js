@@ -12,6 +12,9 @@ const WORKLIST = `query Worklist($date: Date, $first: Int, $after: String) {
   }
 }`;
 
+/** Rows drawn at once; "Show more" adds as many again. */
+const ROWS_SHOWN = 100;
+
 /** Outcomes offered for a call; the ledger stores the text as given. */
 export const CALL_OUTCOMES = [
   ["reached", "Reached: will pay"],
@@ -51,6 +54,7 @@ export async function worklistPage(_arg, params) {
       chosen[key] = f.input.value;
       // The filters live in the address (a list can be shared) without reloading the page.
       history.replaceState(null, "", href("worklist", null, { date, step: chosen.step, channel: chosen.channel, rep: chosen.salesRep }));
+      limit = ROWS_SHOWN;
       render();
     });
     return f.row;
@@ -59,11 +63,11 @@ export async function worklistPage(_arg, params) {
   const holder = h("div");
   const reload = () => worklistPage(null, new URLSearchParams(location.hash.split("?")[1] || ""));
 
+  let limit = ROWS_SHOWN;
   const render = () => {
     const shown = items.filter((i) => (!chosen.step || i.step === chosen.step)
       && (!chosen.channel || i.channel === chosen.channel)
       && (!chosen.salesRep || i.salesRep === chosen.salesRep));
-    count.textContent = `${shown.length} of ${items.length} items due on ${date}.`;
     const columns = [
       { label: "Customer", value: (i) => link(href("customer", i.customerId), i.name) },
       { label: "Invoice", value: (i) => i.invoiceId },
@@ -75,7 +79,15 @@ export async function worklistPage(_arg, params) {
       { label: "Sales rep", value: (i) => i.salesRep || "—" },
     ];
     if (may("collector")) columns.push({ label: "Actions", value: (i) => actions(i, today, reload) });
-    holder.replaceChildren(table(`Worklist for ${date}`, columns, shown, (i) => ({ "data-customer": i.customerId, "data-invoice": i.invoiceId })));
+    // A thousand rows with their buttons make a slow page and an unusable one: show a page of
+    // them, and more on request.
+    const visible = shown.slice(0, limit);
+    const more = shown.length > limit
+      ? h("button", { type: "button", class: "secondary", onclick: () => { limit += ROWS_SHOWN; render(); } },
+        `Show ${Math.min(ROWS_SHOWN, shown.length - limit)} more`)
+      : null;
+    count.textContent = `${shown.length} of ${items.length} items due on ${date}${shown.length > visible.length ? `; the first ${visible.length} shown` : ""}.`;
+    holder.replaceChildren(table(`Worklist for ${date}`, columns, visible), more || "");
   };
   render();
   show(`Worklist for ${date}`,
