@@ -418,7 +418,16 @@ async fn a_call_and_a_promise_taken_from_the_worklist_show_on_the_customer_page(
         .expect("choose");
     let note = "Spoke to accounts payable; the invoice is approved for the next run";
     browser.fill("Notes", note).await;
-    browser.button("Save").await.click().await.expect("save");
+    // A double click on Save: two clicks before the first answer comes back.
+    let save = browser.button("Save").await;
+    browser
+        .client
+        .execute(
+            "arguments[0].click(); arguments[0].click();",
+            vec![serde_json::to_value(&save).expect("element")],
+        )
+        .await
+        .expect("double-click Save");
     browser
         .wait_until("the call is recorded", |t| {
             t.contains("recorded at position")
@@ -450,6 +459,14 @@ async fn a_call_and_a_promise_taken_from_the_worklist_show_on_the_customer_page(
         .find(|cells| cells.iter().any(|c| c.contains(note)))
         .unwrap_or_else(|| panic!("no call with the note in the timeline: {timeline:?}"));
     assert!(call.iter().any(|c| c == "CallLogged"), "{call:?}");
+    let recorded = timeline
+        .iter()
+        .filter(|cells| cells.iter().any(|c| c.contains(note)))
+        .count();
+    assert_eq!(
+        recorded, 1,
+        "a double click records the call once: {timeline:?}"
+    );
     assert!(
         call.iter().any(|c| c == "collector"),
         "the actor is the token's name: {call:?}"
