@@ -282,6 +282,64 @@ async fn the_overview_chart_totals_equal_the_aging_query_and_a_bucket_lists_its_
         );
     }
 
+    // A new invoice reaches the open overview by itself (the events subscription).
+    let currency0 = totals[0]["currency"].as_str().expect("currency").to_owned();
+    let someone = data(
+        &admin,
+        "query($c: String) { aging(currency: $c, first: 1) { asOf rows { nodes { customerId } } } }",
+        json!({"c": currency0}),
+    )
+    .await;
+    let today = someone["aging"]["asOf"].as_str().expect("asOf").to_owned();
+    let customer = someone["aging"]["rows"]["nodes"][0]["customerId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    data(
+        &admin,
+        "mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) { events { position } } }",
+        json!({"i": {"customerId": customer, "invoiceId": "INV-LIVE-1", "amount": "1000.00", "issuedOn": today,
+                     "overrideReason": "browser test: a sale the overview must show"}}),
+    )
+    .await;
+    let new_total = data(
+        &admin,
+        "query($c: String) { aging(currency: $c, first: 1) { totals { total } } }",
+        json!({"c": currency0}),
+    )
+    .await["aging"]["totals"][0]["total"]
+        .as_str()
+        .expect("total")
+        .to_owned();
+    let bar_label =
+        format!("//*[local-name()='g' and @aria-label='{currency0} aging']/*[local-name()='text']");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let shown = match browser.all(&bar_label).await.first() {
+            Some(label) => label.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        if canonical_amount(shown.split("total").nth(1).unwrap_or_default())
+            == canonical_amount(&new_total)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the overview never showed the new {currency0} total {new_total}: {shown}"
+        );
+        tokio::task::yield_now().await;
+    }
+    let totals = data(
+        &admin,
+        "{ aging(first: 1) { totals { currency amounts total } } }",
+        json!({}),
+    )
+    .await["aging"]["totals"]
+        .as_array()
+        .expect("totals")
+        .clone();
+
     // Click the largest overdue bucket of the first currency: its accounts are listed.
     let first = &totals[0];
     let currency = first["currency"].as_str().expect("currency");
@@ -625,4 +683,76 @@ async fn time_travel_to_before_a_payment_shows_the_earlier_balance() {
     );
     assert_eq!(exposure[3], "changed", "{exposure:?}");
     browser.screenshot("audit-time-travel").await;
+
+    // An admin holds an account from its page, and a refused change shows the server's reason
+    // beside the form's button.
+    let ok = data(
+        &admin,
+        "{ exposures(status: OK, first: 1) { nodes { customerId currency } } }",
+        json!({}),
+    )
+    .await;
+    let ok_customer = ok["exposures"]["nodes"][0]["customerId"]
+        .as_str()
+        .expect("an OK account")
+        .to_owned();
+    let ok_currency = ok["exposures"]["nodes"][0]["currency"]
+        .as_str()
+        .expect("currency")
+        .to_owned();
+    browser.fill("Find a customer", &ok_customer).await;
+    browser.button("Find").await.click().await.expect("search");
+    browser
+        .wait_for(
+            "the customer link",
+            &format!("//table//a[@href='#/customer/{ok_customer}']"),
+        )
+        .await
+        .click()
+        .await
+        .expect("open the customer");
+    browser
+        .button("Change credit limit")
+        .await
+        .click()
+        .await
+        .expect("open the form");
+    browser
+        .fill(&format!("New limit ({ok_currency})"), "-5")
+        .await;
+    browser.button("Save").await.click().await.expect("save");
+    let refusal = browser
+        .wait_for(
+            "the refusal beside Save",
+            "//dialog//*[@role='alert' and normalize-space(.)!='']",
+        )
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        refusal.contains("-5") || refusal.to_lowercase().contains("limit"),
+        "{refusal}"
+    );
+    browser
+        .button("Cancel")
+        .await
+        .click()
+        .await
+        .expect("cancel");
+    browser
+        .button("Hold account")
+        .await
+        .click()
+        .await
+        .expect("open the form");
+    browser
+        .fill("Reason", "Cheque bounced twice; call before shipping")
+        .await;
+    browser.button("Save").await.click().await.expect("save");
+    browser
+        .wait_until("the account shows its hold and why", |t| {
+            t.contains("HELD") && t.contains("Cheque bounced twice; call before shipping")
+        })
+        .await;
 }
