@@ -131,6 +131,41 @@ fn serve(media_type: &'static str, body: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    async fn get(path: &str) -> Response {
+        routes::<()>()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_page_and_its_modules_are_served_with_their_types_and_policy() {
+        let page = get("/").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(
+            page.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert!(page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+        let module = get("/dashboard/app.js").await;
+        assert_eq!(module.status(), StatusCode::OK);
+        assert_eq!(module.headers()[header::CONTENT_TYPE], JS);
+        assert_eq!(
+            get("/dashboard/secrets.txt").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            get("/dashboard/..%2Fmain.rs").await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
 
     /// Every module the page imports is in the table (a missing one would be a blank page).
     #[test]
