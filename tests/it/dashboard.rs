@@ -459,9 +459,13 @@ async fn a_call_and_a_promise_taken_from_the_worklist_show_on_the_customer_page(
 
     // Record a call about an item on today's worklist.
     go(&browser, "Worklist").await;
-    let (customer, name, invoice) = an_item(&browser, Some("call")).await;
+    browser.table("Worklist for").await;
     eprintln!("worklist loaded in {} ms", browser.loaded_ms().await);
     browser.screenshot("worklist").await;
+    // Only the calls due: the filter offers the steps on today's list.
+    let steps = browser.field("Step").await;
+    let _ = steps.select_by_value("call").await;
+    let (customer, name, invoice) = an_item(&browser, Some("call")).await;
     browser
         .button(&format!("Log call: {name} {invoice}"))
         .await

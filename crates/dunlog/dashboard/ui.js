@@ -60,7 +60,7 @@ export function link(href, text, attrs = {}) {
 }
 
 /**
- * A table: `columns` is [{ label, value(row) → node|text, amount?: bool }]; amounts are
+ * A table: `columns` is [{ label, value(row) → node|text, amount?: bool, nowrap?: bool }]; amounts are
  * right-aligned. `caption` names it for assistive technology.
  */
 export function table(caption, columns, rows, rowAttrs = () => ({})) {
@@ -72,7 +72,8 @@ export function table(caption, columns, rows, rowAttrs = () => ({})) {
       h("tbody", {}, rows.length
         ? rows.map((r) => h("tr", rowAttrs(r), columns.map((c, i) => {
           const cell = i === 0 && c.header !== false ? "th" : "td";
-          return h(cell, { scope: cell === "th" ? "row" : null, class: c.amount ? "num" : null }, c.value(r));
+          const cls = [c.amount ? "num" : null, c.nowrap ? "nowrap" : null].filter(Boolean).join(" ") || null;
+          return h(cell, { scope: cell === "th" ? "row" : null, class: cls }, c.value(r));
         })))
         : h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, "Nothing to show.")))));
 }

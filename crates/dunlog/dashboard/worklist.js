@@ -70,15 +70,15 @@ export async function worklistPage(_arg, params) {
       && (!chosen.salesRep || i.salesRep === chosen.salesRep));
     const columns = [
       { label: "Customer", value: (i) => link(href("customer", i.customerId), i.name) },
-      { label: "Invoice", value: (i) => i.invoiceId },
-      { label: "Step", value: (i) => i.skippedSteps ? `${i.step} (${i.skippedSteps} skipped)` : i.step },
+      { label: "Invoice", nowrap: true, value: (i) => i.invoiceId },
+      { label: "Step", value: (i) => [i.step, i.skippedSteps ? h("span", { class: "muted small" }, ` (${i.skippedSteps} skipped)`) : null] },
       { label: "Channel", value: (i) => i.channel },
-      { label: "Due since", value: (i) => i.triggerOn },
+      { label: "Due since", nowrap: true, value: (i) => i.triggerOn },
       { label: "Days past due", amount: true, value: (i) => i.daysPastDue },
       { label: "Open amount", amount: true, value: (i) => money(i.openAmount, i.currency) },
       { label: "Sales rep", value: (i) => i.salesRep || "—" },
     ];
-    if (may("collector")) columns.push({ label: "Actions", value: (i) => actions(i, today, reload) });
+    if (may("collector")) columns.push({ label: "Actions", nowrap: true, value: (i) => actions(i, today, reload) });
     // A thousand rows with their buttons make a slow page and an unusable one: show a page of
     // them, and more on request.
     const visible = shown.slice(0, limit);
