@@ -145,7 +145,7 @@ impl Browser {
                 }
             }
             if Instant::now() > deadline {
-                let text = self.main_text().await;
+                let text = self.page_text().await;
                 panic!("{what} never appeared ({xpath}). The page shows:\n{text}");
             }
             tokio::task::yield_now().await;
@@ -156,7 +156,7 @@ impl Browser {
     pub async fn wait_until(&self, what: &str, condition: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + STEP_DEADLINE;
         loop {
-            let text = self.main_text().await;
+            let text = self.page_text().await;
             if condition(&text) {
                 return text;
             }
@@ -168,7 +168,7 @@ impl Browser {
         }
     }
 
-    pub async fn main_text(&self) -> String {
+    pub async fn page_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
