@@ -82,27 +82,53 @@ async function compare(document, asOf) {
     return [errorBox("What-if is not available on this server yet (its GraphQL API has no whatif query). Use `dunlog whatif --policy FILE` meanwhile.")];
   }
   const type = named(field.type);
-  const sel = type.kind === "OBJECT" ? await selection(type.name, 2) : "";
+  const sel = type.kind === "OBJECT" ? await selection(type.name, 3) : "";
   const { whatif } = await gql(`query W($doc: String!, $asOf: Date) { whatif(policyDocument: $doc, asOf: $asOf) ${sel} }`, { doc: document, asOf });
   return render(whatif);
+}
+
+/** Nested objects as dotted keys: { totals: { holdsWould: 1 } } → { "totals.holdsWould": 1 }. */
+function flatten(value, prefix = "", out = {}) {
+  for (const [k, v] of Object.entries(value)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v, key, out);
+    else out[key] = v;
+  }
+  return out;
+}
+
+function text(v) {
+  if (v === null || v === undefined) return "—";
+  return Array.isArray(v) ? v.join("; ") || "—" : String(v);
+}
+
+/** "holdsWould" differs from "holdsRecorded": what the other policy changes, marked. */
+function differs(row, key) {
+  if (!key.endsWith("Would")) return false;
+  const recorded = `${key.slice(0, -"Would".length)}Recorded`;
+  return recorded in row && text(row[recorded]) !== text(row[key]);
 }
 
 /** Objects as definition lists, lists of objects as tables, differing pairs marked. */
 function render(value) {
   if (value === null || typeof value !== "object") return [h("p", {}, String(value))];
-  const scalars = Object.entries(value).filter(([, v]) => v === null || typeof v !== "object");
-  const lists = Object.entries(value).filter(([, v]) => Array.isArray(v) && v.length && typeof v[0] === "object");
-  const objects = Object.entries(value).filter(([, v]) => v && typeof v === "object" && !Array.isArray(v));
+  const entries = Object.entries(value);
+  const scalars = entries.filter(([, v]) => v === null || typeof v !== "object" || (Array.isArray(v) && (!v.length || typeof v[0] !== "object")));
+  const lists = entries.filter(([, v]) => Array.isArray(v) && v.length && typeof v[0] === "object");
+  const objects = entries.filter(([, v]) => v && typeof v === "object" && !Array.isArray(v));
+  const empty = entries.filter(([, v]) => Array.isArray(v) && !v.length).map(([k]) => k);
   return [
-    h("dl", { class: "facts" }, scalars.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v === null ? "—" : String(v))])),
+    h("dl", { class: "facts" }, scalars.filter(([k]) => !empty.includes(k)).map(([k, v]) => [h("dt", {}, k), h("dd", {}, text(v))])),
+    ...empty.map((k) => h("p", { class: "muted" }, `${k}: none — nothing would differ.`)),
     ...objects.map(([k, v]) => h("section", {}, h("h3", {}, k), ...render(v))),
     ...lists.map(([k, rows]) => {
-      const keys = Object.keys(rows[0]);
+      const flat = rows.map((r) => flatten(r));
+      const keys = Object.keys(flat[0]);
       return table(`${k} (${rows.length})`, keys.map((key) => ({
         label: key,
-        amount: typeof rows[0][key] === "number" || /^-?\d+(\.\d+)?$/.test(String(rows[0][key])),
-        value: (r) => Array.isArray(r[key]) ? r[key].join("; ") : r[key] ?? "—",
-      })), rows);
+        amount: typeof flat[0][key] === "number" || /^-?\d+(\.\d+)?$/.test(String(flat[0][key])),
+        value: (r) => differs(r, key) ? h("mark", {}, text(r[key])) : text(r[key]),
+      })), flat);
     }),
   ];
 }
