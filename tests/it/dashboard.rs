@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::browser::{canonical_amount, literal, Browser};
+use crate::chromium::{canonical_amount, literal, Browser};
 use crate::support::{token, Client, Server};
 
 /// Customers of the demo ledger the tests serve: enough for every kind of account and a
@@ -159,7 +159,7 @@ async fn a_bad_token_gets_a_clear_message_and_a_viewer_sees_no_action_buttons() 
     for name in ["Hold account", "Release account", "Change credit limit"] {
         assert!(
             browser
-                .all(&crate::browser::button_xpath(name))
+                .all(&crate::chromium::button_xpath(name))
                 .await
                 .is_empty(),
             "a viewer is offered “{name}”"

@@ -2,8 +2,8 @@
 //! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
 
 mod amounts;
-mod browser;
 mod chain_check;
+mod chromium;
 mod cli;
 mod crash;
 mod dashboard;
