@@ -2,7 +2,7 @@
 // (holds, broken promises, late fees, worklist items) — nothing is appended.
 
 import { gql, may } from "./api.js";
-import { errorBox, field, h, loading, show, table } from "./ui.js";
+import { errorBox, field, h, href, link, loading, show, table } from "./ui.js";
 
 /**
  * The `whatif` query's result type, read from the schema at run time: the dashboard asks for
@@ -97,6 +97,11 @@ function flatten(value, prefix = "", out = {}) {
   return out;
 }
 
+/** "holdsWould" → "holds would", "totals.lateFeesRecorded" → "totals: late fees recorded". */
+function words(key) {
+  return key.replace(/([a-z])([A-Z])/g, "$1 $2").replace(".", ": ").toLowerCase();
+}
+
 function text(v) {
   if (v === null || v === undefined) return "—";
   return Array.isArray(v) ? v.join("; ") || "—" : String(v);
@@ -118,16 +123,18 @@ function render(value) {
   const objects = entries.filter(([, v]) => v && typeof v === "object" && !Array.isArray(v));
   const empty = entries.filter(([, v]) => Array.isArray(v) && !v.length).map(([k]) => k);
   return [
-    h("dl", { class: "facts" }, scalars.filter(([k]) => !empty.includes(k)).map(([k, v]) => [h("dt", {}, k), h("dd", {}, text(v))])),
-    ...empty.map((k) => h("p", { class: "muted" }, `${k}: none — nothing would differ.`)),
-    ...objects.map(([k, v]) => h("section", {}, h("h3", {}, k), ...render(v))),
+    h("dl", { class: "facts" }, scalars.filter(([k]) => !empty.includes(k)).map(([k, v]) => [h("dt", {}, words(k)), h("dd", {}, text(v))])),
+    ...empty.map((k) => h("p", { class: "muted" }, `${words(k)}: none — nothing would differ.`)),
+    ...objects.map(([k, v]) => h("section", {}, h("h3", {}, words(k)), ...render(v))),
     ...lists.map(([k, rows]) => {
       const flat = rows.map((r) => flatten(r));
       const keys = Object.keys(flat[0]);
-      return table(`${k} (${rows.length})`, keys.map((key) => ({
-        label: key,
+      return table(`${words(k)} (${rows.length})`, keys.map((key) => ({
+        label: words(key),
         amount: typeof flat[0][key] === "number" || /^-?\d+(\.\d+)?$/.test(String(flat[0][key])),
-        value: (r) => differs(r, key) ? h("mark", {}, text(r[key])) : text(r[key]),
+        value: (r) => key === "customerId" && r[key] !== "TOTAL"
+          ? link(href("customer", r[key]), r[key])
+          : differs(r, key) ? h("mark", {}, text(r[key])) : text(r[key]),
       })), flat);
     }),
   ];

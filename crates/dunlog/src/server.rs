@@ -1,6 +1,5 @@
 //! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws`,
-//! `/health`, `/metrics` and the dashboard at `/` (`dashboard.rs`), with limits on body size,
-//! batches, depth, complexity and time.
+//! `/health` and `/metrics`, with limits on body size, batches, depth, complexity and time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
