@@ -15,6 +15,10 @@ use crate::support::{token, Client, Server};
 /// full `serve --demo` ledger (for the screenshots in docs/img and the timings in docs/dashboard.md).
 const DEMO_CUSTOMERS: &str = "60";
 
+/// How many Tabs from the top of the overview may come before the chart (skip link, pages,
+/// search, sign out, then the chart).
+const TABS_TO_THE_CHART_MAX: usize = 20;
+
 fn demo_customers() -> String {
     std::env::var("DUNLOG_DASHBOARD_DEMO_CUSTOMERS").unwrap_or_else(|_| DEMO_CUSTOMERS.to_owned())
 }
@@ -338,6 +342,44 @@ async fn the_overview_chart_totals_equal_the_aging_query_and_a_bucket_lists_its_
         .as_array()
         .expect("totals")
         .clone();
+
+    // The chart works from the keyboard: Tab reaches the first bar's first drawn segment, Enter
+    // opens its list.
+    let first_currency = totals[0]["currency"].as_str().expect("currency").to_owned();
+    let first_drawn = totals[0]["amounts"]
+        .as_array()
+        .expect("amounts")
+        .iter()
+        .position(|a| canonical_amount(a.as_str().unwrap_or("0")) != "0")
+        .expect("a bucket with an amount");
+    let wanted = format!("{first_currency} {}: ", buckets[first_drawn]);
+    let mut reached = false;
+    for _ in 0..TABS_TO_THE_CHART_MAX {
+        let active = browser.client.active_element().await.expect("focus");
+        active
+            .send_keys(&fantoccini::key::Key::Tab)
+            .await
+            .expect("Tab");
+        let now = browser.client.active_element().await.expect("focus");
+        if now
+            .attr("aria-label")
+            .await
+            .expect("attr")
+            .is_some_and(|l| l.starts_with(&wanted))
+        {
+            now.send_keys(&fantoccini::key::Key::Enter)
+                .await
+                .expect("Enter");
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the segment “{wanted}…”");
+    browser
+        .heading(&format!("Aging {first_currency}: {}", buckets[first_drawn]))
+        .await;
+    browser.client.back().await.expect("back");
+    browser.table("Aging totals per currency").await;
 
     // Click the first overdue bucket of the first currency that holds something: its accounts
     // are listed.
