@@ -1,9 +1,12 @@
 //! End-to-end tests: each starts the real program (`dunlog-e2e serve`) on a free loopback port
 //! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
 
+mod amounts;
 mod chain_check;
+mod chromium;
 mod cli;
 mod crash;
+mod dashboard;
 mod demo;
 mod limits;
 mod reminders;
