@@ -526,6 +526,11 @@ async fn kill_9_between_acceptance_and_append_records_each_message_once() {
         assert_eq!(recorded.get(&id), Some(&1), "{id} recorded once");
     }
     assert_eq!(recorded.len(), cycles);
+    // How often the kill landed before the append (the message was re-sent after restart).
+    eprintln!(
+        "{} of {cycles} cycles re-sent the accepted message after kill -9",
+        sink.received().len() - cycles
+    );
     server.terminate();
 }
 
