@@ -19,6 +19,7 @@ dunlog="$here/../target/release/dunlog"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
 [ -n "$pgbin" ] || { echo "needs PostgreSQL: apt-get install -y postgresql" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/dunlog-compare.XXXXXX")
+chmod 711 "$work" # postgres must reach its data directory inside
 pgdata="$work/pg"
 mkdir "$pgdata"
 chown postgres "$pgdata"
