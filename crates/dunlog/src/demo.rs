@@ -361,3 +361,82 @@ pub async fn generate(
         rejected: rejected.load(Ordering::Relaxed),
     })
 }
+
+/// What a demo ledger looks like on a day: the figures `dunlog demo` prints and the README states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoFigures {
+    pub as_of: NaiveDate,
+    pub accounts: usize,
+    /// Accounts by exposure status, in the order of `ExposureStatus`'s names.
+    pub statuses: Vec<(&'static str, usize)>,
+    pub held: usize,
+    /// Today's worklist items by ladder step, in ladder order.
+    pub worklist_by_step: Vec<(String, usize)>,
+    pub worklist: usize,
+}
+
+/// The figures of `ledger` as of `as_of`.
+pub fn figures(ledger: &projections::Ledger, as_of: NaiveDate) -> DemoFigures {
+    let exposures = ledger.exposures(as_of, None);
+    let mut statuses: Vec<(&'static str, usize)> = Vec::new();
+    for e in &exposures {
+        let name = e.status.as_str();
+        match statuses.iter_mut().find(|(s, _)| *s == name) {
+            Some((_, n)) => *n += 1,
+            None => statuses.push((name, 1)),
+        }
+    }
+    statuses.sort();
+    let held = exposures
+        .iter()
+        .filter(|e| e.status == projections::ExposureStatus::Held)
+        .count();
+    let policy = ledger.policy();
+    let items = ledger.worklist(as_of);
+    let mut worklist_by_step: Vec<(String, usize)> = policy
+        .ladder
+        .iter()
+        .map(|s| (s.step.clone(), 0))
+        .collect();
+    for item in items.iter() {
+        match worklist_by_step.iter_mut().find(|(s, _)| *s == item.step) {
+            Some((_, n)) => *n += 1,
+            None => worklist_by_step.push((item.step.clone(), 1)),
+        }
+    }
+    DemoFigures {
+        as_of,
+        accounts: exposures.len(),
+        statuses,
+        held,
+        worklist_by_step,
+        worklist: items.len(),
+    }
+}
+
+/// Prints the figures for a person.
+pub fn print_figures(f: &DemoFigures, out: &mut dyn std::io::Write) -> Result<()> {
+    let percent = |n: usize| {
+        if f.accounts == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / f.accounts as f64
+        }
+    };
+    writeln!(
+        out,
+        "as of {}: {} accounts, {} held ({:.1} %)",
+        f.as_of,
+        f.accounts,
+        f.held,
+        percent(f.held)
+    )?;
+    for (status, n) in &f.statuses {
+        writeln!(out, "  {status:<12} {n:>5}  ({:.1} %)", percent(*n))?;
+    }
+    writeln!(out, "worklist today: {} items", f.worklist)?;
+    for (step, n) in &f.worklist_by_step {
+        writeln!(out, "  {step:<20} {n:>5}")?;
+    }
+    Ok(())
+}
