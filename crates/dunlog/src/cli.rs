@@ -248,7 +248,8 @@ fn run_ledger_command(data: &Path, command: LedgerCommand) -> Result<ExitCode> {
             progress: true,
         };
         let result = crate::commands::execute(&service, data, command, &mut io).await;
-        let flushed = out.flush();
+        // Dropped unflushed: a reader that went away must not get a second chance to fail.
+        let flushed = if result.is_ok() { out.flush() } else { Ok(()) };
         service.close().await;
         let status = result?;
         flushed?;

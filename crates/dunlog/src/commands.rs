@@ -260,9 +260,54 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
+/// A writer that remembers whether its reader went away (EPIPE), since some layers (the store's
+/// export, csv) turn the I/O error into their own.
+struct PipeWatch<'a> {
+    inner: &'a mut dyn Write,
+    broken: bool,
+}
+
+impl Write for PipeWatch<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| {
+            self.broken |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| {
+            self.broken |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        })
+    }
+}
+
 /// Runs one command against an open ledger. `data` is the directory as the user named it (for
-/// messages). Returns the exit status; an error is printed by the caller as one line.
+/// messages). Returns the exit status; an error is printed by the caller as one line, except a
+/// closed stdout (`dunlog … | head`), which comes back as an `io::ErrorKind::BrokenPipe` error
+/// for the caller to end quietly on.
 pub async fn execute(
+    service: &Service,
+    data: &Path,
+    command: LedgerCommand,
+    io: &mut Output<'_>,
+) -> Result<u8> {
+    let mut watch = PipeWatch {
+        inner: &mut *io.out,
+        broken: false,
+    };
+    let mut watched = Output {
+        out: &mut watch,
+        err: &mut *io.err,
+        progress: io.progress,
+    };
+    let result = execute_unwatched(service, data, command, &mut watched).await;
+    match result {
+        Err(_) if watch.broken => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into()),
+        other => other,
+    }
+}
+
+async fn execute_unwatched(
     service: &Service,
     data: &Path,
     command: LedgerCommand,
