@@ -51,9 +51,12 @@ async fn every_command_works_beside_a_live_server_with_the_same_output() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     cli(&data, &["demo", "--customers", "12", "--seed", "5"]);
-    let admin = cli(&data, &["token", "create", "--name", "admin", "--role", "admin"])
-        .trim()
-        .to_owned();
+    let admin = cli(
+        &data,
+        &["token", "create", "--name", "admin", "--role", "admin"],
+    )
+    .trim()
+    .to_owned();
     let today = chrono::Utc::now().date_naive().to_string();
     let alone = outputs(&data, &today);
     for (ok, _, stderr) in &alone {
@@ -77,9 +80,12 @@ async fn every_command_works_beside_a_live_server_with_the_same_output() {
     assert!(beside[4].1.lines().count() > 12, "the export has the log");
 
     // A token made through the server works at once over HTTP, and a revoked one stops.
-    let secret = cli(&data, &["token", "create", "--name", "bob", "--role", "viewer"])
-        .trim()
-        .to_owned();
+    let secret = cli(
+        &data,
+        &["token", "create", "--name", "bob", "--role", "viewer"],
+    )
+    .trim()
+    .to_owned();
     assert!(secret.starts_with("dlk_"), "{secret}");
     let bob = Client::new(&server, Some(&secret));
     let answer = bob.query("{ policies { version } }", json!({})).await;
@@ -108,10 +114,7 @@ async fn every_command_works_beside_a_live_server_with_the_same_output() {
             json!({}),
         )
         .await;
-    assert_eq!(
-        seen["data"]["exposure"]["creditLimit"], "5000.00",
-        "{seen}"
-    );
+    assert_eq!(seen["data"]["exposure"]["creditLimit"], "5000.00", "{seen}");
     // An error is one line and a non-zero exit, as without a server.
     let (ok, _, stderr) = run(&data, &["token", "create", "--name", "x", "--role", "root"]);
     assert!(!ok);
@@ -165,10 +168,16 @@ async fn a_restarted_serve_demo_keeps_its_tokens() {
         !log.contains("dlk_"),
         "a restart prints no new secret: {log}"
     );
-    assert!(log.contains("token create"), "says how to make another: {log}");
+    assert!(
+        log.contains("token create"),
+        "says how to make another: {log}"
+    );
     let client = Client::new(&second, Some(&token));
     let answer = client.query("{ policies { version } }", json!({})).await;
-    assert!(answer.get("errors").is_none(), "the first token still works: {answer}");
+    assert!(
+        answer.get("errors").is_none(),
+        "the first token still works: {answer}"
+    );
 }
 
 /// `dunlog export | head -1`: the reader goes away after one line; dunlog says nothing and
@@ -203,7 +212,11 @@ fn a_closed_pipe_ends_a_command_quietly() {
                 !stderr.contains("Broken pipe") && !stderr.contains("error"),
                 "{what} {args:?}: {stderr}"
             );
-            assert!(output.status.success(), "{what} {args:?}: {}", output.status);
+            assert!(
+                output.status.success(),
+                "{what} {args:?}: {}",
+                output.status
+            );
         }
     };
     check("without a server");

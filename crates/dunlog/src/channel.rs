@@ -192,7 +192,10 @@ pub fn listen(data: &Path, service: Service) -> Result<Listener> {
             match stream.peer_cred() {
                 Ok(cred) if cred.uid() == owner => {}
                 Ok(cred) => {
-                    tracing::warn!(uid = cred.uid(), "local channel: refused a peer of another user");
+                    tracing::warn!(
+                        uid = cred.uid(),
+                        "local channel: refused a peer of another user"
+                    );
                     continue;
                 }
                 Err(e) => {

@@ -394,7 +394,11 @@ async fn execute_unwatched(
                 .tick(date)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            writeln!(io.out, "tick through {date}: {} events appended", events.len())?;
+            writeln!(
+                io.out,
+                "tick through {date}: {} events appended",
+                events.len()
+            )?;
         }
         LedgerCommand::Verify => {
             let v = service.store.verify(0)?;
@@ -416,10 +420,7 @@ async fn execute_unwatched(
         LedgerCommand::Aging { as_of, format } => {
             // The report is computed under the read lock and written after it is released, so a
             // slow reader of the output never holds up the server's follower.
-            let report = service
-                .live
-                .read()
-                .aging(as_of.unwrap_or_else(today), None);
+            let report = service.live.read().aging(as_of.unwrap_or_else(today), None);
             report::aging(&report, format, io.out)?;
         }
         LedgerCommand::Exposure { as_of, format } => {
@@ -523,11 +524,11 @@ async fn rebuild(
     let under = report::PolicyFigures::of(&ledger, as_of);
     report::policy_comparison(
         as_of,
-        (&format!("adopted v{adopted_version} {adopted_name:?}"), &adopted),
         (
-            &format!("{} {:?}", path.display(), candidate.name),
-            &under,
+            &format!("adopted v{adopted_version} {adopted_name:?}"),
+            &adopted,
         ),
+        (&format!("{} {:?}", path.display(), candidate.name), &under),
         io.out,
     )?;
     if adopt {

@@ -393,11 +393,8 @@ pub fn figures(ledger: &projections::Ledger, as_of: NaiveDate) -> DemoFigures {
         .count();
     let policy = ledger.policy();
     let items = ledger.worklist(as_of);
-    let mut worklist_by_step: Vec<(String, usize)> = policy
-        .ladder
-        .iter()
-        .map(|s| (s.step.clone(), 0))
-        .collect();
+    let mut worklist_by_step: Vec<(String, usize)> =
+        policy.ladder.iter().map(|s| (s.step.clone(), 0)).collect();
     for item in items.iter() {
         match worklist_by_step.iter_mut().find(|(s, _)| *s == item.step) {
             Some((_, n)) => *n += 1,

@@ -66,10 +66,15 @@ fn check_cell(kind: Kind, value: &str) -> Result<Value, String> {
         Kind::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d")
             .map(|d| Value::String(d.to_string()))
             .map_err(|_| "expected a date YYYY-MM-DD, e.g. 2026-03-31".to_owned()),
+        Kind::Amount if !plain_decimal(value) => Err(
+            "expected a decimal amount with a dot and no thousands separator, e.g. 1234.50"
+                .to_owned(),
+        ),
         Kind::Amount => match Decimal::from_str(value) {
             Ok(d) => Ok(Value::String(d.to_string())),
-            Err(_) if value.chars().filter(char::is_ascii_digit).count() > 28 => Err(
-                "expected a decimal amount of at most 28 digits, e.g. 1234.50".to_owned(),
+            Err(_) if value.chars().filter(char::is_ascii_digit).count() > 27 => Err(
+                "expected a decimal amount below 79228162514264337593543950335, e.g. 1234.50"
+                    .to_owned(),
             ),
             Err(_) => Err(
                 "expected a decimal amount with a dot and no thousands separator, e.g. 1234.50"
@@ -83,9 +88,27 @@ fn check_cell(kind: Kind, value: &str) -> Result<Value, String> {
     }
 }
 
-/// The line (from 1) a byte offset of `bytes` is on: LF ends a line, so CRLF counts once.
+/// `-`? digits (`.` digits)?: what an amount cell may hold. rust_decimal alone would take
+/// `1,000.00` or `1_000` and read them as numbers a person did not mean.
+fn plain_decimal(value: &str) -> bool {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The line (from 1) of the record that starts at byte `offset` of `bytes`: LF ends a line, so
+/// CRLF counts once. The csv reader may place a record's start on the line end before it (the
+/// LF of a CRLF, blank lines): those bytes belong to the lines before.
 fn line_of(bytes: &[u8], offset: u64) -> u64 {
-    let end = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+    let mut end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    while bytes.get(end).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+        end += 1;
+    }
     bytes
         .get(..end)
         .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64)
@@ -282,8 +305,14 @@ fn account_step(cells: &Cells, today: NaiveDate) -> Result<(Value, Option<String
         discount_percent: str_of(cells, "discount_percent"),
         discount_days: days("discount_days"),
         opened_on,
-        emails: str_of(cells, "email").map(str::to_owned).into_iter().collect(),
-        phones: str_of(cells, "phone").map(str::to_owned).into_iter().collect(),
+        emails: str_of(cells, "email")
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        phones: str_of(cells, "phone")
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
         sales_rep: str_of(cells, "sales_rep").map(str::to_owned),
     })
     .map_err(|e| format!("column {e}"))?;
@@ -310,7 +339,13 @@ fn invoice_step(cells: &Cells) -> Result<(Value, Option<String>), String> {
 
 fn payment_step(cells: &Cells) -> Result<(Value, Option<String>), String> {
     let mut v = json!({"command": "record_payment"});
-    for k in ["customer_id", "payment_id", "amount", "received_on", "method"] {
+    for k in [
+        "customer_id",
+        "payment_id",
+        "amount",
+        "received_on",
+        "method",
+    ] {
         if cells.contains_key(k) {
             v[k] = text(cells, k);
         }
@@ -556,5 +591,279 @@ mod fuzz {
         fn arbitrary_text_never_panics(invoices in ".{0,300}", payments in ".{0,300}") {
             run(&invoices, &payments);
         }
+    }
+}
+
+/// The importer's messages and rules, against a real ledger in a temporary directory.
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{import, Files};
+    use crate::commands::Output;
+    use crate::service::Service;
+
+    struct Ledger {
+        dir: tempfile::TempDir,
+        service: Service,
+    }
+
+    async fn ledger() -> Ledger {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(&dir.path().join("data")).await.unwrap();
+        Ledger { dir, service }
+    }
+
+    impl Ledger {
+        fn file(&self, name: &str, text: &str) -> std::path::PathBuf {
+            let path = self.dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        }
+
+        async fn import(&self, files: Files<'_>) -> Result<usize, String> {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let mut io = Output {
+                out: &mut out,
+                err: &mut err,
+                progress: false,
+            };
+            import(&self.service, files, &mut io)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        }
+
+        async fn accounts(&self, text: &str) -> Result<usize, String> {
+            let path = self.file("accounts.csv", text);
+            self.import(Files {
+                accounts: Some(&path),
+                ..Files::default()
+            })
+            .await
+        }
+
+        async fn invoices(&self, text: &str) -> Result<usize, String> {
+            let path = self.file("invoices.csv", text);
+            self.import(Files {
+                invoices: Some(&path),
+                ..Files::default()
+            })
+            .await
+        }
+
+        async fn payments(&self, text: &str) -> Result<usize, String> {
+            let path = self.file("payments.csv", text);
+            self.import(Files {
+                payments: Some(Path::new(&path)),
+                ..Files::default()
+            })
+            .await
+        }
+
+        async fn acme(&self) {
+            self.accounts(
+                "customer_id,name,currency,credit_limit,net_days,opened_on\n\
+                 ACME,Acme AS,EUR,10000.00,30,2026-01-01\n",
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    fn assert_names(message: &str, parts: &[&str]) {
+        for part in parts {
+            assert!(message.contains(part), "{part:?} missing from: {message}");
+        }
+    }
+
+    /// Reported in issue 15: with CRLF line endings every line number was off by one.
+    #[tokio::test]
+    async fn crlf_files_keep_their_line_numbers() {
+        let l = ledger().await;
+        l.acme().await;
+        let bad = l
+            .invoices(
+                "customer_id,invoice_id,amount,issued_on\r\n\
+                 ACME,I-1,100.00,2026-02-01\r\n\
+                 ACME,I-2,12.345,2026-02-03\r\n",
+            )
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["invoices.csv: line 3:", "nothing imported"]);
+        let bad = l
+            .invoices(
+                "customer_id,invoice_id,amount,issued_on\r\n\
+                 ACME,I-1,100.00,2026-02-01\r\n\
+                 \r\n\
+                 ACME,I-2,1O0.00,2026-02-03\r\n",
+            )
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["line 4:", "column amount = \"1O0.00\""]);
+        assert_eq!(l.service.live.read().accounts["ACME"].invoices.len(), 0);
+    }
+
+    /// Reported in issue 15: `line 2: input = "issue_invoice": input is out of range`.
+    #[tokio::test]
+    async fn a_bad_date_names_its_column_and_value() {
+        let l = ledger().await;
+        l.acme().await;
+        let bad = l
+            .invoices("customer_id,invoice_id,amount,issued_on\nACME,I-1,100.00,2026-13-01\n")
+            .await
+            .unwrap_err();
+        assert_names(
+            &bad,
+            &["line 2:", "column issued_on = \"2026-13-01\"", "YYYY-MM-DD"],
+        );
+        let bad = l
+            .payments("customer_id,payment_id,amount,received_on\nACME,P-1,10.00,2026-02-30\n")
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["column received_on = \"2026-02-30\""]);
+        let bad = l
+            .accounts(
+                "customer_id,name,currency,credit_limit,opened_on\nB,B AS,EUR,1.00,01/02/2026\n",
+            )
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["column opened_on = \"01/02/2026\""]);
+    }
+
+    #[tokio::test]
+    async fn a_bad_decimal_names_its_column_and_value() {
+        let l = ledger().await;
+        l.acme().await;
+        let huge = "99999999999999999999999999999";
+        let bad = l
+            .invoices(&format!(
+                "customer_id,invoice_id,amount,issued_on\nACME,I-1,{huge},2026-02-01\n"
+            ))
+            .await
+            .unwrap_err();
+        assert_names(
+            &bad,
+            &[
+                &format!("column amount = \"{huge}\""),
+                "below 79228162514264337593543950335",
+            ],
+        );
+        let bad = l
+            .payments(
+                "customer_id,payment_id,amount,received_on\nACME,P-1,\"1,000.00\",2026-02-03\n",
+            )
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["column amount = \"1,000.00\"", "e.g. 1234.50"]);
+        let bad = l
+            .accounts("customer_id,name,currency,credit_limit\nB,B AS,EUR,ten\n")
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["column credit_limit = \"ten\""]);
+        let bad = l
+            .accounts("customer_id,name,currency,credit_limit,net_days\nB,B AS,EUR,10.00,-5\n")
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["column net_days = \"-5\"", "whole number of days"]);
+        let bad = l
+            .accounts("customer_id,name,currency,credit_limit,colour\nB,B AS,EUR,10.00,red\n")
+            .await
+            .unwrap_err();
+        assert_names(&bad, &["line 1: unknown column \"colour\""]);
+    }
+
+    #[tokio::test]
+    async fn an_invoice_for_a_held_account_needs_an_override_reason() {
+        let l = ledger().await;
+        l.acme().await;
+        let hold: domain::Command = serde_json::from_value(serde_json::json!({
+            "command": "hold_account", "customer_id": "ACME", "reason": "credit check",
+            "effective_on": "2026-01-10"}))
+        .unwrap();
+        l.service.execute("test", hold, None).await.unwrap();
+        let refused = l
+            .invoices("customer_id,invoice_id,amount,issued_on\nACME,I-1,100.00,2026-02-01\n")
+            .await
+            .unwrap_err();
+        assert_names(&refused, &["line 2:", "nothing imported"]);
+        let imported = l
+            .invoices(
+                "customer_id,invoice_id,amount,issued_on,override_reason\n\
+                 ACME,I-1,100.00,2026-02-01,approved by the CFO\n",
+            )
+            .await
+            .unwrap();
+        assert_eq!(imported, 1);
+        assert_eq!(l.service.live.read().accounts["ACME"].invoices.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_overpayment_of_a_named_invoice_leaves_the_surplus_unapplied() {
+        let l = ledger().await;
+        l.acme().await;
+        l.invoices("customer_id,invoice_id,amount,issued_on\nACME,I-1,100.00,2026-02-01\n")
+            .await
+            .unwrap();
+        l.payments(
+            "customer_id,payment_id,amount,received_on,invoice_id\nACME,P-1,150.00,2026-02-10,I-1\n",
+        )
+        .await
+        .unwrap();
+        let ledger = l.service.live.read();
+        let acme = &ledger.accounts["ACME"];
+        let day: chrono::NaiveDate = "2026-02-10".parse().unwrap();
+        assert_eq!(acme.invoices[0].open_on(day).to_string(), "0.00");
+        assert_eq!(acme.unapplied_on(day).to_string(), "50.00");
+    }
+
+    #[tokio::test]
+    async fn accounts_invoices_and_payments_start_a_ledger_all_or_nothing() {
+        let l = ledger().await;
+        let accounts = l.file(
+            "accounts.csv",
+            "customer_id,name,currency,credit_limit,net_days,opened_on,email,sales_rep\n\
+             A1,Alpha AS,NOK,5000.00,14,2026-01-01,ap@alpha.example.com,ana\n\
+             B2,Beta SRL,RON,8000.00,,2026-01-01,,\n",
+        );
+        let invoices = l.file(
+            "invoices.csv",
+            "customer_id,invoice_id,amount,issued_on\nA1,I-1,100.00,2026-02-01\nB2,I-1,50.00,2026-02-01\n",
+        );
+        let bad_payments = l.file(
+            "payments.csv",
+            "customer_id,payment_id,amount,received_on\nA1,P-1,10.00,2026-02-10\nZZ,P-1,1.00,2026-02-10\n",
+        );
+        let refused = l
+            .import(Files {
+                accounts: Some(&accounts),
+                invoices: Some(&invoices),
+                payments: Some(&bad_payments),
+            })
+            .await
+            .unwrap_err();
+        assert_names(&refused, &["payments.csv: line 3:", "nothing imported"]);
+        assert!(l.service.live.read().accounts.is_empty(), "all or nothing");
+        let payments = l.file(
+            "payments.csv",
+            "customer_id,payment_id,amount,received_on\nA1,P-1,10.00,2026-02-10\n",
+        );
+        let imported = l
+            .import(Files {
+                accounts: Some(&accounts),
+                invoices: Some(&invoices),
+                payments: Some(&payments),
+            })
+            .await
+            .unwrap();
+        assert_eq!(imported, 5);
+        let ledger = l.service.live.read();
+        assert_eq!(
+            ledger.accounts["B2"].terms.net_days, 30,
+            "net_days defaults to 30"
+        );
+        assert_eq!(
+            ledger.accounts["A1"].contacts.emails,
+            ["ap@alpha.example.com"]
+        );
     }
 }

@@ -349,6 +349,9 @@ pub fn policy_comparison(
         .iter()
         .map(|k| vec![k.clone(), value(adopted.1, k), value(other.1, k)])
         .collect();
-    writeln!(out, "As of {as_of}, under the adopted policy and under the other:")?;
+    writeln!(
+        out,
+        "As of {as_of}, under the adopted policy and under the other:"
+    )?;
     table(out, &header, &rows)
 }
