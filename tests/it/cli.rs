@@ -130,7 +130,12 @@ fn the_demo_is_a_book_a_team_can_work() {
         .unwrap_or_else(|| panic!("no held figure in: {printed}"));
     let worklist: usize = printed
         .lines()
-        .find_map(|l| l.strip_prefix("worklist today: ")?.strip_suffix(" items")?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("worklist today: ")?
+                .strip_suffix(" items")?
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no worklist figure in: {printed}"));
     assert!(held_percent <= 8.0, "{printed}");
     assert!((10..=100).contains(&worklist), "{printed}");
@@ -140,7 +145,11 @@ fn the_demo_is_a_book_a_team_can_work() {
     assert_eq!(items.len(), worklist);
     for item in items {
         if item["step"] == "collection_agency" {
-            let open: f64 = item["open_amount"].as_str().expect("amount").parse().expect("decimal");
+            let open: f64 = item["open_amount"]
+                .as_str()
+                .expect("amount")
+                .parse()
+                .expect("decimal");
             assert!(open >= 300.0, "a small balance sent to an agency: {item}");
         }
     }
@@ -170,10 +179,17 @@ fn rebuild_with_a_policy_compares_and_adopts_only_when_asked() {
     assert!(adopted.contains("adopted"), "{adopted}");
     let after = cli(&data, &["export", "--format", "jsonl"]);
     assert_eq!(after.lines().count(), before + 1);
-    assert!(after.lines().last().expect("a line").contains("PolicyAdopted"));
+    assert!(after
+        .lines()
+        .last()
+        .expect("a line")
+        .contains("PolicyAdopted"));
 
     let whatif = cli(&data, &["whatif", "--policy", policy]);
     let totals: Vec<&str> = whatif.lines().filter(|l| l.starts_with("TOTAL ")).collect();
     assert!(totals.len() >= 2, "one TOTAL line per currency: {whatif}");
-    assert!(totals.iter().any(|l| l.starts_with("TOTAL EUR")), "{whatif}");
+    assert!(
+        totals.iter().any(|l| l.starts_with("TOTAL EUR")),
+        "{whatif}"
+    );
 }

@@ -336,7 +336,8 @@ impl Validator<'_> {
             MinOpenDoc::Table(table) => {
                 let mut out = std::collections::BTreeMap::new();
                 for (currency, d) in table {
-                    let valid = currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
+                    let valid =
+                        currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
                     if !valid {
                         return Err(self.err(
                             m.span(),

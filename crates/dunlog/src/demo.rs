@@ -340,8 +340,7 @@ fn collectors_steps(
     let done_before = add_days(today, -BACKLOG_DAYS);
     let mut out = Vec::new();
     for step in &policy.ladder {
-        let Some(on) =
-            projections::worklist::trigger_on(step, invoice.issued_on, invoice.due_on)
+        let Some(on) = projections::worklist::trigger_on(step, invoice.issued_on, invoice.due_on)
         else {
             continue;
         };

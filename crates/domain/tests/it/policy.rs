@@ -258,10 +258,15 @@ fn min_open_amount_is_one_decimal_or_one_per_currency() {
     );
     assert!(one.ladder[0].offered_for(Decimal::from(300), "NOK"));
     assert!(!one.ladder[0].offered_for(Decimal::new(29999, 2), "EUR"));
-    let table =
-        Policy::parse(&format!("{step}min_open_amount = {{ EUR = \"300\", NOK = 3000 }}\n")).unwrap();
+    let table = Policy::parse(&format!(
+        "{step}min_open_amount = {{ EUR = \"300\", NOK = 3000 }}\n"
+    ))
+    .unwrap();
     assert!(!table.ladder[0].offered_for(Decimal::from(2999), "NOK"));
-    assert!(table.ladder[0].offered_for(Decimal::from(1), "RON"), "no minimum for RON");
+    assert!(
+        table.ladder[0].offered_for(Decimal::from(1), "RON"),
+        "no minimum for RON"
+    );
     rejects(
         &format!("{step}min_open_amount = \"-1\"\n"),
         "Err(VALIDATION line 7 ladder.min_open_amount)",
