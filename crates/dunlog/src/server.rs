@@ -542,7 +542,7 @@ mod tests {
     async fn a_request_that_panics_gets_internal_and_the_next_is_served() {
         let dir = tempfile::tempdir().unwrap();
         let service = Service::open(dir.path()).await.unwrap();
-        let token = auth::create(&service.store, "viewer", Role::Viewer).unwrap();
+        let token = service.tokens.create("viewer", Role::Viewer).unwrap();
         let state = AppState::new(service, false);
         let panicking = routes().route(
             "/panics",
