@@ -193,3 +193,84 @@ fn rebuild_with_a_policy_compares_and_adopts_only_when_asked() {
         "{whatif}"
     );
 }
+
+/// SPEC §9: `account open` and `import` start a ledger from the CLI alone.
+#[test]
+fn a_ledger_starts_from_the_cli_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let opened = cli(
+        &data,
+        &[
+            "account",
+            "open",
+            "--customer",
+            "ACME",
+            "--name",
+            "Acme AS",
+            "--currency",
+            "EUR",
+            "--credit-limit",
+            "10000.00",
+            "--opened-on",
+            "2026-01-01",
+            "--email",
+            "billing@acme.example.com",
+        ],
+    );
+    assert!(opened.starts_with("opened account ACME"), "{opened}");
+    let (ok, _, stderr) = run(
+        &data,
+        &[
+            "account",
+            "open",
+            "--customer",
+            "B",
+            "--name",
+            "B",
+            "--currency",
+            "EUR",
+            "--credit-limit",
+            "1,000",
+        ],
+    );
+    assert!(
+        !ok && stderr.contains("--credit-limit = \"1,000\""),
+        "{stderr}"
+    );
+    let invoices = dir.path().join("invoices.csv");
+    std::fs::write(
+        &invoices,
+        "customer_id,invoice_id,amount,issued_on\r\nACME,I-1,400.00,2026-02-01\r\n",
+    )
+    .expect("write csv");
+    let payments = dir.path().join("payments.csv");
+    std::fs::write(
+        &payments,
+        "customer_id,payment_id,amount,received_on,invoice_id\r\nACME,P-1,500.00,2026-02-10,I-1\r\n",
+    )
+    .expect("write csv");
+    let imported = cli(
+        &data,
+        &[
+            "import",
+            "--invoices",
+            invoices.to_str().expect("utf-8"),
+            "--payments",
+            payments.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(imported.trim(), "imported 2 rows");
+    let aging = cli(
+        &data,
+        &["aging", "--as-of", "2026-03-01", "--format", "csv"],
+    );
+    let row = aging
+        .lines()
+        .find(|l| l.starts_with("ACME,"))
+        .expect("ACME row");
+    assert!(
+        row.contains(",-100.00,") || row.contains(",100.00,"),
+        "the surplus is unapplied: {aging}"
+    );
+}
