@@ -4,8 +4,10 @@
 mod amounts;
 mod beside;
 mod chain_check;
+mod chromium;
 mod cli;
 mod crash;
+mod dashboard;
 mod demo;
 mod limits;
 mod restart;

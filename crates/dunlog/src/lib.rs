@@ -9,6 +9,7 @@ pub mod channel;
 pub mod cli;
 pub mod commands;
 pub mod conn;
+pub mod dashboard;
 pub mod demo;
 #[doc(hidden)]
 pub mod fuzz;
