@@ -54,7 +54,11 @@ fn a_bad_import_row_is_reported_by_line_and_appends_nothing() {
     // The demo is generated relative to today, so the rows are too (a literal date here failed
     // once the calendar passed the demo's opening dates: issue 12).
     let today = chrono::Utc::now().date_naive();
-    let day = |n: u64| today.checked_sub_days(chrono::Days::new(n)).expect("a date");
+    let day = |n: u64| {
+        today
+            .checked_sub_days(chrono::Days::new(n))
+            .expect("a date")
+    };
     let invoices = dir.path().join("invoices.csv");
     std::fs::write(
         &invoices,
