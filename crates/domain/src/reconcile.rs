@@ -43,6 +43,20 @@ pub struct Span {
 /// equal one walk of the clock over the facts as now known, over `span`. `cause` names the
 /// fact that made them necessary (recorded as their reason). Empty when nothing differs.
 pub fn reconcile(account: &Account, policy: &Policy, span: Span, cause: &str) -> Vec<Event> {
+    reconcile_dated(account, policy, span, cause)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
+}
+
+/// [`reconcile`], each event with the day it takes effect (a fee reversal: its fee's
+/// `charged_on`), so a caller can cut the answer into appends of whole days.
+pub fn reconcile_dated(
+    account: &Account,
+    policy: &Policy,
+    span: Span,
+    cause: &str,
+) -> Vec<(NaiveDate, Event)> {
     // A fee reversed moves the money that had covered it to unapplied cash, and that money is
     // then a fact the walk sees; so the differences are taken again until there are none
     // (in practice one pass, rarely two).
@@ -53,18 +67,25 @@ pub fn reconcile(account: &Account, policy: &Policy, span: Span, cause: &str) ->
         if events.is_empty() {
             break;
         }
-        for e in &events {
+        for (_, e) in &events {
             state.evolve(e);
         }
         out.extend(events);
     }
+    // Stable: a later pass's change on the same day still comes after the earlier one's.
+    out.sort_by_key(|(on, _)| *on);
     out
 }
 
 /// Most passes [`reconcile`] takes before it settles for what it has.
 pub const RECONCILE_PASSES_MAX: usize = 8;
 
-fn reconcile_once(account: &Account, policy: &Policy, span: Span, cause: &str) -> Vec<Event> {
+fn reconcile_once(
+    account: &Account,
+    policy: &Policy,
+    span: Span,
+    cause: &str,
+) -> Vec<(NaiveDate, Event)> {
     let Some(from) = first_day(account, span.from) else {
         return Vec::new();
     };
@@ -93,18 +114,29 @@ fn reconcile_once(account: &Account, policy: &Policy, span: Span, cause: &str) -
         })
         .collect();
     let mut fee_matched = vec![false; ideal_fees.len()];
+    // By (invoice, period): an account may carry thousands of fees.
+    let mut by_identity: std::collections::HashMap<(&str, u32), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, f) in ideal_fees.iter().enumerate() {
+        by_identity
+            .entry((f.invoice_id.as_str(), f.period))
+            .or_default()
+            .push(i);
+    }
     for invoice in &account.invoices {
         for fee in &invoice.fees {
             if fee.reversed.is_some() || fee.charged_on < from || fee.charged_on > span.through {
                 continue;
             }
-            let found = ideal_fees.iter().enumerate().position(|(i, f)| {
-                !fee_matched[i]
-                    && f.invoice_id == invoice.id
-                    && f.period == fee.period
-                    && f.amount == fee.amount
-                    && f.charged_on == fee.charged_on
-            });
+            let found = by_identity
+                .get(&(invoice.id.as_str(), fee.period))
+                .and_then(|candidates| {
+                    candidates.iter().copied().find(|&i| {
+                        !fee_matched[i]
+                            && ideal_fees[i].amount == fee.amount
+                            && ideal_fees[i].charged_on == fee.charged_on
+                    })
+                });
             if let Some(i) = found {
                 fee_matched[i] = true;
                 continue;
@@ -240,7 +272,7 @@ fn reconcile_once(account: &Account, policy: &Policy, span: Span, cause: &str) -
     // In the order they take effect (stable: within a day, reversals before charges before
     // promises before status, as emitted).
     out.sort_by_key(|(on, _)| *on);
-    out.into_iter().map(|(_, e)| e).collect()
+    out
 }
 
 /// What distinguishes one hold status from another for reconciliation: held or not, and by
@@ -476,11 +508,25 @@ pub fn tick(
     date: NaiveDate,
     today: NaiveDate,
 ) -> Result<Vec<Event>, crate::error::DomainError> {
+    Ok(tick_dated(account, policy, clock, date, today)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
+/// [`tick`], each event with the day it takes effect, in that order.
+pub fn tick_dated(
+    account: &Account,
+    policy: &Policy,
+    clock: Option<NaiveDate>,
+    date: NaiveDate,
+    today: NaiveDate,
+) -> Result<Vec<(NaiveDate, Event)>, crate::error::DomainError> {
     check_tick_date(date, today)?;
     let from = clock
         .and_then(|mark| mark.succ_opt())
         .unwrap_or(account.opened_on);
-    Ok(reconcile(
+    Ok(reconcile_dated(
         account,
         policy,
         Span {

@@ -51,6 +51,10 @@ enum Command {
         /// Do not run the clock on start and daily (tests; run `tick` by hand instead).
         #[arg(long)]
         no_auto_tick: bool,
+        /// Fix the ledger's today (tests and scenarios only): no fact and no tick after it.
+        /// Default: the server's clock, in UTC.
+        #[arg(long)]
+        today: Option<NaiveDate>,
         /// Close a kept-alive connection that sends no request for this many seconds.
         #[arg(long, default_value_t = crate::conn::IDLE_TIMEOUT.as_secs())]
         idle_timeout_secs: u64,
@@ -75,10 +79,14 @@ enum Command {
         #[arg(long)]
         payments: Option<PathBuf>,
     },
-    /// Run the clock through a date (default today): late fees, broken promises, holds.
+    /// Run the clock through a date (default today; never after today): late fees, broken
+    /// promises, holds.
     Tick {
         #[arg(long)]
         date: Option<NaiveDate>,
+        /// Fix the ledger's today (tests and scenarios only). Default: today in UTC.
+        #[arg(long)]
+        today: Option<NaiveDate>,
     },
     /// Walk the hash chain and the indexes; report the first bad position.
     Verify,
@@ -137,6 +145,9 @@ enum Command {
     Scenario {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The ledger's today for every file (a file's own `"today"` wins). Default: today in UTC.
+        #[arg(long)]
+        today: Option<NaiveDate>,
     },
     /// Print the GraphQL schema (SDL), as committed in docs/schema.graphql.
     Schema,
@@ -243,6 +254,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             demo_customers,
             production,
             no_auto_tick,
+            today,
             idle_timeout_secs,
             max_connections_per_client,
         } => runtime()?.block_on(serve(
@@ -253,6 +265,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 demo_customers,
                 production,
                 auto_tick: !no_auto_tick,
+                today,
                 limits: crate::conn::ConnectionLimits {
                     header_read_timeout: crate::conn::HEADER_READ_TIMEOUT,
                     idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
@@ -287,14 +300,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             println!("imported {count} rows");
         }
-        Command::Tick { date } => {
-            let date = date.unwrap_or_else(|| Utc::now().date_naive());
+        Command::Tick { date, today } => {
             let rt = runtime()?;
-            let events = rt.block_on(async {
-                let service = Service::open(&data).await?;
-                service.tick(date).await.map_err(|e| anyhow::anyhow!("{e}"))
+            let (date, report) = rt.block_on(async {
+                let service = Service::open(&data).await?.with_today(today);
+                let date = date.unwrap_or_else(|| service.today());
+                let report = service
+                    .tick_report(date)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                anyhow::Ok((date, report))
             })?;
-            println!("tick through {date}: {} events appended", events.len());
+            println!(
+                "tick through {date}: {} events appended",
+                report.events.len()
+            );
+            if !report.failed.is_empty() {
+                for (customer, why) in &report.failed {
+                    eprintln!("dunlog: the clock failed for {customer}: {why}");
+                }
+                bail!(
+                    "the clock failed for {} account(s); the others were ticked",
+                    report.failed.len()
+                );
+            }
         }
         Command::Verify => {
             let store = open_existing(&data)?;
@@ -407,7 +436,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Scenario { files } => return run_scenarios(&files),
+        Command::Scenario { files, today } => return run_scenarios(&files, today),
         Command::Schema => print!("{}", crate::graphql::sdl()),
         Command::Bench {
             events,
@@ -469,7 +498,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
+fn run_scenarios(files: &[PathBuf], today: Option<NaiveDate>) -> Result<ExitCode> {
     let rt = runtime()?;
     let mut failed = false;
     for file in files {
@@ -478,6 +507,7 @@ fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
         let scenario: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", file.display()))?;
         let mut target = crate::scenario::ServiceTarget::new(&rt);
+        target.today = today;
         match projections::scenario::run(&scenario, &mut target) {
             Ok(steps) => println!("ok   {} ({steps} steps)", file.display()),
             Err(failure) => {
@@ -506,6 +536,7 @@ struct ServeOptions {
     demo_customers: usize,
     production: bool,
     auto_tick: bool,
+    today: Option<NaiveDate>,
     limits: crate::conn::ConnectionLimits,
 }
 
@@ -515,9 +546,10 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         demo_customers,
         production,
         auto_tick,
+        today,
         limits,
     } = options;
-    let service = Service::open(data).await?;
+    let service = Service::open(data).await?.with_today(today);
     if demo {
         if service.live.read().accounts.is_empty() {
             eprintln!("demo: generating {demo_customers} customers…");
@@ -532,17 +564,25 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
             data.display()
         );
     }
-    // The server ticks on start and then once a day (SPEC §5).
+    // The server ticks on start and then once a day (SPEC §5), through its today. Accounts the
+    // clock fails for are logged one by one and retried at the next check.
     let ticker = service.clone();
     let clock = async move {
         let mut last: Option<NaiveDate> = None;
         loop {
-            let today = Utc::now().date_naive();
+            let today = ticker.today();
             if last != Some(today) {
-                match ticker.tick(today).await {
-                    Ok(events) => {
-                        tracing::info!(date = %today, events = events.len(), "daily tick");
-                        last = Some(today);
+                match ticker.tick_report(today).await {
+                    Ok(report) => {
+                        tracing::info!(
+                            date = %today,
+                            events = report.events.len(),
+                            failed = report.failed.len(),
+                            "daily tick"
+                        );
+                        if report.failed.is_empty() {
+                            last = Some(today);
+                        }
                     }
                     Err(e) => tracing::error!(error = %e, "daily tick failed"),
                 }

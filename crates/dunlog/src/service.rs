@@ -92,6 +92,18 @@ pub struct AppendStats {
     pub appends: AtomicU64,
     pub events: AtomicU64,
     pub conflicts: AtomicU64,
+    /// Accounts the clock failed for, over all ticks (each is retried at the next tick).
+    pub tick_failures: AtomicU64,
+    /// The accounts the last tick failed for, with why (empty when it went through).
+    pub tick_failing: std::sync::Mutex<Vec<(CustomerId, String)>>,
+}
+
+/// What a tick did: the events appended, and the accounts it could not tick (the others went
+/// through regardless; these are retried at the next tick).
+#[derive(Debug, Default)]
+pub struct TickReport {
+    pub events: Vec<RecordedEvent>,
+    pub failed: Vec<(CustomerId, String)>,
 }
 
 /// The ledger as a user drives it.
@@ -103,6 +115,30 @@ pub struct Service {
     known_at_cache: Arc<KnownAtCache>,
     /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
     writes_refused: Arc<Option<String>>,
+    /// The ledger's today when fixed (`--today`, tests and scenarios); else the UTC date.
+    today_fixed: Option<NaiveDate>,
+}
+
+/// The longest prefix of `events` (in the order they take effect) that fits in one append and
+/// ends with a whole day, with that day; when one day alone has more events than fit, the first
+/// `max` of them and no day (the clock mark stays before that day until its last part).
+fn whole_days(events: &[(NaiveDate, Event)], max: usize) -> (&[(NaiveDate, Event)], Option<NaiveDate>) {
+    if events.len() <= max {
+        return (events, None);
+    }
+    let mut cut = max;
+    // `events[cut]` is the first left out: back off to the start of its day.
+    while cut > 0 && events[cut - 1].0 == events[cut].0 {
+        cut -= 1;
+    }
+    if cut == 0 {
+        return (&events[..max], None);
+    }
+    (&events[..cut], Some(events[cut - 1].0))
+}
+
+fn last_tick_before(last: Option<NaiveDate>, day: NaiveDate) -> bool {
+    last.is_none_or(|l| l < day)
 }
 
 /// The `meta` key of the last position the start-up check verified, with its hash:
@@ -189,6 +225,7 @@ impl Service {
             stats: Arc::new(AppendStats::default()),
             known_at_cache: Arc::new(KnownAtCache::new(KNOWN_AT_CACHE_MAX)),
             writes_refused: Arc::new(writes_refused),
+            today_fixed: None,
         };
         if service.writes_refused.is_none() && service.store.stream_version("policy")? == 0 {
             service
@@ -197,6 +234,17 @@ impl Service {
                 .map_err(|e| anyhow::anyhow!("adopting the default policy: {e}"))?;
         }
         Ok(service)
+    }
+
+    /// Fixes the ledger's today (`--today D`; tests and scenarios): no fact or tick after it.
+    pub fn with_today(mut self, today: Option<NaiveDate>) -> Service {
+        self.today_fixed = today;
+        self
+    }
+
+    /// The ledger's today: the server's clock in UTC, unless fixed with [`Service::with_today`].
+    pub fn today(&self) -> NaiveDate {
+        self.today_fixed.unwrap_or_else(|| Utc::now().date_naive())
     }
 
     /// Why writes are refused (the log did not verify at start), if they are.
@@ -306,9 +354,7 @@ impl Service {
     }
 
     fn exposure_today(&self, customer_id: &CustomerId) -> Option<Exposure> {
-        self.live
-            .read()
-            .exposure(customer_id, Utc::now().date_naive())
+        self.live.read().exposure(customer_id, self.today())
     }
 
     /// Decides and appends a command for `actor`.
@@ -331,17 +377,20 @@ impl Service {
         let stream = customer_id.stream();
         for _attempt in 0..CONFLICT_RETRIES_MAX {
             let now = Utc::now();
+            // The last day the clock walked for the account: a fact dated on or before it is
+            // reconciled with what the clock decided (SPEC §5), in the command's own append.
+            let clock = self.last_tick(&customer_id)?;
             let (events, version, policy_version) = {
                 let ledger = self.live.read();
                 let policy = ledger.policy();
                 let account = ledger.account(&customer_id);
                 let ctx = Context {
-                    today: now.date_naive(),
+                    today: self.today(),
                     now,
                     actor,
                     policy: &policy,
                 };
-                let decided = domain::decide(account, &command, &ctx);
+                let decided = domain::reconcile::execute(account, &command, &ctx, clock);
                 (
                     decided,
                     account.map(|a| a.version).unwrap_or(0),
@@ -498,67 +547,132 @@ impl Service {
         Ok(())
     }
 
-    /// Runs the clock for every account through `date`; returns the events it appended.
+    /// Runs the clock for every account through `date`; returns the events it appended. An
+    /// account the clock fails for does not stop the others; the tick then fails naming them
+    /// (see [`Service::tick_report`]).
     pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let report = self.tick_report(date).await?;
+        if report.failed.is_empty() {
+            return Ok(report.events);
+        }
+        let names: Vec<String> = report
+            .failed
+            .iter()
+            .map(|(c, why)| format!("{c}: {why}"))
+            .collect();
+        Err(ServiceError::Internal(anyhow::anyhow!(
+            "the clock failed for {} account(s) (the others were ticked; these are retried at \
+             the next tick): {}",
+            report.failed.len(),
+            names.join("; ")
+        )))
+    }
+
+    /// Runs the clock for every account through `date` (never after today: `VALIDATION`).
+    /// Each account's events go in appends of whole days within the store's limit, its clock
+    /// mark advanced after each, so a tick of any size goes through and one interrupted resumes
+    /// where it stopped. One account's failure is logged and reported, never stops the others.
+    pub async fn tick_report(&self, date: NaiveDate) -> Result<TickReport, ServiceError> {
         self.check_writable()?;
+        domain::reconcile::check_tick_date(date, self.today())?;
         let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
         self.check_tick_span(&customers, date)?;
-        let mut appended = Vec::new();
+        let mut report = TickReport::default();
         for customer_id in customers {
-            let last = self.last_tick(&customer_id)?;
-            let mut done = false;
-            for _attempt in 0..CONFLICT_RETRIES_MAX {
-                let (events, version, policy_version) = {
-                    let ledger = self.live.read();
-                    let Some(account) = ledger.account(&customer_id) else {
-                        break;
-                    };
-                    let policy = ledger.policy();
-                    let from = last.and_then(|d| d.succ_opt()).unwrap_or(account.opened_on);
-                    (
-                        domain::tick(account, &policy, from, date),
-                        account.version,
-                        ledger.policy_version(),
-                    )
-                };
-                if events.is_empty() {
-                    done = true;
-                    break;
+            match self.tick_account(&customer_id, date).await {
+                Ok(events) => report.events.extend(events),
+                Err(e) => {
+                    tracing::error!(customer = %customer_id, error = %e, "the clock failed for an account");
+                    self.stats.tick_failures.fetch_add(1, Ordering::Relaxed);
+                    report.failed.push((customer_id, e.to_string()));
                 }
+            }
+        }
+        if let Ok(mut failing) = self.stats.tick_failing.lock() {
+            failing.clone_from(&report.failed);
+        }
+        Ok(report)
+    }
+
+    fn set_last_tick(&self, customer_id: &CustomerId, day: NaiveDate) -> Result<(), ServiceError> {
+        self.store
+            .meta_put(&format!("clock/{customer_id}"), day.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// The clock for one account through `date`, in appends of whole days.
+    async fn tick_account(
+        &self,
+        customer_id: &CustomerId,
+        date: NaiveDate,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let mut appended = Vec::new();
+        let mut conflicts = 0;
+        loop {
+            let last = self.last_tick(customer_id)?;
+            let (events, version, policy_version) = {
+                let ledger = self.live.read();
+                let Some(account) = ledger.account(customer_id) else {
+                    return Ok(appended);
+                };
+                let policy = ledger.policy();
+                (
+                    domain::reconcile::tick_dated(account, &policy, last, date, self.today())?,
+                    account.version,
+                    ledger.policy_version(),
+                )
+            };
+            let mut version = version;
+            let mut rest = events.as_slice();
+            let mut conflicted = false;
+            while !rest.is_empty() {
+                let (chunk, through) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
+                rest = &rest[chunk.len()..];
                 let req = self.new_request(
                     customer_id.stream(),
                     ExpectedVersion::Exact(version),
-                    events,
+                    chunk.iter().map(|(_, e)| e.clone()).collect(),
                     CLOCK_ACTOR,
                     policy_version,
                     None,
                 );
                 match self.append(req).await {
                     Ok(outcome) => {
+                        version += outcome.events.len() as u64;
                         let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
-                        self.live.wait_for(last).await?;
                         appended.extend(outcome.events);
-                        done = true;
-                        break;
+                        // A whole number of days is recorded: a tick interrupted now resumes
+                        // from the next one (and reconciles whatever it finds recorded there).
+                        if let Some(day) = through {
+                            if last_tick_before(self.last_tick(customer_id)?, day) {
+                                self.set_last_tick(customer_id, day)?;
+                            }
+                        }
+                        self.live.wait_for(last).await?;
                     }
                     Err(StoreError::Conflict { .. }) => {
-                        self.live.wait_for(self.store.head()).await?;
+                        conflicted = true;
+                        break;
                     }
                     Err(e) => return Err(e.into()),
                 }
             }
-            if !done {
+            if !conflicted {
+                if last_tick_before(self.last_tick(customer_id)?, date) {
+                    self.set_last_tick(customer_id, date)?;
+                }
+                return Ok(appended);
+            }
+            conflicts += 1;
+            if conflicts >= CONFLICT_RETRIES_MAX {
                 return Err(ServiceError::rejected(
                     ErrorKind::Conflict,
                     format!("customer_id = {customer_id:?}: the account kept changing during tick"),
                 ));
             }
-            if last.is_none_or(|l| l < date) {
-                self.store
-                    .meta_put(&format!("clock/{customer_id}"), date.to_string().as_bytes())?;
-            }
+            // A command came in between: catch up and decide again from what is recorded.
+            self.live.wait_for(self.store.head()).await?;
         }
-        Ok(appended)
     }
 
     /// The ledger as known at an instant (only events recorded at or before it): replayed into
