@@ -808,7 +808,10 @@ mod tests {
     #[tokio::test]
     async fn a_tick_more_than_ten_years_ahead_is_refused_and_appends_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let service = Service::open(dir.path()).await.unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2046-01-01".parse().unwrap()));
         service.execute("a", open_acme(), None).await.unwrap();
         service.execute("a", invoice("100.00"), None).await.unwrap();
         let head = service.store.head();
@@ -834,7 +837,10 @@ mod tests {
     #[tokio::test]
     async fn ticking_twice_emits_nothing_the_second_time() {
         let dir = tempfile::tempdir().unwrap();
-        let service = Service::open(dir.path()).await.unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-07-01".parse().unwrap()));
         service.execute("a", open_acme(), None).await.unwrap();
         service.execute("a", invoice("100.00"), None).await.unwrap();
         let through: NaiveDate = "2026-06-30".parse().unwrap();
@@ -846,5 +852,155 @@ mod tests {
             service.store.meta_get("clock/ACME").unwrap().unwrap(),
             b"2026-06-30".to_vec()
         );
+    }
+
+    #[tokio::test]
+    async fn a_tick_after_today_is_validation_and_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-06-30".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let head = service.store.head();
+        match service.tick("2026-07-01".parse().unwrap()).await {
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Validation,
+                message,
+            }) => assert!(message.contains("2026-07-01"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(service.store.head(), head);
+        assert!(service.store.meta_get("clock/ACME").unwrap().is_none());
+    }
+
+    /// Issue 14: a payment recorded after the tick, received before the fee dates, reverses the
+    /// fees and releases the hold in its own append.
+    #[tokio::test]
+    async fn a_payment_recorded_after_the_tick_reconciles_in_its_own_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service
+            .execute(
+                "a",
+                command(serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"})),
+                None,
+            )
+            .await
+            .unwrap();
+        let ticked = service.tick("2026-05-15".parse().unwrap()).await.unwrap();
+        let count = |events: &[RecordedEvent], t: &str| {
+            events.iter().filter(|e| e.event.event_type() == t).count()
+        };
+        assert_eq!(count(&ticked, "LateFeeCharged"), 2);
+        let paid = service
+            .execute(
+                "a",
+                command(serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P2", "amount": "1000.00", "received_on": "2026-04-02",
+                "method": "transfer"})),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(paid.events[0].event.event_type(), "PaymentReceived");
+        assert_eq!(count(&paid.events, "LateFeeReversed"), 2);
+        assert_eq!(count(&paid.events, "AccountReleased"), 1);
+        let exposure = service
+            .live
+            .read()
+            .exposure(&CustomerId::parse("ACME").unwrap(), "2026-05-20".parse().unwrap())
+            .unwrap();
+        assert_eq!(exposure.exposure.to_string(), "0.00");
+        assert_eq!(exposure.status, projections::ExposureStatus::Ok);
+        assert!(service.tick("2026-05-20".parse().unwrap()).await.unwrap().is_empty());
+    }
+
+    /// Issue 14: an account owing more automatic events than one append carries stopped the clock
+    /// for the whole book. 5,000 overdue invoices ticked across a year: tens of thousands of
+    /// fees, in appends of whole days within the store's limit.
+    #[tokio::test]
+    async fn a_tick_of_any_size_goes_through_in_appends_of_whole_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2027-03-01".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        // A second account after it in key order must be ticked too.
+        service
+            .execute(
+                "a",
+                command(serde_json::json!({"command": "open_account", "customer_id": "ZED",
+                "name": "Zed", "currency": "EUR", "credit_limit": "1000.00",
+                "terms": {"net_days": 30}, "opened_on": "2026-01-01"})),
+                None,
+            )
+            .await
+            .unwrap();
+        service
+            .execute(
+                "a",
+                command(serde_json::json!({"command": "issue_invoice", "customer_id": "ZED",
+                "invoice_id": "Z1", "amount": "100.00", "issued_on": "2026-01-05"})),
+                None,
+            )
+            .await
+            .unwrap();
+        // 5,000 invoices, written straight to the log in appends of 1,000 (decided one by one
+        // they would take minutes); due on 250 different days.
+        let mut version = service.store.stream_version("account-ACME").unwrap();
+        for batch in 0..5 {
+            let events: Vec<Event> = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let issued = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()
+                        + chrono::Days::new(n % 250);
+                    domain::event::InvoiceIssued {
+                        invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
+                        amount: "100.00".parse().unwrap(),
+                        issued_on: issued,
+                        due_on: issued + chrono::Days::new(30),
+                        terms: domain::event::Terms {
+                            net_days: 30,
+                            discount_percent: None,
+                            discount_days: None,
+                        },
+                        reference: None,
+                        override_reason: None,
+                    }
+                    .into()
+                })
+                .collect();
+            let req = service.new_request(
+                "account-ACME".to_owned(),
+                ExpectedVersion::Exact(version),
+                events,
+                "a",
+                1,
+                None,
+            );
+            let outcome = service.append(req).await.unwrap();
+            version += outcome.events.len() as u64;
+        }
+        service.live.wait_for(service.store.head()).await.unwrap();
+        let ticked = service.tick("2027-01-01".parse().unwrap()).await.unwrap();
+        let fees = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .count();
+        assert!(fees > 30_000, "{fees} fees");
+        assert!(ticked.iter().any(|e| e.stream == "account-ZED"));
+        assert_eq!(
+            service.store.meta_get("clock/ACME").unwrap().unwrap(),
+            b"2027-01-01".to_vec()
+        );
+        assert!(service.tick("2027-01-01".parse().unwrap()).await.unwrap().is_empty());
     }
 }
