@@ -145,6 +145,8 @@ fn reconcile_once(
                 continue;
             };
             let (unapplied, unapplied_on) = released(current, fee.amount, fee.charged_on);
+            // Written at the currency's minor units, like every amount (SPEC §2).
+            let unapplied = account.currency.display(unapplied);
             let reversal = LateFeeReversed {
                 invoice_id: invoice.id.clone(),
                 period: fee.period,

@@ -911,6 +911,21 @@ mod tests {
             .unwrap();
         assert_eq!(paid.events[0].event.event_type(), "PaymentReceived");
         assert_eq!(count(&paid.events, "LateFeeReversed"), 2);
+        // Each reversal names the log position of the fee it reverses.
+        let fee_positions: Vec<u64> = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .map(|e| e.position)
+            .collect();
+        let reversed: Vec<u64> = paid
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::LateFeeReversed(r) => Some(r.reverses),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reversed, fee_positions);
         assert_eq!(count(&paid.events, "AccountReleased"), 1);
         let exposure = service
             .live

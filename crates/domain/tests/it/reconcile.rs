@@ -33,9 +33,9 @@ fn a_back_dated_payment_reverses_each_fee_it_makes_unjustified() {
         &walked_past_due(),
         pay("P1", "1000.00", "2026-04-02"),
         "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0] unapplied 0.00; \
-         LateFeeReversed A 15.00 #1 unapplied 0 reverses @3 (payment P1 received 2026-04-02); \
+         LateFeeReversed A 15.00 #1 unapplied 0.00 reverses @3 (payment P1 received 2026-04-02); \
          AccountReleased reconciled auto 2026-05-01; \
-         LateFeeReversed A 15.00 #2 unapplied 0 reverses @5 (payment P1 received 2026-04-02)])",
+         LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @5 (payment P1 received 2026-04-02)])",
     );
 }
 
@@ -46,7 +46,7 @@ fn a_back_dated_partial_payment_re_prices_the_fee_it_halves() {
         &walked_past_due(),
         pay("P1", "500.00", "2026-04-20"),
         "Ok([PaymentReceived P1 500.00 2026-04-20 [A 500.00 discount 0] unapplied 0.00; \
-         LateFeeReversed A 15.00 #2 unapplied 0 reverses @5 (payment P1 received 2026-04-20); \
+         LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @5 (payment P1 received 2026-04-20); \
          LateFeeCharged A 7.50 2026-05-05 #2])",
     );
 }
@@ -133,9 +133,9 @@ fn a_hold_never_justified_is_released_from_its_first_day_even_without_auto_relea
         &walked_past_due(),
         pay("P1", "1000.00", "2026-04-02"),
         "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0] unapplied 0.00; \
-         LateFeeReversed A 15.00 #1 unapplied 0 reverses @3 (payment P1 received 2026-04-02); \
+         LateFeeReversed A 15.00 #1 unapplied 0.00 reverses @3 (payment P1 received 2026-04-02); \
          AccountReleased reconciled auto 2026-05-01; \
-         LateFeeReversed A 15.00 #2 unapplied 0 reverses @5 (payment P1 received 2026-04-02)])",
+         LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @5 (payment P1 received 2026-04-02)])",
     );
 }
 
