@@ -114,7 +114,7 @@ pub fn lean_for_clock(account: &Account) -> Account {
         payment.method = String::new();
     }
     for promise in &mut lean.promises {
-        promise.invoice_ids = Vec::new();
+        // The invoices a promise covers stay: an active promise suspends their fees and holds.
         promise.via = String::new();
     }
     lean
