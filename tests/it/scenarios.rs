@@ -215,7 +215,10 @@ fn every_scenario_passes_through_graphql() {
         let ledger = Ledger::new();
         // The file's today fixes the server's (`--today D`; the server runs with
         // `--no-auto-tick`).
-        let today = scenario.get("today").and_then(Value::as_str).map(str::to_owned);
+        let today = scenario
+            .get("today")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let server = match &today {
             Some(d) => Server::start_with(&ledger.data(), &["--today", d]),
             None => Server::start(&ledger.data()),

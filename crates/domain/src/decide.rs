@@ -745,7 +745,11 @@ fn with_follow_ups(
 
 /// `PromiseKept` for each promise that payments now cover and that is neither kept nor broken
 /// (a promise reinstated by reconciliation is then kept by the payment that reinstated it).
-pub fn promises_kept(after: &Account, policy: &crate::policy::Policy, business_date: NaiveDate) -> Vec<Event> {
+pub fn promises_kept(
+    after: &Account,
+    policy: &crate::policy::Policy,
+    business_date: NaiveDate,
+) -> Vec<Event> {
     let grace = policy.promises.grace_days;
     let cash = after.cash_in_on(NaiveDate::MAX);
     let covered = coverage(&after.promises, &cash, grace);

@@ -396,10 +396,9 @@ pub fn cause_of(events: &[Event]) -> String {
                 "payment {} reversed {}",
                 p.payment_id, p.reversed_on
             )),
-            Event::InvoiceIssued(i) => Some(format!(
-                "invoice {} issued {}",
-                i.invoice_id, i.issued_on
-            )),
+            Event::InvoiceIssued(i) => {
+                Some(format!("invoice {} issued {}", i.invoice_id, i.issued_on))
+            }
             Event::InvoiceDisputed(i) => Some(format!(
                 "invoice {} disputed {}",
                 i.invoice_id, i.disputed_on
@@ -419,17 +418,14 @@ pub fn cause_of(events: &[Event]) -> String {
             Event::UnappliedCashApplied(a) => {
                 Some(format!("unapplied cash applied {}", a.applied_on))
             }
-            Event::PaymentPromised(p) => Some(format!(
-                "promise {} made {}",
-                p.promise_id, p.made_on
-            )),
+            Event::PaymentPromised(p) => {
+                Some(format!("promise {} made {}", p.promise_id, p.made_on))
+            }
             Event::PaymentPlanAgreed(p) => {
                 Some(format!("plan {} agreed {}", p.plan_id, p.agreed_on))
             }
             Event::AccountHeld(h) if h.manual => Some(format!("held {}", h.effective_on)),
-            Event::AccountReleased(r) if r.manual => {
-                Some(format!("released {}", r.effective_on))
-            }
+            Event::AccountReleased(r) if r.manual => Some(format!("released {}", r.effective_on)),
             _ => None,
         })
         .unwrap_or_else(|| RECONCILED.to_owned())
@@ -463,7 +459,10 @@ pub fn execute(
         return Ok(events);
     };
     let fact_on = events.iter().filter_map(Event::business_date).min();
-    let follows = ctx.today.pred_opt().is_some_and(|yesterday| mark >= yesterday);
+    let follows = ctx
+        .today
+        .pred_opt()
+        .is_some_and(|yesterday| mark >= yesterday);
     let next = mark.succ_opt().unwrap_or(mark);
     let from = match (fact_on, follows) {
         (Some(on), true) => on.min(next),
@@ -541,10 +540,7 @@ pub fn tick_dated(
 }
 
 /// `VALIDATION` for a tick after today.
-pub fn check_tick_date(
-    date: NaiveDate,
-    today: NaiveDate,
-) -> Result<(), crate::error::DomainError> {
+pub fn check_tick_date(date: NaiveDate, today: NaiveDate) -> Result<(), crate::error::DomainError> {
     if date > today {
         return Err(crate::error::DomainError::invalid(
             "date",

@@ -454,7 +454,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(out, "# TYPE dunlog_tick_failing_account gauge");
     for (customer, _) in &failing {
-        let _ = writeln!(out, "dunlog_tick_failing_account{{customer_id=\"{customer}\"}} 1");
+        let _ = writeln!(
+            out,
+            "dunlog_tick_failing_account{{customer_id=\"{customer}\"}} 1"
+        );
     }
     let _ = writeln!(
         out,

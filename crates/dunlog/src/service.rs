@@ -122,7 +122,10 @@ pub struct Service {
 /// The longest prefix of `events` (in the order they take effect) that fits in one append and
 /// ends with a whole day, with that day; when one day alone has more events than fit, the first
 /// `max` of them and no day (the clock mark stays before that day until its last part).
-fn whole_days(events: &[(NaiveDate, Event)], max: usize) -> (&[(NaiveDate, Event)], Option<NaiveDate>) {
+fn whole_days(
+    events: &[(NaiveDate, Event)],
+    max: usize,
+) -> (&[(NaiveDate, Event)], Option<NaiveDate>) {
     if events.len() <= max {
         return (events, None);
     }
@@ -888,8 +891,10 @@ mod tests {
         service
             .execute(
                 "a",
-                command(serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
-                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"})),
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"}),
+                ),
                 None,
             )
             .await
@@ -902,9 +907,11 @@ mod tests {
         let paid = service
             .execute(
                 "a",
-                command(serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
                 "payment_id": "P2", "amount": "1000.00", "received_on": "2026-04-02",
-                "method": "transfer"})),
+                "method": "transfer"}),
+                ),
                 None,
             )
             .await
@@ -930,11 +937,18 @@ mod tests {
         let exposure = service
             .live
             .read()
-            .exposure(&CustomerId::parse("ACME").unwrap(), "2026-05-20".parse().unwrap())
+            .exposure(
+                &CustomerId::parse("ACME").unwrap(),
+                "2026-05-20".parse().unwrap(),
+            )
             .unwrap();
         assert_eq!(exposure.exposure.to_string(), "0.00");
         assert_eq!(exposure.status, projections::ExposureStatus::Ok);
-        assert!(service.tick("2026-05-20".parse().unwrap()).await.unwrap().is_empty());
+        assert!(service
+            .tick("2026-05-20".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     /// Issue 14: an account owing more automatic events than one append carries stopped the clock
@@ -952,9 +966,11 @@ mod tests {
         service
             .execute(
                 "a",
-                command(serde_json::json!({"command": "open_account", "customer_id": "ZED",
+                command(
+                    serde_json::json!({"command": "open_account", "customer_id": "ZED",
                 "name": "Zed", "currency": "EUR", "credit_limit": "1000.00",
-                "terms": {"net_days": 30}, "opened_on": "2026-01-01"})),
+                "terms": {"net_days": 30}, "opened_on": "2026-01-01"}),
+                ),
                 None,
             )
             .await
@@ -962,8 +978,10 @@ mod tests {
         service
             .execute(
                 "a",
-                command(serde_json::json!({"command": "issue_invoice", "customer_id": "ZED",
-                "invoice_id": "Z1", "amount": "100.00", "issued_on": "2026-01-05"})),
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ZED",
+                "invoice_id": "Z1", "amount": "100.00", "issued_on": "2026-01-05"}),
+                ),
                 None,
             )
             .await
@@ -975,8 +993,8 @@ mod tests {
             let events: Vec<Event> = (0..1000)
                 .map(|i| {
                     let n = batch * 1000 + i;
-                    let issued = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()
-                        + chrono::Days::new(n % 250);
+                    let issued =
+                        NaiveDate::from_ymd_opt(2026, 1, 2).unwrap() + chrono::Days::new(n % 250);
                     domain::event::InvoiceIssued {
                         invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
                         amount: "100.00".parse().unwrap(),
@@ -1016,6 +1034,10 @@ mod tests {
             service.store.meta_get("clock/ACME").unwrap().unwrap(),
             b"2027-01-01".to_vec()
         );
-        assert!(service.tick("2027-01-01".parse().unwrap()).await.unwrap().is_empty());
+        assert!(service
+            .tick("2027-01-01".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

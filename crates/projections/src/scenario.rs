@@ -114,6 +114,8 @@ pub fn run(scenario: &Value, target: &mut dyn Target) -> Result<usize, Box<Failu
         };
         if obj.contains_key("command") {
             let mut fields = obj.clone();
+            // A note for people (../shared/scenarios/README.md): ignored by runners.
+            fields.remove("why");
             let expect_error = fields
                 .remove("expect_error")
                 .and_then(|v| v.as_str().map(str::to_owned));

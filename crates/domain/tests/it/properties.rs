@@ -412,7 +412,10 @@ struct Ledger {
 
 /// The fee a `LateFeeReversed` names: the event at its position (in these histories, an
 /// account's events are the log and positions count them from 1).
-fn reversed_fee<'a>(events: &'a [Event], reverses: u64) -> Option<&'a domain::event::LateFeeCharged> {
+fn reversed_fee<'a>(
+    events: &'a [Event],
+    reverses: u64,
+) -> Option<&'a domain::event::LateFeeCharged> {
     let index = usize::try_from(reverses).ok()?.checked_sub(1)?;
     match events.get(index) {
         Some(Event::LateFeeCharged(f)) => Some(f),
@@ -587,7 +590,11 @@ fn assert_reconciled(ledger: &crate::support::Ledger<'_>) -> Result<(), TestCase
     let base = domain::reconcile::before(account, account.opened_on);
     let (walked, _) = domain::clock::walk(&base, ledger.policy, account.opened_on, mark, mark);
     prop_assert_eq!(net_fees(account, mark), net_fees(&walked, mark), "fees");
-    prop_assert_eq!(net_broken(account, mark), net_broken(&walked, mark), "broken promises");
+    prop_assert_eq!(
+        net_broken(account, mark),
+        net_broken(&walked, mark),
+        "broken promises"
+    );
     let mut on = account.opened_on;
     while on <= mark {
         prop_assert_eq!(

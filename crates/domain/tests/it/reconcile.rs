@@ -71,7 +71,9 @@ fn money_that_covered_a_reversed_fee_becomes_unapplied_cash_from_its_payment() {
     let mut ledger = history(default_policy(), &given);
     ledger.run(&dispute("A", "2026-04-01")).unwrap();
     let account = ledger.account();
-    let invoice = account.invoice(&domain::InvoiceId::parse("A").unwrap()).unwrap();
+    let invoice = account
+        .invoice(&domain::InvoiceId::parse("A").unwrap())
+        .unwrap();
     assert_eq!(invoice.open_on(d("2026-04-09")), m("1000.00"));
     assert_eq!(invoice.open_on(d("2026-04-10")), m("0.00"));
     assert_eq!(account.unapplied_on(d("2026-04-09")), m("0"));
@@ -267,7 +269,10 @@ fn issue_14_the_same_facts_give_the_same_status_whenever_the_clock_ran() {
         promise_for("PR1", "1000.00", "2026-03-05", "2026-03-10", &["I1"]),
     ];
     let mut paid_first = facts.to_vec();
-    paid_first.extend([pay("P1", "1000.00", "2026-03-20"), tick_through("2026-03-30")]);
+    paid_first.extend([
+        pay("P1", "1000.00", "2026-03-20"),
+        tick_through("2026-03-30"),
+    ]);
     let mut ticked_first = facts.to_vec();
     ticked_first.extend([
         tick_through("2026-03-19"),

@@ -294,7 +294,9 @@ pub fn render_event(e: &Event) -> String {
             e.amount,
             e.period,
             e.unapplied,
-            e.unapplied_on.map(|d| format!(" from {d}")).unwrap_or_default(),
+            e.unapplied_on
+                .map(|d| format!(" from {d}"))
+                .unwrap_or_default(),
             e.reverses,
             e.reason
         ),
