@@ -412,10 +412,7 @@ struct Ledger {
 
 /// The fee a `LateFeeReversed` names: the event at its position (in these histories, an
 /// account's events are the log and positions count them from 1).
-fn reversed_fee<'a>(
-    events: &'a [Event],
-    reverses: u64,
-) -> Option<&'a domain::event::LateFeeCharged> {
+fn reversed_fee(events: &[Event], reverses: u64) -> Option<&domain::event::LateFeeCharged> {
     let index = usize::try_from(reverses).ok()?.checked_sub(1)?;
     match events.get(index) {
         Some(Event::LateFeeCharged(f)) => Some(f),
