@@ -91,6 +91,11 @@ pub enum OnBroken {
 pub struct PromiseRules {
     pub grace_days: u32,
     pub on_broken: OnBroken,
+    /// An invoice covered by an active promise does not count for the `days_past_due` hold
+    /// (SPEC §5 "a new understanding"; default true).
+    pub suspend_holds: bool,
+    /// An invoice covered by an active promise accrues no late fee (default true).
+    pub suspend_late_fees: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +121,10 @@ pub struct LadderStep {
     /// Whether dunlog sends this step by itself when it falls due (SPEC §12). Only `email` and
     /// `letter` steps can be sent; every other channel is `Manual`.
     pub send: SendMode,
+    /// The least open amount an invoice must have for this step to be offered (`None`: any).
+    /// A smaller balance stays at the step before: tiny balances are written off or chased,
+    /// not sent to an agency.
+    pub min_open_amount: Option<MinOpenAmount>,
 }
 
 /// Who sends a reminder step: dunlog on its own (`auto`) or a person pressing send (`manual`).
@@ -126,10 +135,28 @@ pub enum SendMode {
     Manual,
 }
 
+/// A ladder step's `min_open_amount`: one amount in every account's currency, or one per
+/// currency (a currency the table does not name has no minimum).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MinOpenAmount {
+    Any(Decimal),
+    PerCurrency(std::collections::BTreeMap<String, Decimal>),
+}
+
 impl LadderStep {
     /// True when dunlog can deliver this step itself (an e-mail or a letter).
     pub fn is_deliverable(&self) -> bool {
         matches!(self.channel.as_str(), "email" | "letter")
+    }
+
+    /// Whether an invoice with `open` left in `currency` (ISO code) may be given this step.
+    pub fn offered_for(&self, open: Decimal, currency: &str) -> bool {
+        let min = match &self.min_open_amount {
+            None => return true,
+            Some(MinOpenAmount::Any(min)) => Some(*min),
+            Some(MinOpenAmount::PerCurrency(table)) => table.get(currency).copied(),
+        };
+        min.is_none_or(|min| open >= min)
     }
 }
 
@@ -222,6 +249,8 @@ struct HoldsDoc {
 struct PromisesDoc {
     grace_days: Option<Spanned<i64>>,
     on_broken: Option<Spanned<String>>,
+    suspend_holds: Option<bool>,
+    suspend_late_fees: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -240,6 +269,15 @@ struct LadderDoc {
     days: Spanned<i64>,
     channel: Spanned<String>,
     send: Option<Spanned<String>>,
+    min_open_amount: Option<Spanned<MinOpenDoc>>,
+}
+
+/// `min_open_amount` as written: a decimal, or a table of decimals by currency code.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MinOpenDoc {
+    Table(std::collections::BTreeMap<String, DecimalDoc>),
+    One(DecimalDoc),
 }
 
 /// A decimal as written: a string (`"0.25"`) or an integer. Floats are refused: money and
@@ -293,6 +331,48 @@ impl Validator<'_> {
                 field,
                 format!("write decimals as strings (\"{f}\"), never as floats"),
             )),
+        }
+    }
+
+    fn min_open_amount(&self, m: &Spanned<MinOpenDoc>) -> Result<MinOpenAmount, DomainError> {
+        const FIELD: &str = "ladder.min_open_amount";
+        let amount = |d: &DecimalDoc, field: &str| -> Result<Decimal, DomainError> {
+            let value = match d {
+                DecimalDoc::Text(s) => s.trim().parse::<Decimal>().map_err(|_| {
+                    self.err(m.span(), field, format!("{s:?} is not a decimal number"))
+                })?,
+                DecimalDoc::Integer(i) => Decimal::from(*i),
+                DecimalDoc::Float(f) => {
+                    return Err(self.err(
+                        m.span(),
+                        field,
+                        format!("write decimals as strings (\"{f}\"), never as floats"),
+                    ))
+                }
+            };
+            if value < Decimal::ZERO {
+                return Err(self.err(m.span(), field, format!("{value} must not be negative")));
+            }
+            Ok(value)
+        };
+        match m.get_ref() {
+            MinOpenDoc::One(d) => Ok(MinOpenAmount::Any(amount(d, FIELD)?)),
+            MinOpenDoc::Table(table) => {
+                let mut out = std::collections::BTreeMap::new();
+                for (currency, d) in table {
+                    let valid =
+                        currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
+                    if !valid {
+                        return Err(self.err(
+                            m.span(),
+                            FIELD,
+                            format!("{currency:?} is not a currency code like \"EUR\""),
+                        ));
+                    }
+                    out.insert(currency.clone(), amount(d, &format!("{FIELD}.{currency}"))?);
+                }
+                Ok(MinOpenAmount::PerCurrency(out))
+            }
         }
     }
 
@@ -393,8 +473,12 @@ impl Validator<'_> {
         let mut promises = PromiseRules {
             grace_days: 0,
             on_broken: OnBroken::None,
+            suspend_holds: true,
+            suspend_late_fees: true,
         };
         if let Some(p) = doc.promises {
+            promises.suspend_holds = p.suspend_holds.unwrap_or(true);
+            promises.suspend_late_fees = p.suspend_late_fees.unwrap_or(true);
             if let Some(g) = &p.grace_days {
                 if *g.get_ref() < 0 {
                     return Err(self.err(
@@ -515,12 +599,18 @@ impl Validator<'_> {
                     }
                 },
             };
+            let min_open_amount = s
+                .min_open_amount
+                .as_ref()
+                .map(|m| self.min_open_amount(m))
+                .transpose()?;
             ladder.push(LadderStep {
                 step,
                 from,
                 days: i32::try_from(days).unwrap_or_default(),
                 channel,
                 send,
+                min_open_amount,
             });
         }
 

@@ -150,9 +150,7 @@ pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Principal>> {
     Ok(authenticate_among(&list(store)?, secret))
 }
 
-/// The token among `tokens` whose secret this is, if any. The server keeps the table it read at
-/// start in memory (tokens change only with the server stopped: sled lets one process open the
-/// data directory), so a request costs one SHA-256 and no store read.
+/// The token among `tokens` whose secret this is, if any.
 pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Principal> {
     let presented = hash_hex(secret);
     let mut found = None;
@@ -166,6 +164,72 @@ pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Princi
         }
     }
     found
+}
+
+/// The token table a running ledger serves requests from: the stored tokens, kept in memory so a
+/// request costs one SHA-256 and no store read, and changed only through [`TokenTable::create`]
+/// and [`TokenTable::revoke`], which write the store first and then swap the table, so a token
+/// made or revoked while the server runs (over GraphQL or `dunlog token` on the local channel)
+/// takes effect with the next request.
+#[derive(Clone)]
+pub struct TokenTable {
+    store: Store,
+    table: std::sync::Arc<std::sync::RwLock<std::sync::Arc<Vec<TokenRecord>>>>,
+}
+
+impl TokenTable {
+    /// Reads the stored tokens. A table that cannot be read leaves every request
+    /// unauthenticated (and says why in the log) rather than failing the start.
+    pub fn load(store: &Store) -> TokenTable {
+        let tokens = list(store).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "token table unreadable; every request is unauthenticated");
+            Vec::new()
+        });
+        TokenTable {
+            store: store.clone(),
+            table: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(tokens))),
+        }
+    }
+
+    fn current(&self) -> std::sync::Arc<Vec<TokenRecord>> {
+        match self.table.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn reload(&self) -> Result<()> {
+        let fresh = std::sync::Arc::new(list(&self.store)?);
+        match self.table.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// Creates (or replaces) the token `name`, effective at once; returns its secret.
+    pub fn create(&self, name: &str, role: Role) -> Result<String> {
+        let secret = create(&self.store, name, role)?;
+        self.reload()?;
+        Ok(secret)
+    }
+
+    /// Revokes the token `name`, effective at once; false if there was none by that name.
+    pub fn revoke(&self, name: &str) -> Result<bool> {
+        let revoked = revoke(&self.store, name)?;
+        self.reload()?;
+        Ok(revoked)
+    }
+
+    /// Every token, by name (never a secret).
+    pub fn list(&self) -> Vec<TokenRecord> {
+        self.current().as_ref().clone()
+    }
+
+    /// The token whose secret this is, if any.
+    pub fn authenticate(&self, secret: &str) -> Option<Principal> {
+        authenticate_among(&self.current(), secret)
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +268,19 @@ mod tests {
         assert!(!revoke(&store, "alice").unwrap());
         assert!(authenticate(&store, &rotated).unwrap().is_none());
         assert!(create(&store, "bad name", Role::Admin).is_err());
+    }
+
+    #[test]
+    fn the_table_sees_a_created_or_revoked_token_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let table = TokenTable::load(&store);
+        assert!(table.list().is_empty());
+        let secret = table.create("carol", Role::Admin).unwrap();
+        assert_eq!(table.authenticate(&secret).unwrap().role, Role::Admin);
+        assert_eq!(table.list().len(), 1);
+        assert!(table.revoke("carol").unwrap());
+        assert!(table.authenticate(&secret).is_none());
     }
 
     #[test]

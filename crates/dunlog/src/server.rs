@@ -68,24 +68,17 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Production: no GraphiQL, no introspection, no suggestions.
     pub production: bool,
-    /// The tokens as stored when the server started; they change only with it stopped.
-    pub tokens: Arc<Vec<auth::TokenRecord>>,
 }
 
 impl AppState {
-    /// Reads the token table once; a table that cannot be read leaves every request
-    /// unauthenticated (and says why in the log) rather than failing the start.
+    /// Requests are authenticated against the service's token table (`Service::tokens`), which
+    /// `dunlog token` on the local channel updates while the server runs.
     pub fn new(service: Service, production: bool) -> AppState {
-        let tokens = auth::list(&service.store).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "token table unreadable; every request is unauthenticated");
-            Vec::new()
-        });
         AppState {
             schema: graphql::schema(service.clone(), production),
             service,
             metrics: Arc::default(),
             production,
-            tokens: Arc::new(tokens),
         }
     }
 }
@@ -161,8 +154,8 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_owned())
 }
 
-fn principal(tokens: &[auth::TokenRecord], secret: Option<&str>) -> Option<Principal> {
-    auth::authenticate_among(tokens, secret?)
+fn principal(tokens: &auth::TokenTable, secret: Option<&str>) -> Option<Principal> {
+    tokens.authenticate(secret?)
 }
 
 /// Codes async-graphql's own errors (parsing, validation, limits), which carry none.
@@ -349,7 +342,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response
     };
     let variables = serde_json::to_value(&request.variables).unwrap_or(Value::Null);
     let query_text = request.query.clone();
-    let caller = principal(&state.tokens, bearer(headers).as_deref());
+    let caller = principal(&state.service.tokens, bearer(headers).as_deref());
     let request = request.data(Caller(caller));
     let mut response =
         match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
@@ -379,7 +372,7 @@ async fn graphql_ws(
 ) -> Response {
     let header_secret = bearer(&headers);
     let schema = state.schema.clone();
-    let tokens = state.tokens.clone();
+    let tokens = state.service.tokens.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -478,6 +471,24 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "dunlog_append_conflicts_total {}", load(&s.conflicts));
     let _ = writeln!(
         out,
+        "# HELP dunlog_tick_failures_total Accounts the clock failed for (each retried at the next tick)."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_tick_failures_total counter");
+    let _ = writeln!(out, "dunlog_tick_failures_total {}", load(&s.tick_failures));
+    let failing = s.tick_failing.lock().map(|f| f.clone()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_tick_failing_account Accounts the last tick failed for."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_tick_failing_account gauge");
+    for (customer, _) in &failing {
+        let _ = writeln!(
+            out,
+            "dunlog_tick_failing_account{{customer_id=\"{customer}\"}} 1"
+        );
+    }
+    let _ = writeln!(
+        out,
         "# HELP dunlog_log_head_position Last durable position of the log."
     );
     let _ = writeln!(out, "# TYPE dunlog_log_head_position gauge");
@@ -550,7 +561,7 @@ mod tests {
     async fn a_request_that_panics_gets_internal_and_the_next_is_served() {
         let dir = tempfile::tempdir().unwrap();
         let service = Service::open(dir.path()).await.unwrap();
-        let token = auth::create(&service.store, "viewer", Role::Viewer).unwrap();
+        let token = service.tokens.create("viewer", Role::Viewer).unwrap();
         let state = AppState::new(service, false);
         let panicking = routes().route(
             "/panics",

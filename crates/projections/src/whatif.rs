@@ -17,9 +17,8 @@
 //! would have been lifted.
 
 use chrono::{Days, NaiveDate};
-use domain::account::{Hold, StatusChange};
 use domain::invoice::EntryKind;
-use domain::{Account, CustomerId, Event, Policy};
+use domain::{Account, CustomerId, Policy};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -54,45 +53,20 @@ pub struct WhatIfReport {
     /// Only the accounts where something differs, ordered by customer id.
     pub accounts: Vec<WhatIfAccount>,
     pub totals: WhatIfAccount,
+    /// The totals line per currency (money is never summed across currencies): every account
+    /// compared, in that currency, by currency code.
+    pub totals_by_currency: Vec<(String, WhatIfAccount)>,
     pub accounts_compared: u32,
 }
 
 /// Customer id of the totals line.
 pub const TOTAL_ID: &str = "TOTAL";
 
-/// The account as people recorded it: every automatic effect taken out.
-pub fn strip_automatic(account: &Account, records: &[TimelineRecord]) -> Account {
-    let mut facts = account.clone();
-    for invoice in &mut facts.invoices {
-        invoice.entries.retain(|e| e.kind != EntryKind::LateFee);
-        invoice.fee_periods.clear();
-    }
-    for p in &mut facts.promises {
-        p.broken_on = None;
-        p.shortfall = None;
-    }
-    facts.cash_only.clear();
-    // `Account::holds` is in the order of its AccountHeld/AccountReleased events; the timeline
-    // keeps those events, with the `manual` flag the state no longer has.
-    facts.holds = records
-        .iter()
-        .filter_map(|r| match &r.event {
-            Event::AccountHeld(e) if e.manual => Some(StatusChange {
-                effective_on: e.effective_on,
-                state: Some(Hold {
-                    reason: e.reason.clone(),
-                    rule: e.rule.clone(),
-                    manual: true,
-                }),
-            }),
-            Event::AccountReleased(e) if e.manual => Some(StatusChange {
-                effective_on: e.effective_on,
-                state: None,
-            }),
-            _ => None,
-        })
-        .collect();
-    facts
+/// The account as people recorded it: every automatic effect taken out (fees, broken
+/// promises, automatic holds and cash-only changes; reconciliation's events with them), manual
+/// holds and releases kept. Money a fee reversal released stays released: it moved.
+pub fn strip_automatic(account: &Account, _records: &[TimelineRecord]) -> Account {
+    domain::reconcile::before(account, account.opened_on)
 }
 
 /// The stripped account after the clock walked it under `policy` to `as_of`, visiting only the
@@ -143,7 +117,7 @@ pub fn lean_for_clock(account: &Account) -> Account {
         payment.method = String::new();
     }
     for promise in &mut lean.promises {
-        promise.invoice_ids = Vec::new();
+        // The invoices a promise covers stay: an active promise suspends their fees and holds.
         promise.via = String::new();
     }
     lean
@@ -231,7 +205,8 @@ fn outcome(account: &Account, policy: &Policy, as_of: NaiveDate) -> Outcome {
     let mut fee_count = 0;
     for invoice in &account.invoices {
         for e in &invoice.entries {
-            if e.kind == EntryKind::LateFee && e.on <= as_of {
+            // A reversed fee is in force on no date.
+            if e.kind == EntryKind::LateFee && e.on <= as_of && e.until.is_none() {
                 fees = fees.saturating_add(e.change);
                 fee_count += 1;
             }
@@ -367,7 +342,7 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    let mut totals = WhatIfAccount {
+    let zero = || WhatIfAccount {
         customer_id: total_id(),
         holds_recorded: 0,
         holds_would: 0,
@@ -381,6 +356,9 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
         worklist_would: 0,
         differences: Vec::new(),
     };
+    let mut totals = zero();
+    let mut by_currency: std::collections::BTreeMap<String, WhatIfAccount> =
+        std::collections::BTreeMap::new();
     let mut fees_by_currency: std::collections::BTreeMap<String, (Decimal, Decimal)> =
         std::collections::BTreeMap::new();
     for (a, currency) in &compared {
@@ -392,6 +370,17 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
         totals.late_fee_count_would += a.late_fee_count_would;
         totals.worklist_recorded += a.worklist_recorded;
         totals.worklist_would += a.worklist_would;
+        let line = by_currency.entry(currency.clone()).or_insert_with(zero);
+        line.holds_recorded += a.holds_recorded;
+        line.holds_would += a.holds_would;
+        line.broken_promises_recorded += a.broken_promises_recorded;
+        line.broken_promises_would += a.broken_promises_would;
+        line.late_fee_count_recorded += a.late_fee_count_recorded;
+        line.late_fee_count_would += a.late_fee_count_would;
+        line.worklist_recorded += a.worklist_recorded;
+        line.worklist_would += a.worklist_would;
+        line.late_fees_recorded = line.late_fees_recorded.saturating_add(a.late_fees_recorded);
+        line.late_fees_would = line.late_fees_would.saturating_add(a.late_fees_would);
         let fees = fees_by_currency.entry(currency.clone()).or_default();
         fees.0 = fees.0.saturating_add(a.late_fees_recorded);
         fees.1 = fees.1.saturating_add(a.late_fees_would);
@@ -428,6 +417,7 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
             .filter(|a| !a.differences.is_empty())
             .collect(),
         totals,
+        totals_by_currency: by_currency.into_iter().collect(),
         accounts_compared,
     }
 }

@@ -3,7 +3,6 @@
 //! `ReminderFailed` event. Both for collectors.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use chrono::Utc;
 use domain::{CustomerId, ErrorKind, InvoiceId};
 
 use super::types::{CommandResult, EventRecord, Exposure};
@@ -79,7 +78,7 @@ impl ReminderQuery {
         let req = Request {
             customer_id: &customer,
             step: &step,
-            date: Utc::now().date_naive(),
+            date: service.today(),
             invoice_ids: None,
             language: language.as_deref(),
             open_when_nothing_due: true,
@@ -132,7 +131,7 @@ impl ReminderMutation {
         let req = Request {
             customer_id: &customer,
             step: &input.step,
-            date: Utc::now().date_naive(),
+            date: service.today(),
             invoice_ids: invoices.as_deref(),
             language: None,
             open_when_nothing_due: false,
@@ -160,10 +159,7 @@ impl ReminderMutation {
                 ))
             }
         };
-        let exposure = service
-            .live
-            .read()
-            .exposure(&customer, Utc::now().date_naive());
+        let exposure = service.live.read().exposure(&customer, service.today());
         Ok(CommandResult {
             events: events.iter().map(EventRecord::from).collect(),
             exposure: exposure.as_ref().map(Exposure::from),

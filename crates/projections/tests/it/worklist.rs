@@ -67,6 +67,26 @@ fn confirm_receipt_is_fulfilled_by_invoice_delivered() {
     );
 }
 
+/// Issue 14: a "due soon" reminder was offered for an invoice four days late.
+#[test]
+fn a_pre_due_step_expires_on_the_due_date() {
+    let mut h = one_invoice();
+    h.run(
+        json!({"command": "confirm_delivery", "customer_id": "A", "invoice_id": "INV-1",
+        "confirmed_on": "2026-01-02"}),
+    );
+    assert_eq!(
+        steps(&h.ledger.worklist(d("2026-01-31"))),
+        one("pre_due_reminder", 0)
+    );
+    assert!(h.ledger.worklist(d("2026-02-01")).is_empty());
+    assert!(h.ledger.worklist(d("2026-02-04")).is_empty());
+    assert_eq!(
+        steps(&h.ledger.worklist(d("2026-02-05"))),
+        one("overdue_reminder", 1)
+    );
+}
+
 #[test]
 fn a_step_is_superseded_once_a_later_step_is_due_and_skips_are_counted() {
     let h = one_invoice();
@@ -96,10 +116,11 @@ fn a_contact_naming_the_step_fulfils_it_until_the_next_step_is_due() {
     assert!(h.ledger.worklist(d("2026-02-05")).is_empty());
     assert!(h.ledger.worklist(d("2026-02-06")).is_empty());
     // Before the reminder was sent, it was due.
-    // The day before, the overdue reminder had not triggered yet.
+    // The day before, the overdue reminder had not triggered yet, and the pre-due reminder had
+    // expired on the due date (SPEC §5): confirm_receipt is the step left.
     assert_eq!(
         steps(&h.ledger.worklist(d("2026-02-04"))),
-        one("pre_due_reminder", 1)
+        one("confirm_receipt", 1)
     );
     assert_eq!(steps(&h.ledger.worklist(d("2026-02-07"))), one("call", 2));
     // A call about the whole account fulfils the call step for every invoice.
@@ -230,6 +251,32 @@ fn example_for_the_docs() {
         vec![
             ("INV-2".to_owned(), "confirm_receipt".to_owned(), 0),
             ("INV-1".to_owned(), "notify_sales_rep".to_owned(), 3),
+        ]
+    );
+}
+
+/// Issue 15: the demo's worklist sent balances of a few hundred to a collection agency. A step
+/// with `min_open_amount` is not offered below it; the invoice stays at the step before.
+#[test]
+fn a_step_with_a_minimum_open_amount_skips_smaller_balances() {
+    let mut h = History::new();
+    h.adopt(
+        "name = \"small balances\"\n\
+         [[ladder]]\nstep = \"final_notice\"\nfrom = \"due\"\ndays = 30\nchannel = \"letter\"\n\
+         [[ladder]]\nstep = \"collection_agency\"\nfrom = \"due\"\ndays = 90\nchannel = \"agency\"\n\
+         min_open_amount = { EUR = \"300.00\", NOK = \"3000\" }\n",
+    );
+    open(&mut h, "A", "2026-01-01", "50000.00");
+    issue(&mut h, "A", "SMALL", "299.99", "2026-01-01");
+    issue(&mut h, "A", "LARGE", "300.00", "2026-01-01");
+    let items = h.ledger.worklist(d("2026-06-01"));
+    let mut got = steps(&items);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("LARGE".to_owned(), "collection_agency".to_owned(), 1),
+            ("SMALL".to_owned(), "final_notice".to_owned(), 0),
         ]
     );
 }

@@ -245,7 +245,8 @@ fn enum_variants_keep_their_stored_indexes() {
     // `EscalationTarget` would silently change stored facts. Pin every variant's index.
     use domain::event::{EscalationTarget, ReminderChannel};
     let base = examples();
-    let with_channel = |channel| match base[16].clone() {
+    let of_type = |t: &str| base.iter().find(|e| e.event_type() == t).unwrap().clone();
+    let with_channel = |channel| match of_type("ReminderSent") {
         Event::ReminderSent(mut e) => {
             e.channel = channel;
             codec::encode_payload(&Event::ReminderSent(e)).unwrap().2
@@ -257,7 +258,7 @@ fn enum_variants_keep_their_stored_indexes() {
     let (at2, _, s) = single_difference(&email, &with_channel(ReminderChannel::Sms));
     assert_eq!((at, e, l, s), (at2, 0, 1, 2));
 
-    let with_target = |to| match base[28].clone() {
+    let with_target = |to| match of_type("Escalated") {
         Event::Escalated(mut e) => {
             e.to = to;
             codec::encode_payload(&Event::Escalated(e)).unwrap().2
