@@ -7,7 +7,7 @@
 //! The file is replaced atomically: written to [`SNAPSHOT_TEMP_FILE`], fsync'd, renamed over
 //! the old one, and the directory fsync'd.
 //!
-//! Layout (format 4): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
+//! Layout (format 5): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
 //! then the body's length (u64 LE) and its CRC-32 (u32 LE). The body is a sequence of frames,
 //! each its length (u64 LE) then that many bytes of bincode (serde API, `=2.0.1`):
 //!
@@ -57,8 +57,9 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// layout does. Format 1 lived in sled's meta tree and is never read; format 2 held the
 /// accounts' id indexes (now rebuilt after decoding) and dates and amounts as text (now
 /// `domain::binary_form`); format 3 was one bincode body of the whole ledger, decoded on one
-/// core (now a head and chunks of accounts, decoded on every core).
-pub const SNAPSHOT_FORMAT: u32 = 4;
+/// core (now a head and chunks of accounts, decoded on every core); format 4 kept no release
+/// reason on an account's hold changes and fewer events in its timeline.
+pub const SNAPSHOT_FORMAT: u32 = 5;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many

@@ -17,7 +17,7 @@
 //! would have been lifted.
 
 use chrono::{Days, NaiveDate};
-use domain::account::{Hold, StatusChange};
+use domain::account::{Hold, Release, StatusChange};
 use domain::invoice::EntryKind;
 use domain::{Account, CustomerId, Event, Policy};
 use rust_decimal::Decimal;
@@ -84,10 +84,15 @@ pub fn strip_automatic(account: &Account, records: &[TimelineRecord]) -> Account
                     rule: e.rule.clone(),
                     manual: true,
                 }),
+                released: None,
             }),
             Event::AccountReleased(e) if e.manual => Some(StatusChange {
                 effective_on: e.effective_on,
                 state: None,
+                released: Some(Release {
+                    reason: e.reason.clone(),
+                    manual: true,
+                }),
             }),
             _ => None,
         })

@@ -398,8 +398,11 @@ pub struct HoldChange {
     pub effective_on: Date,
     /// False when this change released the account.
     pub held: bool,
+    /// Why the account was held, or why it was released.
     pub reason: Option<String>,
+    /// The policy rule of an automatic hold.
     pub rule: Option<String>,
+    /// Whether a person held (or released) the account; false for the clock's.
     pub manual: Option<bool>,
 }
 
@@ -480,9 +483,17 @@ impl Account {
                 .map(|h| HoldChange {
                     effective_on: Date(h.effective_on),
                     held: h.state.is_some(),
-                    reason: h.state.as_ref().map(|s| s.reason.clone()),
+                    reason: h
+                        .state
+                        .as_ref()
+                        .map(|s| s.reason.clone())
+                        .or_else(|| h.released.as_ref().map(|r| r.reason.clone())),
                     rule: h.state.as_ref().and_then(|s| s.rule.clone()),
-                    manual: h.state.as_ref().map(|s| s.manual),
+                    manual: h
+                        .state
+                        .as_ref()
+                        .map(|s| s.manual)
+                        .or_else(|| h.released.as_ref().map(|r| r.manual)),
                 })
                 .collect(),
             exposure: exposure.into(),
