@@ -111,6 +111,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// A customer's statement of account for a period (SPEC §7): opening balance, every dated
+    /// movement with its running balance, closing balance.
+    Statement {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Rebuild every projection from position 1 (optionally under another policy) and report
     /// events/s.
     Rebuild {
@@ -347,6 +359,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 format,
                 &mut std::io::stdout().lock(),
             )?;
+        }
+        Command::Statement {
+            customer,
+            from,
+            to,
+            format,
+        } => {
+            let customer_id = domain::CustomerId::parse(&customer)
+                .map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+            let store = open_existing(&data)?;
+            let events = store.read_stream(&customer_id.stream(), 0)?;
+            let statement = projections::statement::statement(
+                events.iter().map(|e| (e.position, &e.event)),
+                from,
+                to,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .ok_or_else(|| anyhow::anyhow!("customer = {customer:?}: not found"))?;
+            report::statement(&statement, format, &mut std::io::stdout().lock())?;
         }
         Command::Rebuild { policy } => {
             let store = open_existing(&data)?;
