@@ -74,10 +74,13 @@ pub fn check_dates(command: &Command, ctx: &Context) -> Result<(), DomainError> 
         }
         Command::RecordPromise(c) => {
             past("made_on", c.made_on)?;
+            instant_not_after_today("made_at", c.made_at, today)?;
             not_after(
                 "promised_on",
                 c.promised_on,
-                c.made_on.unwrap_or(today),
+                c.made_on
+                    .or(c.made_at.map(|at| at.date_naive()))
+                    .unwrap_or(today),
                 PROMISE_AHEAD_DAYS_MAX,
                 "made_on",
             )

@@ -363,7 +363,22 @@ fn decide_command(
                 return Err(DomainError::duplicate("promise_id", &c.promise_id));
             }
             check_positive(&account.currency, "amount", c.amount)?;
-            let made_on = c.made_on.unwrap_or(today);
+            let made_on = c
+                .made_on
+                .or(c.made_at.map(|at| at.date_naive()))
+                .unwrap_or(today);
+            let made_at = match c.made_at {
+                Some(at) if at.date_naive() != made_on => {
+                    return Err(DomainError::invalid(
+                        "made_at",
+                        at.to_rfc3339(),
+                        &format!("must fall on made_on ({made_on})"),
+                    ))
+                }
+                Some(at) => Some(at),
+                // Made today: now. Back-dated without an instant: unknown.
+                None => (made_on == today).then_some(ctx.now),
+            };
             not_before("promised_on", c.promised_on, "made_on", made_on)?;
             check_text("via", &c.via, true)?;
             check_invoice_ids(account, &c.invoice_ids)?;
@@ -384,6 +399,7 @@ fn decide_command(
                 invoice_ids: c.invoice_ids.clone(),
                 made_on,
                 via: c.via.clone(),
+                made_at,
             }
             .into()];
             Ok(with_follow_ups(account, primary, made_on, ctx))

@@ -3,7 +3,8 @@
 //! `occurred_at` order, with `recorded_at`, actor and position — the auditor's view of exactly
 //! when each contact happened and who recorded it.
 //!
-//! When it happened: a contact carries its own instant (`sent_at`, `called_at`, `notified_at`).
+//! When it happened: a contact carries its own instant (`sent_at`, `called_at`, `notified_at`),
+//! and so does a promise (`made_at`: one taken on a 14:02 call is listed at 14:02, not before it).
 //! Every other fact carries a business date; its `occurred_at` is the envelope's
 //! `occurred_at` when that falls on the business date (the instant the collector recorded it
 //! that day), and the business date at 00:00 UTC otherwise (a back-dated fact, or one the clock
@@ -103,7 +104,7 @@ pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
         Event::ReminderSent(e) => e.sent_at,
         Event::CallLogged(e) => e.called_at,
         Event::SalesRepNotified(e) => e.notified_at,
-        Event::PaymentPromised(e) => on_date(e.made_on),
+        Event::PaymentPromised(e) => e.made_at.unwrap_or_else(|| on_date(e.made_on)),
         Event::PaymentPlanAgreed(e) => on_date(e.agreed_on),
         Event::PromiseKept(e) => on_date(e.kept_on),
         Event::PromiseBroken(e) => on_date(e.effective_on),

@@ -323,3 +323,57 @@ fn rounding_writes_the_minor_units() {
     let jpy = domain::Currency::parse("JPY").unwrap();
     assert_eq!(jpy.round(m("45.0")).to_string(), "45");
 }
+
+fn promise_at(made_on: Option<&str>, made_at: Option<&str>) -> Step {
+    Command::RecordPromise(RecordPromise {
+        customer_id: domain::CustomerId::parse(CUSTOMER).unwrap(),
+        promise_id: domain::PromiseId::parse("PR1").unwrap(),
+        amount: m("100.00"),
+        promised_on: d("2026-06-20"),
+        invoice_ids: Vec::new(),
+        made_on: made_on.map(d),
+        made_at: made_at.map(at),
+        via: "call".to_owned(),
+    })
+    .into()
+}
+
+fn made_at_of(events: &[Event]) -> Option<chrono::DateTime<chrono::Utc>> {
+    match events.first() {
+        Some(Event::PaymentPromised(p)) => p.made_at,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// SPEC §7: a promise carries the instant it was made — given, or now when made today; a
+/// back-dated promise without an instant has none (the timeline then uses its envelope).
+#[test]
+fn a_promise_carries_the_instant_it_was_made() {
+    let given = accepted(
+        &[opened(), a()],
+        promise_at(None, Some("2026-05-20T14:02:00Z")),
+    );
+    assert_eq!(made_at_of(&given), Some(at("2026-05-20T14:02:00Z")));
+    let Some(Event::PaymentPromised(p)) = given.first() else {
+        unreachable!()
+    };
+    assert_eq!(p.made_on, d("2026-05-20"));
+    assert_eq!(
+        made_at_of(&accepted(&[opened(), a()], promise_at(None, None))),
+        Some(at(NOW))
+    );
+    assert_eq!(
+        made_at_of(&accepted(&[opened(), a()], promise_at(Some("2026-05-20"), None))),
+        None
+    );
+    refused(
+        &[opened(), a()],
+        promise_at(Some("2026-05-21"), Some("2026-05-20T14:02:00Z")),
+        r#"made_at = "2026-05-20T14:02:00+00:00": must fall on made_on (2026-05-21)"#,
+    );
+    refused(
+        &[opened(), a()],
+        promise_at(None, Some("2026-06-02T09:00:00Z")),
+        r#"made_at = "2026-06-02T09:00:00+00:00": must not be after today (2026-06-01)"#,
+    );
+}

@@ -321,3 +321,31 @@ fn oldest_days_past_due_follows_the_aging_basis_and_is_null_when_nothing_is_past
     let report = h.ledger.aging(d("2026-05-15"), None);
     assert_eq!(report.rows[0].oldest_days_past_due, None);
 }
+
+/// Issue 14: a promise taken on a 14:02 call, recorded the next morning, was listed at 00:00 —
+/// before the call it was taken on. It carries the instant it was made.
+#[test]
+fn a_promise_is_listed_at_the_instant_it_was_made() {
+    let mut h = History::new();
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
+    h.run(json!({"command": "log_call", "customer_id": "A", "invoice_ids": ["INV-1"],
+        "outcome": "promised to pay", "called_at": "2026-02-05T14:02:00Z"}));
+    h.occurred_at = t("2026-02-06T08:30:00Z");
+    h.run(json!({"command": "record_promise", "customer_id": "A", "promise_id": "PR-1",
+        "amount": "500.00", "promised_on": "2026-02-20", "made_at": "2026-02-05T14:02:30Z"}));
+    let a = domain::CustomerId::parse("A").unwrap();
+    let timeline = h.ledger.timeline(&a, None, None, None);
+    let entries: Vec<(String, String)> = timeline
+        .iter()
+        .map(|e| (e.occurred_at.to_rfc3339(), e.event_type.clone()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("2026-02-05T14:02:00+00:00".to_owned(), "CallLogged".to_owned()),
+            ("2026-02-05T14:02:30+00:00".to_owned(), "PaymentPromised".to_owned()),
+        ]
+    );
+    assert_eq!(timeline[1].payload["made_on"], "2026-02-05");
+}
