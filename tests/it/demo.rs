@@ -133,7 +133,10 @@ async fn serve_demo_shows_a_living_ledger() {
             let last = balances
                 .last()
                 .map_or(&statement["openingBalance"], |l| &l["balance"]);
-            assert_eq!(last, &statement["closingBalance"], "{customer} {from}..{to}");
+            assert_eq!(
+                last, &statement["closingBalance"],
+                "{customer} {from}..{to}"
+            );
         }
     }
     assert!(lines > 0, "the demo has movements");

@@ -98,7 +98,9 @@ async fn ron_amounts_are_shown_at_two_decimals_in_answers_events_and_the_export(
         .collect();
     assert!(amounts.len() >= 3, "{export}");
     assert!(
-        amounts.iter().all(|a| a.split('.').nth(1).map(str::len) == Some(2)),
+        amounts
+            .iter()
+            .all(|a| a.split('.').nth(1).map(str::len) == Some(2)),
         "{amounts:?}"
     );
 }
@@ -214,7 +216,9 @@ async fn statement_through_graphql_and_the_cli() {
         .await;
     assert_eq!(error_code(&backwards).as_deref(), Some("VALIDATION"));
     assert!(
-        backwards.to_string().contains(&format!("to = {}", days_ago(2))),
+        backwards
+            .to_string()
+            .contains(&format!("to = {}", days_ago(2))),
         "{backwards}"
     );
     server.stop();
@@ -251,8 +255,15 @@ async fn statement_through_graphql_and_the_cli() {
     let csv = cli(
         &ledger.data(),
         &[
-            "statement", "--customer", "S", "--from", &days_ago(100), "--to", &days_ago(0),
-            "--format", "csv",
+            "statement",
+            "--customer",
+            "S",
+            "--from",
+            &days_ago(100),
+            "--to",
+            &days_ago(0),
+            "--format",
+            "csv",
         ],
     );
     assert_eq!(csv.lines().count(), 5, "{csv}");

@@ -69,9 +69,7 @@ pub fn check_dates(command: &Command, ctx: &Context) -> Result<(), DomainError> 
         Command::ApplyUnappliedCash(c) => past("applied_on", c.applied_on),
         Command::RecordReminder(c) => instant_not_after_today("sent_at", c.sent_at, today),
         Command::LogCall(c) => instant_not_after_today("called_at", c.called_at, today),
-        Command::NotifySalesRep(c) => {
-            instant_not_after_today("notified_at", c.notified_at, today)
-        }
+        Command::NotifySalesRep(c) => instant_not_after_today("notified_at", c.notified_at, today),
         Command::RecordPromise(c) => {
             past("made_on", c.made_on)?;
             instant_not_after_today("made_at", c.made_at, today)?;
@@ -172,7 +170,9 @@ fn not_after(
         return Err(DomainError::invalid(
             field,
             date,
-            &format!("must be at most {days_max} days after {base_name} ({base}), on or before {last}"),
+            &format!(
+                "must be at most {days_max} days after {base_name} ({base}), on or before {last}"
+            ),
         ));
     }
     Ok(())

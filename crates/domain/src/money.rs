@@ -62,8 +62,8 @@ impl Currency {
     /// The ledger's single rounding rule: to minor units, midpoint away from zero. The result is
     /// written at exactly the minor units (`45.0` → `45.00`, SPEC §2 "amounts as shown").
     pub fn round(&self, value: Decimal) -> Decimal {
-        let mut v =
-            value.round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+        let mut v = value
+            .round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero);
         v.rescale(self.minor_units());
         v
     }

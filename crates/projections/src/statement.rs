@@ -155,7 +155,10 @@ pub fn statement<'a>(
             let (debit, credit) = if m.change >= Decimal::ZERO {
                 (m.change, Decimal::ZERO)
             } else {
-                (Decimal::ZERO, m.change.saturating_mul(Decimal::NEGATIVE_ONE))
+                (
+                    Decimal::ZERO,
+                    m.change.saturating_mul(Decimal::NEGATIVE_ONE),
+                )
             };
             StatementLine {
                 date: m.date,

@@ -164,7 +164,10 @@ fn invoice_in_year_9999_is_refused() {
 
 #[test]
 fn due_date_is_at_most_3660_days_after_issue() {
-    accepted(&[opened()], issued_due("A", "10.00", "2026-05-01", "2036-05-08"));
+    accepted(
+        &[opened()],
+        issued_due("A", "10.00", "2026-05-01", "2036-05-08"),
+    );
     refused(
         &[opened()],
         issued_due("A", "10.00", "2026-05-01", "2036-05-09"),
@@ -174,7 +177,10 @@ fn due_date_is_at_most_3660_days_after_issue() {
 
 #[test]
 fn promised_date_is_at_most_3660_days_after_it_is_made() {
-    accepted(&[opened(), a()], promise("PR1", "10.00", "2026-05-10", "2036-05-17"));
+    accepted(
+        &[opened(), a()],
+        promise("PR1", "10.00", "2026-05-10", "2036-05-17"),
+    );
     refused(
         &[opened(), a()],
         promise("PR1", "10.00", "2026-05-10", "2036-05-18"),
@@ -190,7 +196,10 @@ fn promised_date_is_at_most_3660_days_after_it_is_made() {
 /// Found by a new user: a promise of 99,999.00 against 1,000.00 owed was accepted.
 #[test]
 fn promise_is_no_larger_than_what_is_owed_when_made() {
-    accepted(&[opened(), a()], promise("PR1", "1000.00", "2026-05-10", "2026-05-20"));
+    accepted(
+        &[opened(), a()],
+        promise("PR1", "1000.00", "2026-05-10", "2026-05-20"),
+    );
     refused(
         &[opened(), a()],
         promise("PR1", "99999.00", "2026-05-10", "2026-05-20"),
@@ -207,7 +216,10 @@ fn promise_is_no_larger_than_what_is_owed_when_made() {
         plan(
             "PL1",
             "2026-05-10",
-            &[("I1", "600.00", "2026-06-10"), ("I2", "600.00", "2026-07-10")],
+            &[
+                ("I1", "600.00", "2026-06-10"),
+                ("I2", "600.00", "2026-07-10"),
+            ],
         ),
         r#"installments.amount = "1200.00": must not exceed what the account owes on 2026-05-10 (1000.00)"#,
     );
@@ -247,7 +259,9 @@ fn active_codes_are_sorted_and_unique() {
     assert!(codes
         .iter()
         .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
-    for c in ["EUR", "USD", "GBP", "NOK", "RON", "IDR", "JPY", "KWD", "BHD", "OMR", "TND", "JOD"] {
+    for c in [
+        "EUR", "USD", "GBP", "NOK", "RON", "IDR", "JPY", "KWD", "BHD", "OMR", "TND", "JOD",
+    ] {
         assert!(domain::iso4217::is_active(c), "{c}");
     }
 }
@@ -363,7 +377,10 @@ fn a_promise_carries_the_instant_it_was_made() {
         Some(at(NOW))
     );
     assert_eq!(
-        made_at_of(&accepted(&[opened(), a()], promise_at(Some("2026-05-20"), None))),
+        made_at_of(&accepted(
+            &[opened(), a()],
+            promise_at(Some("2026-05-20"), None)
+        )),
         None
     );
     refused(

@@ -212,22 +212,36 @@ fn the_timeline_lists_payments_reversals_deliveries_disputes_plans_and_releases(
     let mut h = History::new();
     open(&mut h, "A", "2026-01-01", "5000.00");
     issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
-    h.run(json!({"command": "confirm_delivery", "customer_id": "A", "invoice_id": "INV-1",
-        "confirmed_on": "2026-01-03"}));
-    h.run(json!({"command": "raise_dispute", "customer_id": "A", "invoice_id": "INV-1",
-        "reason": "wrong quantity", "disputed_on": "2026-01-10"}));
-    h.run(json!({"command": "resolve_dispute", "customer_id": "A", "invoice_id": "INV-1",
-        "outcome": "customer accepted", "resolved_on": "2026-01-12"}));
+    h.run(
+        json!({"command": "confirm_delivery", "customer_id": "A", "invoice_id": "INV-1",
+        "confirmed_on": "2026-01-03"}),
+    );
+    h.run(
+        json!({"command": "raise_dispute", "customer_id": "A", "invoice_id": "INV-1",
+        "reason": "wrong quantity", "disputed_on": "2026-01-10"}),
+    );
+    h.run(
+        json!({"command": "resolve_dispute", "customer_id": "A", "invoice_id": "INV-1",
+        "outcome": "customer accepted", "resolved_on": "2026-01-12"}),
+    );
     pay(&mut h, "A", "P1", "400.00", "2026-01-15");
-    h.run(json!({"command": "reverse_payment", "customer_id": "A", "payment_id": "P1",
-        "reversed_on": "2026-01-18", "reason": "bounced"}));
-    h.run(json!({"command": "agree_payment_plan", "customer_id": "A", "plan_id": "PLAN-1",
+    h.run(
+        json!({"command": "reverse_payment", "customer_id": "A", "payment_id": "P1",
+        "reversed_on": "2026-01-18", "reason": "bounced"}),
+    );
+    h.run(
+        json!({"command": "agree_payment_plan", "customer_id": "A", "plan_id": "PLAN-1",
         "agreed_on": "2026-01-20", "installments": [
-            {"promise_id": "I-1", "amount": "500.00", "promised_on": "2026-02-01"}]}));
-    h.run(json!({"command": "hold_account", "customer_id": "A", "reason": "audit",
-        "effective_on": "2026-01-21"}));
-    h.run(json!({"command": "release_account", "customer_id": "A", "reason": "audit done",
-        "effective_on": "2026-01-22"}));
+            {"promise_id": "I-1", "amount": "500.00", "promised_on": "2026-02-01"}]}),
+    );
+    h.run(
+        json!({"command": "hold_account", "customer_id": "A", "reason": "audit",
+        "effective_on": "2026-01-21"}),
+    );
+    h.run(
+        json!({"command": "release_account", "customer_id": "A", "reason": "audit done",
+        "effective_on": "2026-01-22"}),
+    );
     let a = domain::CustomerId::parse("A").unwrap();
     let timeline = h.ledger.timeline(&a, None, None, None);
     let lines: Vec<String> = timeline
@@ -273,10 +287,14 @@ fn the_timeline_lists_payments_reversals_deliveries_disputes_plans_and_releases(
 fn a_hold_change_that_releases_keeps_its_reason_and_who_released() {
     let mut h = History::new();
     open(&mut h, "A", "2026-01-01", "5000.00");
-    h.run(json!({"command": "hold_account", "customer_id": "A", "reason": "audit",
-        "effective_on": "2026-01-21"}));
-    h.run(json!({"command": "release_account", "customer_id": "A", "reason": "audit done",
-        "effective_on": "2026-01-22"}));
+    h.run(
+        json!({"command": "hold_account", "customer_id": "A", "reason": "audit",
+        "effective_on": "2026-01-21"}),
+    );
+    h.run(
+        json!({"command": "release_account", "customer_id": "A", "reason": "audit done",
+        "effective_on": "2026-01-22"}),
+    );
     let a = h
         .ledger
         .account(&domain::CustomerId::parse("A").unwrap())
@@ -329,11 +347,15 @@ fn a_promise_is_listed_at_the_instant_it_was_made() {
     let mut h = History::new();
     open(&mut h, "A", "2026-01-01", "5000.00");
     issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
-    h.run(json!({"command": "log_call", "customer_id": "A", "invoice_ids": ["INV-1"],
-        "outcome": "promised to pay", "called_at": "2026-02-05T14:02:00Z"}));
+    h.run(
+        json!({"command": "log_call", "customer_id": "A", "invoice_ids": ["INV-1"],
+        "outcome": "promised to pay", "called_at": "2026-02-05T14:02:00Z"}),
+    );
     h.occurred_at = t("2026-02-06T08:30:00Z");
-    h.run(json!({"command": "record_promise", "customer_id": "A", "promise_id": "PR-1",
-        "amount": "500.00", "promised_on": "2026-02-20", "made_at": "2026-02-05T14:02:30Z"}));
+    h.run(
+        json!({"command": "record_promise", "customer_id": "A", "promise_id": "PR-1",
+        "amount": "500.00", "promised_on": "2026-02-20", "made_at": "2026-02-05T14:02:30Z"}),
+    );
     let a = domain::CustomerId::parse("A").unwrap();
     let timeline = h.ledger.timeline(&a, None, None, None);
     let entries: Vec<(String, String)> = timeline
@@ -343,8 +365,14 @@ fn a_promise_is_listed_at_the_instant_it_was_made() {
     assert_eq!(
         entries,
         [
-            ("2026-02-05T14:02:00+00:00".to_owned(), "CallLogged".to_owned()),
-            ("2026-02-05T14:02:30+00:00".to_owned(), "PaymentPromised".to_owned()),
+            (
+                "2026-02-05T14:02:00+00:00".to_owned(),
+                "CallLogged".to_owned()
+            ),
+            (
+                "2026-02-05T14:02:30+00:00".to_owned(),
+                "PaymentPromised".to_owned()
+            ),
         ]
     );
     assert_eq!(timeline[1].payload["made_on"], "2026-02-05");

@@ -11,24 +11,36 @@ use crate::support::{d, issue, pay, History};
 fn everything() -> History {
     let mut h = History::new();
     h.adopt(domain::policy::DEFAULT_POLICY_TOML);
-    h.run(json!({"command": "open_account", "customer_id": "N", "name": "Nord AS",
+    h.run(
+        json!({"command": "open_account", "customer_id": "N", "name": "Nord AS",
         "currency": "NOK", "credit_limit": "50000", "opened_on": "2026-01-01",
-        "terms": {"net_days": 30, "discount_percent": "2", "discount_days": 10}}));
+        "terms": {"net_days": 30, "discount_percent": "2", "discount_days": 10}}),
+    );
     issue(&mut h, "N", "A", "10000", "2026-03-01");
     issue(&mut h, "N", "B", "5000.00", "2026-03-02");
     pay(&mut h, "N", "P1", "9800.00", "2026-03-11");
-    h.run(json!({"command": "issue_credit_note", "customer_id": "N", "credit_note_id": "CN1",
-        "invoice_id": "B", "amount": "100.00", "issued_on": "2026-03-20", "reason": "price"}));
+    h.run(
+        json!({"command": "issue_credit_note", "customer_id": "N", "credit_note_id": "CN1",
+        "invoice_id": "B", "amount": "100.00", "issued_on": "2026-03-20", "reason": "price"}),
+    );
     pay(&mut h, "N", "P2", "6000.00", "2026-04-20");
-    h.run(json!({"command": "reverse_payment", "customer_id": "N", "payment_id": "P2",
-        "reversed_on": "2026-04-25", "reason": "bounced"}));
+    h.run(
+        json!({"command": "reverse_payment", "customer_id": "N", "payment_id": "P2",
+        "reversed_on": "2026-04-25", "reason": "bounced"}),
+    );
     h.tick(d("2026-05-10"));
-    h.run(json!({"command": "record_payment", "customer_id": "N", "payment_id": "P3",
-        "amount": "300.00", "received_on": "2026-05-12", "allocations": []}));
-    h.run(json!({"command": "apply_unapplied_cash", "customer_id": "N",
-        "allocations": [{"invoice_id": "B", "amount": "300.00"}], "applied_on": "2026-05-14"}));
-    h.run(json!({"command": "write_off_invoice", "customer_id": "N", "invoice_id": "B",
-        "written_off_on": "2026-05-20", "reason": "uncollectable"}));
+    h.run(
+        json!({"command": "record_payment", "customer_id": "N", "payment_id": "P3",
+        "amount": "300.00", "received_on": "2026-05-12", "allocations": []}),
+    );
+    h.run(
+        json!({"command": "apply_unapplied_cash", "customer_id": "N",
+        "allocations": [{"invoice_id": "B", "amount": "300.00"}], "applied_on": "2026-05-14"}),
+    );
+    h.run(
+        json!({"command": "write_off_invoice", "customer_id": "N", "invoice_id": "B",
+        "written_off_on": "2026-05-20", "reason": "uncollectable"}),
+    );
     h
 }
 
@@ -44,9 +56,13 @@ fn events(h: &History, stream: &str) -> Vec<(u64, domain::Event)> {
 fn a_statement_lists_every_movement_with_a_running_balance() {
     let h = everything();
     let events = events(&h, "account-N");
-    let s = statement(events.iter().map(|(p, e)| (*p, e)), d("2026-03-01"), d("2026-05-31"))
-        .unwrap()
-        .unwrap();
+    let s = statement(
+        events.iter().map(|(p, e)| (*p, e)),
+        d("2026-03-01"),
+        d("2026-05-31"),
+    )
+    .unwrap()
+    .unwrap();
     let lines: Vec<String> = s
         .lines
         .iter()
@@ -127,8 +143,12 @@ fn closing_balance_is_the_exposure_as_of_to_for_any_period() {
 fn a_period_ending_before_it_starts_is_refused() {
     let h = everything();
     let events = events(&h, "account-N");
-    let e = statement(events.iter().map(|(p, e)| (*p, e)), d("2026-03-02"), d("2026-03-01"))
-        .unwrap_err();
+    let e = statement(
+        events.iter().map(|(p, e)| (*p, e)),
+        d("2026-03-02"),
+        d("2026-03-01"),
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         StatementError::ToBeforeFrom {
@@ -136,7 +156,10 @@ fn a_period_ending_before_it_starts_is_refused() {
             to: d("2026-03-01")
         }
     );
-    assert_eq!(e.to_string(), r#"to = 2026-03-01: must not be before from (2026-03-02)"#);
+    assert_eq!(
+        e.to_string(),
+        r#"to = 2026-03-01: must not be before from (2026-03-02)"#
+    );
 }
 
 /// SPEC §2 "amounts as shown": a RON invoice given as `"3000"` is recorded and shown as
@@ -144,9 +167,11 @@ fn a_period_ending_before_it_starts_is_refused() {
 #[test]
 fn amounts_are_shown_at_the_currency_scale() {
     let mut h = History::new();
-    h.run(json!({"command": "open_account", "customer_id": "R", "name": "Mica SRL",
+    h.run(
+        json!({"command": "open_account", "customer_id": "R", "name": "Mica SRL",
         "currency": "RON", "credit_limit": "8000", "opened_on": "2026-01-01",
-        "terms": {"net_days": 15}}));
+        "terms": {"net_days": 15}}),
+    );
     issue(&mut h, "R", "F-1", "3000", "2026-01-02");
     h.tick(d("2026-02-01"));
     let shown: Vec<String> = h
