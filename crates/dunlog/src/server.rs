@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{self, Principal};
@@ -91,15 +92,48 @@ impl AppState {
 
 /// The router.
 pub fn app(state: AppState) -> Router {
+    with_edge_layers(routes(), state)
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+}
+
+/// The layers every route sits behind: the body limit, and the panic guard outermost so that
+/// even a panic in a layer is answered.
+fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         // The body limit answers a bare 413 itself; the outer layer turns it into `LIMIT`.
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_HARD_BYTES_MAX))
         .layer(axum::middleware::map_response(limit_as_graphql_error))
+        .layer(CatchPanicLayer::custom(internal_error_from_panic))
         .with_state(state)
+}
+
+/// A panic while answering a request is a bug: the client gets `INTERNAL` with a correlation id
+/// (never an empty reply), and the log gets the panic under the same id. Locks are not left
+/// poisoned for the next request: request paths take only read guards of the live ledger, and
+/// the memo mutexes recover (and clear) on poison (`projections::memo`).
+fn internal_error_from_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let id = uuid::Uuid::now_v7();
+    tracing::error!(correlation_id = %id, panic = detail, "request panicked");
+    let body = json!({
+        "data": null,
+        "errors": [{
+            "message": format!("internal error (correlation id {id})"),
+            "extensions": {"code": "INTERNAL", "correlationId": id.to_string()},
+        }],
+    });
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 fn error_body(code: &str, message: &str) -> Value {
@@ -484,3 +518,61 @@ const GRAPHIQL_HTML: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::post;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::auth::Role;
+
+    async fn answer(app: &Router, uri: &str, token: &str, query: &str) -> (StatusCode, Value) {
+        let request = Request::post(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "query": query }).to_string()))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// Issue 12: a panic in a request was an empty reply (the connection dropped). The route
+    /// here panics while holding a read guard of the live ledger, as a resolver would.
+    #[tokio::test]
+    async fn a_request_that_panics_gets_internal_and_the_next_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        let token = auth::create(&service.store, "viewer", Role::Viewer).unwrap();
+        let state = AppState::new(service, false);
+        let panicking = routes().route(
+            "/panics",
+            post(|State(state): State<AppState>| async move {
+                let _ledger = state.service.live.read();
+                panic!("deliberate panic for the test");
+                #[allow(unreachable_code)]
+                ()
+            }),
+        );
+        let app = with_edge_layers(panicking, state);
+
+        let (status, body) = answer(&app, "/panics", &token, "{ verifyLog { ok } }").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+        let id = body["errors"][0]["extensions"]["correlationId"]
+            .as_str()
+            .unwrap();
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(id));
+
+        let query = r#"{ exposures(first: 1) { nodes { customerId } } }"#;
+        let (status, body) = answer(&app, "/graphql", &token, query).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+}
