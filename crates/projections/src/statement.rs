@@ -305,12 +305,17 @@ fn movements_of(
                 );
             }
         }
-        // HOOK for `LateFeeReversed` (SPEC §3, reconciliation; added on another branch): its
-        // arm is
-        //     Event::LateFeeReversed(e) => out.extend(fee_reversal(
-        //         fees, position, e.reverses, &e.invoice_id, e.period, e.amount)),
-        // The `unapplied` part of a reversed fee moves money from the invoice to unapplied cash
-        // on `unapplied_on`, which leaves the exposure as it was: it makes no line.
+        // HOOK for `LateFeeReversed` (SPEC §3, reconciliation; added on another branch). Its
+        // arm, a credit of the fee's amount on the reversed fee's own `charged_on`:
+        //     Event::LateFeeReversed(e) => {
+        //         if let Some(m) = fee_reversal(fees, position, e.reverses, &e.invoice_id,
+        //                                       e.period, e.amount) {
+        //             push(m.date, m.kind, m.reference, m.invoice_id.as_ref(), m.change);
+        //         }
+        //     }
+        // and `Event::PromiseReinstated(_)` joins the list of events without a movement. The
+        // `unapplied` part of a reversed fee moves money from the invoice to unapplied cash on
+        // `unapplied_on`, which leaves the exposure as it was: it makes no line.
         Event::AccountOpened(_)
         | Event::CreditLimitChanged(_)
         | Event::TermsChanged(_)
