@@ -3,8 +3,10 @@
 
 mod amounts;
 mod chain_check;
+mod chromium;
 mod cli;
 mod crash;
+mod dashboard;
 mod demo;
 mod limits;
 mod restart;

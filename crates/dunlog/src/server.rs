@@ -101,6 +101,7 @@ fn routes() -> Router<AppState> {
         .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::routes())
 }
 
 /// The layers every route sits behind: the body limit, and the panic guard outermost so that
