@@ -21,3 +21,4 @@ mod storm;
 mod subscription;
 mod support;
 mod time_travel;
+mod values;

@@ -94,6 +94,8 @@ pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
         // Schema 2: contacts gained `billing_email` and `language`; reminders delivered by dunlog
         // carry `message_id`, `to`, `language`, `content_sha256` (SPEC §12).
         "AccountOpened" | "ContactDetailsUpdated" | "ReminderSent" => Ok(2),
+        // Schema 2: a promise carries `made_at`, the instant it was made (SPEC §7 timeline).
+        "PaymentPromised" => Ok(2),
         t if EVENT_TYPES.contains(&t) => Ok(1),
         _ => Err(CodecError::UnknownEventType(event_type.to_owned())),
     }
@@ -113,6 +115,9 @@ pub fn decode_payload(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Eve
         ("ReminderSent", 1) => Ok(Event::ReminderSent(
             decode::<old::ReminderSentV1>(bytes)?.into(),
         )),
+        ("PaymentPromised", 1) => Ok(Event::PaymentPromised(
+            decode::<old::PaymentPromisedV1>(bytes)?.into(),
+        )),
         (_, s) if s == current => decode_current(event_type, bytes),
         _ => Err(CodecError::UnknownSchema {
             event_type: event_type.to_owned(),
@@ -126,7 +131,7 @@ pub fn decode_payload(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Eve
 mod old {
     use chrono::{DateTime, NaiveDate, Utc};
     use domain::event::*;
-    use domain::id::{CustomerId, InvoiceId};
+    use domain::id::{CustomerId, InvoiceId, PromiseId};
     use domain::money::Currency;
     use rust_decimal::Decimal;
     use serde::Deserialize;
@@ -214,6 +219,32 @@ mod old {
                 to: None,
                 language: None,
                 content_sha256: None,
+            }
+        }
+    }
+
+    /// `PaymentPromised` before `made_at`.
+    #[derive(Deserialize)]
+    pub struct PaymentPromisedV1 {
+        pub promise_id: PromiseId,
+        pub amount: Decimal,
+        pub promised_on: NaiveDate,
+        pub invoice_ids: Vec<InvoiceId>,
+        pub made_on: NaiveDate,
+        pub via: String,
+    }
+
+    impl From<PaymentPromisedV1> for PaymentPromised {
+        fn from(p: PaymentPromisedV1) -> PaymentPromised {
+            PaymentPromised {
+                promise_id: p.promise_id,
+                amount: p.amount,
+                promised_on: p.promised_on,
+                invoice_ids: p.invoice_ids,
+                made_on: p.made_on,
+                via: p.via,
+                // The instant was not recorded: the timeline places the promise by its envelope.
+                made_at: None,
             }
         }
     }
