@@ -1,8 +1,11 @@
 //! Bearer tokens with roles (SPEC §8): a 32-byte random secret shown once, stored as its SHA-256
-//! in the store's meta tree, compared in constant time.
+//! in the store's meta tree, compared in constant time. [`Tokens`] is the one token store both
+//! the server (GraphQL `createToken`/`revokeToken`/`tokens`) and the CLI (`dunlog token …`) use;
+//! a change is effective at once for the server that made it.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
@@ -11,6 +14,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::Store;
+
+use crate::limits::{TOKENS_MAX, TOKEN_NAME_LEN_MAX};
 
 /// Meta key prefix of stored tokens.
 const TOKEN_PREFIX: &str = "token/";
@@ -89,21 +94,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn check_name(name: &str) -> Result<()> {
+/// Whether `name` can name a token; the message says what would be right.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
     let ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= TOKEN_NAME_LEN_MAX
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
     if !ok {
-        bail!("name {name:?}: use 1 to 64 letters, digits, '-', '_', '.', '@'");
+        return Err(format!(
+            "name = {name:?}: use 1 to {TOKEN_NAME_LEN_MAX} letters, digits, '-', '_', '.', '@'"
+        ));
     }
     Ok(())
 }
 
 /// Creates (or replaces) the token `name` and returns its secret.
 pub fn create(store: &Store, name: &str, role: Role) -> Result<String> {
-    check_name(name)?;
+    check_name(name).map_err(anyhow::Error::msg)?;
+    let existing = list(store)?;
+    if existing.len() >= TOKENS_MAX && !existing.iter().any(|t| t.name == name) {
+        bail!("name = {name:?}: this ledger already holds {TOKENS_MAX} tokens; revoke one first");
+    }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!(
@@ -150,9 +162,8 @@ pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Principal>> {
     Ok(authenticate_among(&list(store)?, secret))
 }
 
-/// The token among `tokens` whose secret this is, if any. The server keeps the table it read at
-/// start in memory (tokens change only with the server stopped: sled lets one process open the
-/// data directory), so a request costs one SHA-256 and no store read.
+/// The token among `tokens` whose secret this is, if any. The server keeps the table in memory
+/// (see [`Tokens`]), so a request costs one SHA-256 and no store read.
 pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Principal> {
     let presented = hash_hex(secret);
     let mut found = None;
@@ -166,6 +177,73 @@ pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Princi
         }
     }
     found
+}
+
+/// The token table of a running server: the store's tokens with an in-memory copy that every
+/// request authenticates against. Creating or revoking through it writes the store and replaces
+/// the copy before it returns, so the change holds for the very next request. (sled lets one
+/// process open the data directory, so while the server runs every change goes through it.)
+#[derive(Clone)]
+pub struct Tokens {
+    store: Store,
+    table: Arc<RwLock<Arc<Vec<TokenRecord>>>>,
+}
+
+impl Tokens {
+    /// Reads the token table; a table that cannot be read leaves every request unauthenticated
+    /// (and says why in the log) rather than failing the start.
+    pub fn load(store: Store) -> Tokens {
+        let table = list(&store).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "token table unreadable; every request is unauthenticated");
+            Vec::new()
+        });
+        Tokens {
+            store,
+            table: Arc::new(RwLock::new(Arc::new(table))),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Vec<TokenRecord>> {
+        match self.table.read() {
+            Ok(table) => table.clone(),
+            // A writer that panicked left a whole table behind (it swaps one `Arc`).
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn reload(&self) -> Result<()> {
+        let fresh = Arc::new(list(&self.store)?);
+        match self.table.write() {
+            Ok(mut table) => *table = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    /// The token whose secret this is, if any (compared in constant time against every token).
+    pub fn authenticate(&self, secret: &str) -> Option<Principal> {
+        authenticate_among(&self.snapshot(), secret)
+    }
+
+    /// Creates (or rotates) the token `name`; the secret is returned once and never stored.
+    pub fn create(&self, name: &str, role: Role) -> Result<String> {
+        let secret = create(&self.store, name, role)?;
+        self.reload()?;
+        Ok(secret)
+    }
+
+    /// Revokes the token `name`; false if there was none. Requests with its secret are
+    /// refused from the next one on.
+    pub fn revoke(&self, name: &str) -> Result<bool> {
+        let revoked = revoke(&self.store, name)?;
+        self.reload()?;
+        Ok(revoked)
+    }
+
+    /// Every token, by name (never a secret).
+    pub fn list(&self) -> Vec<TokenRecord> {
+        self.snapshot().as_ref().clone()
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +282,20 @@ mod tests {
         assert!(!revoke(&store, "alice").unwrap());
         assert!(authenticate(&store, &rotated).unwrap().is_none());
         assert!(create(&store, "bad name", Role::Admin).is_err());
+    }
+
+    #[test]
+    fn a_token_created_or_revoked_through_tokens_holds_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tokens = Tokens::load(store.clone());
+        let secret = tokens.create("bob", Role::Viewer).unwrap();
+        assert_eq!(tokens.authenticate(&secret).unwrap().name, "bob");
+        assert_eq!(tokens.list().len(), 1);
+        assert!(tokens.revoke("bob").unwrap());
+        assert!(tokens.authenticate(&secret).is_none());
+        assert!(!tokens.revoke("bob").unwrap());
+        assert!(tokens.create("", Role::Viewer).is_err());
     }
 
     #[test]

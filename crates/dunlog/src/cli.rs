@@ -57,6 +57,10 @@ enum Command {
         /// Connections one client address may hold open at once; more are closed at accept.
         #[arg(long, default_value_t = crate::conn::CONNECTIONS_PER_CLIENT)]
         max_connections_per_client: usize,
+        /// Let browser pages of this origin (e.g. https://dash.example.com) call the API
+        /// (CORS; repeatable; none by default; never a wildcard).
+        #[arg(long = "cors-origin", value_name = "URL")]
+        cors_origins: Vec<String>,
     },
     /// Generate a realistic, reproducible history into an empty ledger.
     Demo {
@@ -245,6 +249,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             no_auto_tick,
             idle_timeout_secs,
             max_connections_per_client,
+            cors_origins,
         } => runtime()?.block_on(serve(
             &data,
             addr,
@@ -258,6 +263,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
                     connections_per_client: max_connections_per_client.max(1),
                 },
+                cors_origins,
             },
         ))?,
         Command::Demo { customers, seed } => {
@@ -507,6 +513,7 @@ struct ServeOptions {
     production: bool,
     auto_tick: bool,
     limits: crate::conn::ConnectionLimits,
+    cors_origins: Vec<String>,
 }
 
 async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<()> {
@@ -516,7 +523,9 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         production,
         auto_tick,
         limits,
+        cors_origins,
     } = options;
+    server::check_cors_origins(&cors_origins)?;
     let service = Service::open(data).await?;
     if demo {
         if service.live.read().accounts.is_empty() {
@@ -580,7 +589,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         data.display()
     );
     let live = service.live.clone();
-    let app = server::app(AppState::new(service, production));
+    let app = server::app(AppState::new(service, production).with_cors_origins(&cors_origins)?);
     // Request heads in time (slowloris), idle keep-alives closed, connections per client capped.
     let listener = crate::conn::LimitedListener::new(listener, limits);
     axum::serve(listener, app)

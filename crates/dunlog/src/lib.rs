@@ -10,8 +10,10 @@ pub mod conn;
 pub mod demo;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod graphiql;
 pub mod graphql;
 pub mod import;
+pub mod limits;
 pub mod live;
 pub mod loopback;
 pub mod report;
