@@ -1,11 +1,14 @@
 //! End-to-end tests: each starts the real program (`dunlog-e2e serve`) on a free loopback port
 //! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
 
+mod browser;
 mod chain_check;
 mod cli;
 mod crash;
 mod demo;
+mod introspection;
 mod limits;
+mod messages;
 mod restart;
 mod roles;
 mod scenarios;
@@ -15,3 +18,4 @@ mod storm;
 mod subscription;
 mod support;
 mod time_travel;
+mod tokens;

@@ -400,7 +400,8 @@ pub struct MutationRoot;
 
 macro_rules! command_mutations {
     ($( $(#[$doc:meta])* $method:ident($input:ty) => $name:literal, $role:expr; )*) => {
-        #[Object]
+        // Named apart from the merged `MutationRoot` (mod.rs) it is part of.
+        #[Object(name = "CommandMutations")]
         impl MutationRoot {
             $(
                 $(#[$doc])*

@@ -57,7 +57,8 @@ fn not_found(field: &str, value: &str) -> async_graphql::Error {
     )
 }
 
-#[Object]
+// Named apart from the merged `QueryRoot` (mod.rs) it is part of.
+#[Object(name = "ReadModelQueries")]
 impl QueryRoot {
     #[graphql(complexity = "child_complexity + known_at.map_or(0, |_| KNOWN_AT_COST)")]
     /// Aging of every account as of a business date (default today), by bucket.
