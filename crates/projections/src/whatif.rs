@@ -54,6 +54,9 @@ pub struct WhatIfReport {
     /// Only the accounts where something differs, ordered by customer id.
     pub accounts: Vec<WhatIfAccount>,
     pub totals: WhatIfAccount,
+    /// The totals per currency (customer id `TOTAL`), so money is never summed across
+    /// currencies; by currency code.
+    pub currency_totals: std::collections::BTreeMap<String, WhatIfAccount>,
     pub accounts_compared: u32,
 }
 
@@ -383,7 +386,33 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
     };
     let mut fees_by_currency: std::collections::BTreeMap<String, (Decimal, Decimal)> =
         std::collections::BTreeMap::new();
+    let mut currency_totals: std::collections::BTreeMap<String, WhatIfAccount> =
+        std::collections::BTreeMap::new();
     for (a, currency) in &compared {
+        let line = currency_totals
+            .entry(currency.clone())
+            .or_insert_with(|| WhatIfAccount {
+                differences: Vec::new(),
+                ..totals.clone()
+            });
+        line.holds_recorded = line.holds_recorded.saturating_add(a.holds_recorded);
+        line.holds_would = line.holds_would.saturating_add(a.holds_would);
+        line.broken_promises_recorded = line
+            .broken_promises_recorded
+            .saturating_add(a.broken_promises_recorded);
+        line.broken_promises_would = line
+            .broken_promises_would
+            .saturating_add(a.broken_promises_would);
+        line.late_fees_recorded = line.late_fees_recorded.saturating_add(a.late_fees_recorded);
+        line.late_fees_would = line.late_fees_would.saturating_add(a.late_fees_would);
+        line.late_fee_count_recorded = line
+            .late_fee_count_recorded
+            .saturating_add(a.late_fee_count_recorded);
+        line.late_fee_count_would = line
+            .late_fee_count_would
+            .saturating_add(a.late_fee_count_would);
+        line.worklist_recorded = line.worklist_recorded.saturating_add(a.worklist_recorded);
+        line.worklist_would = line.worklist_would.saturating_add(a.worklist_would);
         totals.holds_recorded += a.holds_recorded;
         totals.holds_would += a.holds_would;
         totals.broken_promises_recorded += a.broken_promises_recorded;
@@ -428,6 +457,7 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
             .filter(|a| !a.differences.is_empty())
             .collect(),
         totals,
+        currency_totals,
         accounts_compared,
     }
 }
