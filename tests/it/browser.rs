@@ -35,12 +35,19 @@ async fn graphiql_loads_nothing_from_outside_the_server() {
     let ledger = Ledger::new();
     let server = Server::start(&ledger.data());
     let http = reqwest::Client::new();
-    let page = http.get(server.graphql_url()).send().await.expect("GET /graphql");
+    let page = http
+        .get(server.graphql_url())
+        .send()
+        .await
+        .expect("GET /graphql");
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("GraphiQL"));
     let urls = links(&html);
-    assert!(urls.len() >= 4, "the page names its scripts and styles: {urls:?}");
+    assert!(
+        urls.len() >= 4,
+        "the page names its scripts and styles: {urls:?}"
+    );
     for url in &urls {
         assert!(
             url.starts_with('/') && !url.starts_with("//"),
@@ -57,7 +64,10 @@ async fn graphiql_loads_nothing_from_outside_the_server() {
             assert!(!body.contains(host), "{url} names {host}");
         }
         if url.ends_with(".css") {
-            assert!(!body.contains("@import"), "{url} imports another stylesheet");
+            assert!(
+                !body.contains("@import"),
+                "{url} imports another stylesheet"
+            );
             for (i, _) in body.match_indices("url(") {
                 let target = body[i + 4..].trim_start_matches(['"', '\'']);
                 assert!(
@@ -89,24 +99,39 @@ async fn cors_answers_only_the_named_origins_and_never_allows_credentials() {
         http.request(reqwest::Method::OPTIONS, server.graphql_url())
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
             .send()
     };
     let allowed = preflight(dash).await.expect("preflight");
     assert!(allowed.status().is_success(), "{}", allowed.status());
     let h = allowed.headers();
-    assert_eq!(h.get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(dash));
-    let methods = h.get("access-control-allow-methods").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert_eq!(
+        h.get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some(dash)
+    );
+    let methods = h
+        .get("access-control-allow-methods")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     assert!(methods.contains("POST"), "{methods}");
     let headers = h
         .get("access-control-allow-headers")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
     assert!(h.get("access-control-allow-credentials").is_none());
 
-    let other = preflight("https://evil.example.net").await.expect("preflight");
+    let other = preflight("https://evil.example.net")
+        .await
+        .expect("preflight");
     assert!(other.headers().get("access-control-allow-origin").is_none());
 
     // The answer itself carries the header for the named origin.
@@ -119,7 +144,10 @@ async fn cors_answers_only_the_named_origins_and_never_allows_credentials() {
         .await
         .expect("post");
     assert_eq!(
-        answer.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        answer
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
         Some(dash)
     );
 
@@ -133,7 +161,10 @@ async fn cors_answers_only_the_named_origins_and_never_allows_credentials() {
         .send()
         .await
         .expect("preflight");
-    assert!(answer.headers().get("access-control-allow-origin").is_none());
+    assert!(answer
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }
 
 #[test]
@@ -143,11 +174,21 @@ fn a_wildcard_or_a_path_is_not_an_origin() {
         let output = std::process::Command::new(crate::support::binary())
             .arg("--data")
             .arg(ledger.data())
-            .args(["serve", "--addr", "127.0.0.1:0", "--no-auto-tick", "--cors-origin", bad])
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--no-auto-tick",
+                "--cors-origin",
+                bad,
+            ])
             .output()
             .expect("run dunlog serve");
         assert!(!output.status.success(), "{bad} was accepted");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("--cors-origin") && stderr.contains(bad), "{stderr}");
+        assert!(
+            stderr.contains("--cors-origin") && stderr.contains(bad),
+            "{stderr}"
+        );
     }
 }

@@ -57,7 +57,13 @@ fn shape_of_introspection(schema: &Value) -> Shape {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|a| format!("{}: {}", a["name"].as_str().unwrap_or("?"), type_ref(&a["type"])))
+                .map(|a| {
+                    format!(
+                        "{}: {}",
+                        a["name"].as_str().unwrap_or("?"),
+                        type_ref(&a["type"])
+                    )
+                })
                 .collect();
             lines.push(format!(
                 "{}({}): {}",
@@ -67,7 +73,11 @@ fn shape_of_introspection(schema: &Value) -> Shape {
             ));
         }
         for f in t["inputFields"].as_array().into_iter().flatten() {
-            lines.push(format!("{}: {}", f["name"].as_str().unwrap_or("?"), type_ref(&f["type"])));
+            lines.push(format!(
+                "{}: {}",
+                f["name"].as_str().unwrap_or("?"),
+                type_ref(&f["type"])
+            ));
         }
         for v in t["enumValues"].as_array().into_iter().flatten() {
             lines.push(v["name"].as_str().unwrap_or("?").to_owned());
@@ -94,7 +104,10 @@ fn shape_of_sdl(sdl: &str) -> Shape {
             TypeKind::Union(_) => ("UNION", vec![]),
             TypeKind::Enum(e) => (
                 "ENUM",
-                e.values.iter().map(|v| v.node.value.node.to_string()).collect(),
+                e.values
+                    .iter()
+                    .map(|v| v.node.value.node.to_string())
+                    .collect(),
             ),
             TypeKind::InputObject(i) => (
                 "INPUT_OBJECT",
@@ -122,7 +135,12 @@ fn fields(
                 .iter()
                 .map(|a| format!("{}: {}", a.node.name.node, a.node.ty.node))
                 .collect();
-            format!("{}({}): {}", f.node.name.node, args.join(", "), f.node.ty.node)
+            format!(
+                "{}({}): {}",
+                f.node.name.node,
+                args.join(", "),
+                f.node.ty.node
+            )
         })
         .collect()
 }
@@ -133,8 +151,11 @@ async fn standard_introspection_queries_fetch_the_published_schema() {
     let server = Server::start(&ledger.data());
     // GraphiQL's docs pane and codegen tools fetch the schema before anyone pastes a token.
     let client = Client::new(&server, None);
-    let sdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema.graphql"))
-        .expect("docs/schema.graphql");
+    let sdl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/schema.graphql"
+    ))
+    .expect("docs/schema.graphql");
     let published = shape_of_sdl(&sdl);
     // The built-in scalars are in every introspection answer but not in printed SDL.
     let builtin = ["Boolean", "Float", "ID", "Int", "String"];
@@ -147,8 +168,14 @@ async fn standard_introspection_queries_fetch_the_published_schema() {
         for b in builtin {
             fetched.remove(b);
         }
-        let only_fetched: Vec<&String> = fetched.keys().filter(|k| !published.contains_key(*k)).collect();
-        let only_published: Vec<&String> = published.keys().filter(|k| !fetched.contains_key(*k)).collect();
+        let only_fetched: Vec<&String> = fetched
+            .keys()
+            .filter(|k| !published.contains_key(*k))
+            .collect();
+        let only_published: Vec<&String> = published
+            .keys()
+            .filter(|k| !fetched.contains_key(*k))
+            .collect();
         assert!(
             only_fetched.is_empty() && only_published.is_empty(),
             "{client_name}: types only in the answer {only_fetched:?}, only in docs {only_published:?}"
@@ -178,21 +205,44 @@ async fn hostile_introspection_is_still_limited_and_production_refuses_it() {
     // Outside introspection the ordinary depth (12 fields) still holds: 13 is LIMIT, while
     // 12 gets as far as validation (these fields do not exist).
     let nested = |depth: usize| {
-        format!("{{ {}x{} }}", "a { ".repeat(depth - 1), " }".repeat(depth - 1))
+        format!(
+            "{{ {}x{} }}",
+            "a { ".repeat(depth - 1),
+            " }".repeat(depth - 1)
+        )
     };
     let answer = client.query(&nested(13), json!({})).await;
     assert_eq!(error_code(&answer).as_deref(), Some("LIMIT"), "{answer}");
     let answer = client.query(&nested(12), json!({})).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("VALIDATION"), "{answer}");
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("VALIDATION"),
+        "{answer}"
+    );
 
     let production_ledger = Ledger::new();
     let production = Server::start_with(&production_ledger.data(), &["--production"]);
     let client = Client::new(&production, Some(&production_ledger.admin));
     let (_, query) = FIXTURES[0];
-    let answer = client.query_named(query, "IntrospectionQuery", json!({})).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("FORBIDDEN"), "{answer}");
+    let answer = client
+        .query_named(query, "IntrospectionQuery", json!({}))
+        .await;
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("FORBIDDEN"),
+        "{answer}"
+    );
     let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("__schema") && message.contains("--production"), "{answer}");
-    let answer = client.query("{ __type(name: \"Exposure\") { name } }", json!({})).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("FORBIDDEN"), "{answer}");
+    assert!(
+        message.contains("__schema") && message.contains("--production"),
+        "{answer}"
+    );
+    let answer = client
+        .query("{ __type(name: \"Exposure\") { name } }", json!({}))
+        .await;
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("FORBIDDEN"),
+        "{answer}"
+    );
 }

@@ -19,3 +19,4 @@ mod subscription;
 mod support;
 mod time_travel;
 mod tokens;
+mod whatif;

@@ -39,7 +39,10 @@ async fn setup() -> Setup {
 
 async fn head(client: &Client) -> String {
     let answer = client.query("{ verifyLog { checked } }", json!({})).await;
-    answer["data"]["verifyLog"]["checked"].as_str().unwrap_or_default().to_owned()
+    answer["data"]["verifyLog"]["checked"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 const CHANGE_TERMS: &str =
@@ -53,7 +56,10 @@ async fn negative_net_days_names_the_field_and_the_value() {
     let before = head(&s.admin).await;
     let answer = s
         .admin
-        .query(CHANGE_TERMS, json!({"i": {"customerId": "ACME", "terms": {"netDays": -5}}}))
+        .query(
+            CHANGE_TERMS,
+            json!({"i": {"customerId": "ACME", "terms": {"netDays": -5}}}),
+        )
         .await;
     assert_refused(&answer, "VALIDATION", &["terms.netDays", "-5", "0 or more"]);
     // Inline, too.
@@ -68,9 +74,16 @@ async fn negative_net_days_names_the_field_and_the_value() {
     // Beyond 32 bits is named the same way.
     let answer = s
         .admin
-        .query(CHANGE_TERMS, json!({"i": {"customerId": "ACME", "terms": {"netDays": 5_000_000_000u64}}}))
+        .query(
+            CHANGE_TERMS,
+            json!({"i": {"customerId": "ACME", "terms": {"netDays": 5_000_000_000u64}}}),
+        )
         .await;
-    assert_refused(&answer, "VALIDATION", &["input.terms.netDays", "5000000000"]);
+    assert_refused(
+        &answer,
+        "VALIDATION",
+        &["input.terms.netDays", "5000000000"],
+    );
     assert_eq!(head(&s.admin).await, before);
 }
 
@@ -84,7 +97,11 @@ async fn a_month_that_does_not_exist_names_the_field_and_the_month() {
             json!({"i": {"customerId": "ACME", "invoiceId": "I-1", "amount": "10.00", "issuedOn": "2026-13-01"}}),
         )
         .await;
-    assert_refused(&answer, "VALIDATION", &["input.issuedOn", "2026-13-01", "month 13"]);
+    assert_refused(
+        &answer,
+        "VALIDATION",
+        &["input.issuedOn", "2026-13-01", "month 13"],
+    );
 }
 
 #[tokio::test]
@@ -98,7 +115,11 @@ async fn a_29_digit_amount_names_the_field_and_the_digits() {
             json!({"i": {"customerId": "ACME", "invoiceId": "I-1", "amount": digits, "issuedOn": "2026-02-01"}}),
         )
         .await;
-    assert_refused(&answer, "VALIDATION", &["input.amount", digits, "29 significant digits"]);
+    assert_refused(
+        &answer,
+        "VALIDATION",
+        &["input.amount", digits, "29 significant digits"],
+    );
 }
 
 #[tokio::test]
@@ -122,7 +143,11 @@ async fn a_policy_that_is_not_toml_says_so() {
             json!({"i": {"document": "not toml ["}}),
         )
         .await;
-    assert_refused(&answer, "VALIDATION", &["policy document", "line 1", "TOML"]);
+    assert_refused(
+        &answer,
+        "VALIDATION",
+        &["policy document", "line 1", "TOML"],
+    );
     assert!(!message(&answer).contains("field t:"), "{answer}");
 }
 
@@ -144,7 +169,10 @@ async fn field_names_are_camel_case_over_graphql() {
 #[tokio::test]
 async fn a_currency_in_lowercase_is_refused_not_an_empty_report() {
     let s = setup().await;
-    let answer = s.admin.query("{ aging(currency: \"eur\") { asOf } }", json!({})).await;
+    let answer = s
+        .admin
+        .query("{ aging(currency: \"eur\") { asOf } }", json!({}))
+        .await;
     assert_refused(&answer, "VALIDATION", &["currency", "\"eur\"", "EUR"]);
 }
 
@@ -158,7 +186,11 @@ async fn a_timeline_from_after_to_is_refused_not_empty() {
             json!({}),
         )
         .await;
-    assert_refused(&answer, "VALIDATION", &["from", "2026-03-02", "to", "2026-03-01"]);
+    assert_refused(
+        &answer,
+        "VALIDATION",
+        &["from", "2026-03-02", "to", "2026-03-01"],
+    );
 }
 
 #[tokio::test]
@@ -172,7 +204,11 @@ async fn an_empty_idempotency_key_is_refused() {
             json!({"i": {"date": "2026-01-02", "idempotencyKey": ""}}),
         )
         .await;
-    assert_refused(&answer, "VALIDATION", &["idempotencyKey", "\"\"", "1 to 128"]);
+    assert_refused(
+        &answer,
+        "VALIDATION",
+        &["idempotencyKey", "\"\"", "1 to 128"],
+    );
     let long = "k".repeat(129);
     let answer = s
         .admin

@@ -19,6 +19,12 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Value)> {
         ("aging", "viewer", "{ aging { asOf } }", json!({})),
         ("tokens", "admin", "{ tokens { name } }", json!({})),
         (
+            "whatif",
+            "auditor",
+            "query($p: String!) { whatif(policyDocument: $p) { accountsCompared } }",
+            json!({"p": include_str!("../../policies/default.toml")}),
+        ),
+        (
             "exposure",
             "viewer",
             "{ exposure(customerId: \"ACME\") { status } }",

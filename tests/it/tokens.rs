@@ -35,25 +35,52 @@ async fn a_token_made_over_graphql_works_at_once_and_revoked_stops_at_once() {
         .to_owned();
     let carol = Client::new(&server, Some(&secret));
     let answer = carol.query("{ aging { asOf } }", json!({})).await;
-    assert!(answer.get("errors").is_none(), "the new token must work at once: {answer}");
+    assert!(
+        answer.get("errors").is_none(),
+        "the new token must work at once: {answer}"
+    );
     // A collector is not an admin.
     let answer = carol.query("{ tokens { name } }", json!({})).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("FORBIDDEN"), "{answer}");
-    let answer = carol.query(CREATE, json!({"n": "mallory", "r": "ADMIN"})).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("FORBIDDEN"), "{answer}");
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("FORBIDDEN"),
+        "{answer}"
+    );
+    let answer = carol
+        .query(CREATE, json!({"n": "mallory", "r": "ADMIN"}))
+        .await;
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("FORBIDDEN"),
+        "{answer}"
+    );
 
-    let listed = admin.query("{ tokens { name role createdAt } }", json!({})).await;
+    let listed = admin
+        .query("{ tokens { name role createdAt } }", json!({}))
+        .await;
     assert_eq!(names(&listed), ["admin", "carol"], "{listed}");
-    assert!(!listed.to_string().contains(&secret), "a secret is shown once only");
+    assert!(
+        !listed.to_string().contains(&secret),
+        "a secret is shown once only"
+    );
 
     let revoked = admin.query(REVOKE, json!({"n": "carol"})).await;
     assert_eq!(revoked["data"]["revokeToken"]["revoked"], true, "{revoked}");
     let answer = carol.query("{ aging { asOf } }", json!({})).await;
-    assert_eq!(error_code(&answer).as_deref(), Some("UNAUTHENTICATED"), "{answer}");
-    assert!(answer.to_string().contains("unknown or revoked"), "{answer}");
+    assert_eq!(
+        error_code(&answer).as_deref(),
+        Some("UNAUTHENTICATED"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_string().contains("unknown or revoked"),
+        "{answer}"
+    );
     let again = admin.query(REVOKE, json!({"n": "carol"})).await;
     assert_eq!(error_code(&again).as_deref(), Some("NOT_FOUND"), "{again}");
-    let bad = admin.query(CREATE, json!({"n": "no spaces", "r": "VIEWER"})).await;
+    let bad = admin
+        .query(CREATE, json!({"n": "no spaces", "r": "VIEWER"}))
+        .await;
     assert_eq!(error_code(&bad).as_deref(), Some("VALIDATION"), "{bad}");
     assert!(bad.to_string().contains("no spaces"), "{bad}");
 

@@ -11,8 +11,8 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
-use axum::extract::{State, WebSocketUpgrade};
 use axum::extract::Path;
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -418,10 +418,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "dunlog_http_request_duration_seconds_count {}",
         load(&m.requests)
     );
-    let _ = writeln!(out, "# HELP dunlog_appends_total Appends to the log (each one durable batch of one command).");
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_appends_total Appends to the log (each one durable batch of one command)."
+    );
     let _ = writeln!(out, "# TYPE dunlog_appends_total counter");
     let _ = writeln!(out, "dunlog_appends_total {}", load(&s.appends));
-    let _ = writeln!(out, "# HELP dunlog_events_appended_total Events appended to the log.");
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_events_appended_total Events appended to the log."
+    );
     let _ = writeln!(out, "# TYPE dunlog_events_appended_total counter");
     let _ = writeln!(out, "dunlog_events_appended_total {}", load(&s.events));
     let _ = writeln!(out, "# HELP dunlog_append_conflicts_total Appends that met a version conflict and were retried.");

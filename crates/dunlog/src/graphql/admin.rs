@@ -148,7 +148,12 @@ impl AdminQuery {
     /// Every token, by name (admins; secrets are never shown again).
     async fn tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<Token>> {
         require(ctx, Role::Admin)?;
-        Ok(ctx.data::<Tokens>()?.list().iter().map(Token::from).collect())
+        Ok(ctx
+            .data::<Tokens>()?
+            .list()
+            .iter()
+            .map(Token::from)
+            .collect())
     }
 
     /// What the clock would have done under `policyDocument` (TOML, SPEC §5) up to `asOf`
@@ -212,7 +217,9 @@ impl AdminMutation {
         if held.len() >= TOKENS_MAX && !held.iter().any(|t| t.name == name) {
             return Err(coded_error(
                 ErrorKind::Limit,
-                format!("name = {name:?}: the ledger holds {TOKENS_MAX} tokens already; revoke one"),
+                format!(
+                    "name = {name:?}: the ledger holds {TOKENS_MAX} tokens already; revoke one"
+                ),
             ));
         }
         let secret = tokens.create(&name, role.into()).map_err(internal_error)?;

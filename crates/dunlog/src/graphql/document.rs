@@ -15,7 +15,9 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+};
 use async_graphql::registry::Registry;
 use async_graphql::{
     Name, Pos, Positioned, Request, ServerError, ServerResult, ValidationResult, Variables,
@@ -186,7 +188,10 @@ impl<'a> Walk<'a> {
         if self.in_progress.contains(&name.as_str()) {
             return Err(request_error(
                 ErrorKind::Validation,
-                format!("fragment {name}: spreads itself (through {:?})", self.in_progress),
+                format!(
+                    "fragment {name}: spreads itself (through {:?})",
+                    self.in_progress
+                ),
                 Some(pos),
             ));
         }
@@ -212,7 +217,9 @@ impl<'a> Walk<'a> {
             let inner = match &item.node {
                 Selection::Field(field) if field.node.selection_set.node.items.is_empty() => 0,
                 Selection::Field(field) => 1 + self.nesting(&field.node.selection_set)?,
-                Selection::InlineFragment(inline) => 1 + self.nesting(&inline.node.selection_set)?,
+                Selection::InlineFragment(inline) => {
+                    1 + self.nesting(&inline.node.selection_set)?
+                }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
                     1 + match self.nesting.get(name.as_str()) {

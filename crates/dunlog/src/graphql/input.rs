@@ -6,7 +6,9 @@
 
 use std::collections::HashSet;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
+};
 use async_graphql::registry::{MetaType, Registry};
 use async_graphql::{Name, Positioned, ServerResult, Value, Variables};
 use domain::ErrorKind;
@@ -54,7 +56,11 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn selection_set(&mut self, parent: &str, set: &'a Positioned<SelectionSet>) -> ServerResult<()> {
+    fn selection_set(
+        &mut self,
+        parent: &str,
+        set: &'a Positioned<SelectionSet>,
+    ) -> ServerResult<()> {
         for item in &set.node.items {
             match &item.node {
                 Selection::Field(field) => {
@@ -63,7 +69,12 @@ impl<'a> Checker<'a> {
                         continue;
                     }
                     // Unknown fields are refused by validation, which names them.
-                    let Some(meta) = self.registry.types.get(parent).and_then(|t| t.field_by_name(name)) else {
+                    let Some(meta) = self
+                        .registry
+                        .types
+                        .get(parent)
+                        .and_then(|t| t.field_by_name(name))
+                    else {
                         continue;
                     };
                     for (arg_name, arg_value) in &field.node.arguments {
@@ -103,7 +114,9 @@ impl<'a> Checker<'a> {
                     if !self.seen_fragments.insert(name) {
                         continue;
                     }
-                    if let Some(fragment) = self.document.fragments.get(&spread.node.fragment_name.node) {
+                    if let Some(fragment) =
+                        self.document.fragments.get(&spread.node.fragment_name.node)
+                    {
                         let on = fragment.node.type_condition.node.on.node.to_string();
                         self.selection_set(&on, &fragment.node.selection_set)?;
                     }
@@ -135,7 +148,9 @@ impl<'a> Checker<'a> {
             };
         }
         match self.registry.types.get(ty) {
-            Some(MetaType::Scalar { .. }) => scalar(ty, value).map_err(|why| format!("{path} = {value}: {why}")),
+            Some(MetaType::Scalar { .. }) => {
+                scalar(ty, value).map_err(|why| format!("{path} = {value}: {why}"))
+            }
             Some(MetaType::Enum { enum_values, .. }) => {
                 let given = match value {
                     Value::Enum(n) => Some(n.as_str()),
@@ -146,7 +161,10 @@ impl<'a> Checker<'a> {
                     Ok(())
                 } else {
                     let names: Vec<&str> = enum_values.keys().map(String::as_str).collect();
-                    Err(format!("{path} = {value}: expected one of {}", names.join(", ")))
+                    Err(format!(
+                        "{path} = {value}: expected one of {}",
+                        names.join(", ")
+                    ))
                 }
             }
             Some(MetaType::InputObject { input_fields, .. }) => {

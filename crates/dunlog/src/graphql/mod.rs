@@ -39,7 +39,6 @@ pub struct Mutation(MutationRoot, admin::AdminMutation);
 pub type DunlogSchema = Schema<Query, Mutation, SubscriptionRoot>;
 pub type ApiResult<T> = async_graphql::Result<T>;
 
-
 /// Who is asking: set by the HTTP layer from the bearer token (`None`: no or unknown token).
 #[derive(Clone, Debug)]
 pub struct Caller(pub Option<Principal>);

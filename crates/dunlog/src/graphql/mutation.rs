@@ -26,7 +26,10 @@ pub struct TermsInput {
 impl TermsInput {
     /// Refuses negative days, naming `at` (`terms`) and the field.
     fn check(&self, at: &str) -> ApiResult<()> {
-        let days = [("netDays", Some(self.net_days)), ("discountDays", self.discount_days)];
+        let days = [
+            ("netDays", Some(self.net_days)),
+            ("discountDays", self.discount_days),
+        ];
         for (field, value) in days {
             if let Some(v) = value.filter(|v| *v < 0) {
                 return Err(validation_error(format!(
@@ -59,7 +62,9 @@ impl CheckInput for ChangeTermsInput {
 
 impl CheckInput for IssueInvoiceInput {
     fn check(&self) -> ApiResult<()> {
-        self.terms.as_ref().map_or(Ok(()), |t| t.check("input.terms"))
+        self.terms
+            .as_ref()
+            .map_or(Ok(()), |t| t.check("input.terms"))
     }
 }
 

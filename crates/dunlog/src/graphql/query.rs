@@ -323,8 +323,12 @@ impl QueryRoot {
             if f > t {
                 return Err(validation_error(format!(
                     "from = \"{}\": after to = \"{}\"; give a range with from on or before to",
-                    Instant(f).0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    Instant(t).0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                    Instant(f)
+                        .0
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    Instant(t)
+                        .0
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
                 )));
             }
         }

@@ -195,19 +195,31 @@ mod tests {
 
     #[test]
     fn a_date_that_does_not_exist_says_which_part() {
-        assert!(parse_date(&s("2026-13-01")).unwrap_err().contains("month 13"));
+        assert!(parse_date(&s("2026-13-01"))
+            .unwrap_err()
+            .contains("month 13"));
         assert!(parse_date(&s("2026-02-30")).unwrap_err().contains("day 30"));
-        assert!(parse_date(&s("yesterday")).unwrap_err().contains("YYYY-MM-DD"));
-        assert_eq!(parse_date(&s("2026-02-28")).unwrap().0.to_string(), "2026-02-28");
+        assert!(parse_date(&s("yesterday"))
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
+        assert_eq!(
+            parse_date(&s("2026-02-28")).unwrap().0.to_string(),
+            "2026-02-28"
+        );
     }
 
     #[test]
     fn a_decimal_too_long_says_how_many_digits() {
         let long = "12345678901234567890123456789";
-        assert!(parse_decimal(&s(long)).unwrap_err().contains("29 significant digits"));
+        assert!(parse_decimal(&s(long))
+            .unwrap_err()
+            .contains("29 significant digits"));
         assert!(parse_decimal(&s("1e5")).unwrap_err().contains("e.g."));
         assert!(parse_decimal(&s("ten")).unwrap_err().contains("e.g."));
-        assert_eq!(parse_decimal(&s("0.000100")).unwrap().0.to_string(), "0.000100");
+        assert_eq!(
+            parse_decimal(&s("0.000100")).unwrap().0.to_string(),
+            "0.000100"
+        );
         assert_eq!(parse_decimal(&s("-12.50")).unwrap().0.to_string(), "-12.50");
     }
 }
