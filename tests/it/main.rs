@@ -6,6 +6,7 @@ mod chain_check;
 mod cli;
 mod crash;
 mod demo;
+mod instants;
 mod introspection;
 mod limits;
 mod messages;

@@ -54,6 +54,15 @@ impl std::fmt::Display for ServiceError {
     }
 }
 
+impl std::error::Error for ServiceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServiceError::Rejected { .. } => None,
+            ServiceError::Internal(e) => Some(e.as_ref()),
+        }
+    }
+}
+
 impl From<DomainError> for ServiceError {
     fn from(e: DomainError) -> Self {
         ServiceError::rejected(e.kind(), e.to_string())
