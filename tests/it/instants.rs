@@ -29,7 +29,9 @@ async fn a_default_sent_at_has_microseconds_not_nanoseconds() {
             )
             .await;
         let event = &answer["data"]["recordReminder"]["events"][0];
-        let sent_at = event["payload"]["sent_at"].as_str().unwrap_or_else(|| panic!("{answer}"));
+        let sent_at = event["payload"]["sent_at"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"));
         assert!(fraction_digits(sent_at) <= 6, "sent_at = {sent_at}");
         let occurred_at = event["occurredAt"].as_str().expect("occurredAt");
         assert!(fraction_digits(occurred_at) <= 6, "{occurred_at}");

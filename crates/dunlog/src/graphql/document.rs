@@ -117,7 +117,7 @@ fn check_document(
             ));
         }
     }
-    for (_, fragment) in &document.fragments {
+    for fragment in document.fragments.values() {
         walk.directives(&fragment.node.selection_set)?;
     }
     for (_, operation) in document.operations.iter() {
