@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real program (`dunlog-e2e serve`) on a free loopback port
 //! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
 
+mod amounts;
 mod browser;
 mod chain_check;
 mod cli;

@@ -221,7 +221,7 @@ impl Account {
                     self.push_entry(
                         &a.invoice_id,
                         e.received_on,
-                        -(a.amount + a.discount),
+                        -a.amount.saturating_add(a.discount),
                         EntryKind::Payment(index),
                     );
                 }
@@ -255,7 +255,7 @@ impl Account {
                 }
             }
             Event::UnappliedCashApplied(e) => {
-                let total = e.allocations.iter().map(|a| a.amount).sum();
+                let total = crate::money::sum(e.allocations.iter().map(|a| a.amount));
                 self.applications.push((e.applied_on, total));
                 for a in &e.allocations {
                     self.push_entry(
@@ -452,19 +452,19 @@ impl Account {
 
     /// Cash received on or before `date`, not reversed by then, and not yet put on invoices.
     pub fn unapplied_on(&self, date: NaiveDate) -> Decimal {
-        let received: Decimal = self
-            .payments
-            .iter()
-            .filter(|p| p.in_force_on(date))
-            .map(|p| p.unapplied)
-            .sum();
-        let applied: Decimal = self
-            .applications
-            .iter()
-            .filter(|(on, _)| *on <= date)
-            .map(|(_, amount)| *amount)
-            .sum();
-        received - applied
+        let received = crate::money::sum(
+            self.payments
+                .iter()
+                .filter(|p| p.in_force_on(date))
+                .map(|p| p.unapplied),
+        );
+        let applied = crate::money::sum(
+            self.applications
+                .iter()
+                .filter(|(on, _)| *on <= date)
+                .map(|(_, amount)| *amount),
+        );
+        received.saturating_sub(applied)
     }
 
     /// The least unapplied cash on `date` or any later date a recorded event touches: what may
@@ -486,12 +486,13 @@ impl Account {
 
     /// Sum of open invoices as of `date`.
     pub fn receivables_on(&self, date: NaiveDate) -> Decimal {
-        self.invoices.iter().map(|i| i.open_on(date)).sum()
+        crate::money::sum(self.invoices.iter().map(|i| i.open_on(date)))
     }
 
     /// Exposure as of `date` (SPEC §7): open receivables of every age − unapplied cash.
     pub fn exposure_on(&self, date: NaiveDate) -> Decimal {
-        self.receivables_on(date) - self.unapplied_on(date)
+        self.receivables_on(date)
+            .saturating_sub(self.unapplied_on(date))
     }
 
     /// Exposure counting every recorded fact, whatever its date.
@@ -510,8 +511,10 @@ impl Account {
     /// The credit limit in force on `date`: reduced by the probation ratio for new accounts.
     pub fn effective_limit_on(&self, date: NaiveDate, policy: &Policy) -> Decimal {
         if self.on_probation(date, policy) {
-            self.currency
-                .round(self.credit_limit * policy.probation.limit_ratio)
+            self.currency.round(
+                self.credit_limit
+                    .saturating_mul(policy.probation.limit_ratio),
+            )
         } else {
             self.credit_limit
         }

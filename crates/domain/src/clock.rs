@@ -177,7 +177,7 @@ fn broken_promises(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Ev
         out.push(
             PromiseBroken {
                 promise_id: promise.id.clone(),
-                shortfall: promise.amount - covered,
+                shortfall: promise.amount.saturating_sub(covered),
                 effective_on: day,
             }
             .into(),

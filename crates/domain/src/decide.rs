@@ -273,7 +273,7 @@ pub fn decide(
                 })
                 .collect();
             let allocations = check_allocations(account, &requests, applied_on)?;
-            let total: Decimal = allocations.iter().map(|a| a.amount).sum();
+            let total = crate::money::sum(allocations.iter().map(|a| a.amount));
             let available = account.unapplied_available_on(applied_on);
             if total > available {
                 return Err(DomainError::ExceedsUnappliedCash {
@@ -573,7 +573,7 @@ fn record_payment(
     let allocations = match &c.allocations {
         Some(requests) => {
             let allocations = check_allocations(account, requests, c.received_on)?;
-            let allocated: Decimal = allocations.iter().map(|a| a.amount).sum();
+            let allocated = crate::money::sum(allocations.iter().map(|a| a.amount));
             if allocated > c.amount {
                 return Err(DomainError::AllocationsExceedPayment {
                     allocated,
@@ -584,14 +584,14 @@ fn record_payment(
         }
         None => allocate_oldest_first(account, c.amount, c.received_on),
     };
-    let allocated: Decimal = allocations.iter().map(|a| a.amount).sum();
+    let allocated = crate::money::sum(allocations.iter().map(|a| a.amount));
     let primary = vec![PaymentReceived {
         payment_id: c.payment_id.clone(),
         amount: c.amount,
         received_on: c.received_on,
         method: c.method.clone(),
         allocations,
-        unapplied: c.amount - allocated,
+        unapplied: c.amount.saturating_sub(allocated),
     }
     .into()];
     Ok(with_follow_ups(account, primary, c.received_on, ctx))
@@ -627,13 +627,13 @@ pub fn allocate_oldest_first(
             continue;
         }
         let discount = discount_for(&account.currency, invoice, received_on).min(available);
-        if discount > Decimal::ZERO && money >= available - discount {
+        if discount > Decimal::ZERO && money >= available.saturating_sub(discount) {
             allocations.push(Allocation {
                 invoice_id: invoice.id.clone(),
-                amount: available - discount,
+                amount: available.saturating_sub(discount),
                 discount,
             });
-            money -= available - discount;
+            money = money.saturating_sub(available.saturating_sub(discount));
         } else {
             let take = money.min(available);
             allocations.push(Allocation {
@@ -641,7 +641,7 @@ pub fn allocate_oldest_first(
                 amount: take,
                 discount: Decimal::ZERO,
             });
-            money -= take;
+            money = money.saturating_sub(take);
         }
     }
     allocations

@@ -376,6 +376,29 @@ macro_rules! for_each_event {
 for_each_event!(events);
 
 impl Event {
+    /// Every amount the event records (limits, invoices, payments and their allocations, fees,
+    /// credit notes, write-offs, promises): what `dunlog verify` checks against the bounds of
+    /// SPEC §2.
+    pub fn amounts(&self) -> Vec<Decimal> {
+        match self {
+            Event::AccountOpened(e) => vec![e.credit_limit],
+            Event::CreditLimitChanged(e) => vec![e.new_limit],
+            Event::InvoiceIssued(e) => vec![e.amount],
+            Event::CreditNoteIssued(e) => vec![e.amount],
+            Event::LateFeeCharged(e) => vec![e.amount],
+            Event::InvoiceWrittenOff(e) => vec![e.amount],
+            Event::PaymentReceived(e) => [e.amount, e.unapplied]
+                .into_iter()
+                .chain(e.allocations.iter().flat_map(|a| [a.amount, a.discount]))
+                .collect(),
+            Event::UnappliedCashApplied(e) => e.allocations.iter().map(|a| a.amount).collect(),
+            Event::PaymentPromised(e) => vec![e.amount],
+            Event::PaymentPlanAgreed(e) => e.installments.iter().map(|i| i.amount).collect(),
+            Event::PromiseBroken(e) => vec![e.shortfall],
+            _ => Vec::new(),
+        }
+    }
+
     /// True for the events the clock emits on its own (SPEC §3 `→auto`).
     pub fn is_automatic(&self) -> bool {
         match self {

@@ -89,23 +89,24 @@ impl Invoice {
         self.entries
             .iter()
             .filter(|e| e.in_force_on(date))
-            .fold(self.amount, |open, e| open + e.change)
+            .fold(self.amount, |open, e| open.saturating_add(e.change))
     }
 
     /// Late fees charged on or before `date`.
     pub fn fees_on(&self, date: NaiveDate) -> Decimal {
-        self.entries
-            .iter()
-            .filter(|e| e.kind == EntryKind::LateFee && e.on <= date)
-            .map(|e| e.change)
-            .sum()
+        crate::money::sum(
+            self.entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::LateFee && e.on <= date)
+                .map(|e| e.change),
+        )
     }
 
     /// The open principal: the open amount less the fees charged (SPEC §5 "fees excluded: no
     /// compounding"). Money settles principal first, so paying the invoiced amount stops fees
     /// even while a fee itself is still open (docs/decisions/0003-late-fee-base.md).
     pub fn principal_open_on(&self, date: NaiveDate) -> Decimal {
-        (self.open_on(date) - self.fees_on(date))
+        (self.open_on(date).saturating_sub(self.fees_on(date)))
             .min(self.amount)
             .max(Decimal::ZERO)
     }

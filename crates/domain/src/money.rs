@@ -53,8 +53,17 @@ impl Currency {
         v
     }
 
-    /// Rejects an amount written with more decimals than the currency has.
+    /// Rejects an amount written with more decimals than the currency has, or larger than
+    /// [`AMOUNT_MAX`] either way (SPEC §2: no arithmetic on amounts may overflow). Every amount a
+    /// client gives passes through here.
     pub fn check_scale(&self, field: &'static str, amount: Decimal) -> Result<(), DomainError> {
+        if amount.abs() > AMOUNT_MAX {
+            return Err(DomainError::invalid(
+                field,
+                amount,
+                "must be at most 1000000000000000 (10^15)",
+            ));
+        }
         if amount.scale() > self.minor_units() {
             return Err(DomainError::invalid(
                 field,
@@ -85,6 +94,11 @@ impl fmt::Display for Currency {
     }
 }
 
+/// The largest amount a client may give (SPEC §2): 10^15. Sums of a billion such amounts still
+/// fit a `Decimal` (about 7.9 × 10^28), so arithmetic on what clients gave cannot overflow;
+/// amounts recorded before the bound existed are handled by the saturating helpers below.
+pub const AMOUNT_MAX: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
 /// An amount together with its currency, as read models present it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
@@ -110,5 +124,24 @@ pub fn check_positive(
 
 /// `percent` % of `base`, rounded by the currency's rule.
 pub fn percent_of(currency: &Currency, percent: Decimal, base: Decimal) -> Decimal {
-    currency.round(base * percent / Decimal::ONE_HUNDRED)
+    // Dividing by a constant can neither overflow nor divide by zero.
+    currency.round(base.saturating_mul(percent) / Decimal::ONE_HUNDRED)
+}
+
+/// The sum of amounts, saturating at `±Decimal::MAX` instead of overflowing.
+///
+/// Clients cannot give more than [`AMOUNT_MAX`], but a ledger written before that bound may hold
+/// larger amounts; reads of such a ledger must still answer (docs/decisions/0009-amounts-never-overflow.md).
+/// Every sum of amounts in the domain and the read models goes through here or
+/// `Decimal::saturating_add/sub/mul`.
+pub fn sum(amounts: impl IntoIterator<Item = Decimal>) -> Decimal {
+    amounts
+        .into_iter()
+        .fold(Decimal::ZERO, Decimal::saturating_add)
+}
+
+/// Whether an amount recorded in the log is beyond what a client may give now (reported by
+/// `dunlog verify`; such amounts were accepted before [`AMOUNT_MAX`] existed).
+pub fn out_of_bounds(amount: Decimal) -> bool {
+    amount.abs() > AMOUNT_MAX
 }

@@ -93,14 +93,14 @@ pub fn coverage(promises: &[Promise], payments: &[CashIn], grace_days: u32) -> V
                 && remaining[i] > Decimal::ZERO
             {
                 let take = money.min(remaining[i]);
-                remaining[i] -= take;
-                money -= take;
+                remaining[i] = remaining[i].saturating_sub(take);
+                money = money.saturating_sub(take);
             }
         }
     }
     promises
         .iter()
         .zip(remaining)
-        .map(|(p, r)| p.amount - r)
+        .map(|(p, r)| p.amount.saturating_sub(r))
         .collect()
 }

@@ -307,6 +307,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let v = store.verify(0)?;
             if v.ok {
                 println!("ok: {} events verified", v.checked);
+                for warning in amounts_out_of_bounds(&store)? {
+                    println!("{warning}");
+                }
             } else {
                 bail!(
                     "log does not verify at position {}: {} ({} events checked before it)",
@@ -622,4 +625,27 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Warnings for every recorded amount beyond what a client may give (SPEC §2, 10^15): a ledger
+/// written before the bound existed may hold them. The ledger still serves (sums saturate,
+/// docs/decisions/0009-amounts-never-overflow.md); a credit note or write-off brings such an
+/// invoice down.
+fn amounts_out_of_bounds(store: &store::Store) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    for recorded in store.iter_from(0) {
+        let recorded = recorded?;
+        if let Some(amount) = recorded
+            .event
+            .amounts()
+            .into_iter()
+            .find(|a| domain::money::out_of_bounds(*a))
+        {
+            warnings.push(format!(
+                "warning: position {} ({} in {}): amount {amount} is beyond the bound of 10^15",
+                recorded.position, recorded.event_type, recorded.stream
+            ));
+        }
+    }
+    Ok(warnings)
 }

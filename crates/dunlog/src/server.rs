@@ -18,6 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -125,29 +126,62 @@ fn cors_origin(origin: &str) -> anyhow::Result<HeaderValue> {
 
 /// The router.
 pub fn app(state: AppState) -> Router {
-    let cors = (!state.cors_origins.is_empty()).then(|| {
-        // Bearer tokens travel in the Authorization header, never in cookies, so credentials
-        // are not allowed; preflight requests are answered for the listed origins only.
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(state.cors_origins.clone()))
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-            .max_age(Duration::from_secs(600))
-    });
-    let router = Router::new()
+    with_edge_layers(routes(), state)
+}
+
+fn routes() -> Router<AppState> {
+    Router::new()
         .route("/graphql", get(graphiql).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+}
+
+/// The layers every route sits behind: the body limit, and the panic guard outermost so that
+/// even a panic in a layer is answered.
+fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let router = routes
         // The body limit answers a bare 413 itself; the outer layer turns it into `LIMIT`.
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_HARD_BYTES_MAX))
         .layer(axum::middleware::map_response(limit_as_graphql_error))
-        .with_state(state);
-    match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
+        .layer(CatchPanicLayer::custom(internal_error_from_panic))
+        .with_state(state.clone());
+    // Outside the panic guard, so that its answer carries the CORS headers too. Bearer tokens
+    // travel in the Authorization header, never in cookies, so credentials are not allowed;
+    // preflight requests are answered for the listed origins only.
+    if state.cors_origins.is_empty() {
+        return router;
     }
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(state.cors_origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A panic while answering a request is a bug: the client gets `INTERNAL` with a correlation id
+/// (never an empty reply), and the log gets the panic under the same id. Locks are not left
+/// poisoned for the next request: request paths take only read guards of the live ledger, and
+/// the memo mutexes recover (and clear) on poison (`projections::memo`).
+fn internal_error_from_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let id = uuid::Uuid::now_v7();
+    tracing::error!(correlation_id = %id, panic = detail, "request panicked");
+    let body = json!({
+        "data": null,
+        "errors": [{
+            "message": format!("internal error (correlation id {id})"),
+            "extensions": {"code": "INTERNAL", "correlationId": id.to_string()},
+        }],
+    });
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 /// Turns the body limit's bare 413 into a GraphQL error with code `LIMIT`.

@@ -62,10 +62,10 @@ pub fn aging_row(account: &Account, rules: &AgingRules, as_of: NaiveDate) -> Opt
         };
         let days = (as_of - anchor).num_days();
         if let Some(slot) = amounts.get_mut(rules.bucket_of(days)) {
-            *slot += open;
+            *slot = slot.saturating_add(open);
         }
         if invoice.disputed_on(as_of) {
-            disputed += open;
+            disputed = disputed.saturating_add(open);
         }
         let past_due = (as_of - invoice.due_on).num_days().max(0);
         oldest = Some(oldest.map_or(past_due, |o| o.max(past_due)));
@@ -74,7 +74,7 @@ pub fn aging_row(account: &Account, rules: &AgingRules, as_of: NaiveDate) -> Opt
     if amounts.iter().all(|a| a.is_zero()) && unapplied.is_zero() {
         return None;
     }
-    let total = amounts.iter().copied().sum::<Decimal>() - unapplied;
+    let total = domain::money::sum(amounts.iter().copied()).saturating_sub(unapplied);
     Some(AgingRow {
         customer_id: account.customer_id.clone(),
         name: account.name.clone(),
@@ -177,6 +177,10 @@ impl Ledger {
             report.rows = merge_rows(std::mem::take(&mut report.rows), updates);
             entry.sums = Sums::of(&report.rows, key.rules.buckets.len() + 2);
         }
+        if entry.sums.saturated {
+            // A saturated sum cannot be patched back down: sum the rows afresh.
+            entry.sums = Sums::of(&report.rows, key.rules.buckets.len() + 2);
+        }
         report.totals = entry.sums.totals();
     }
 }
@@ -241,6 +245,9 @@ fn totals(rows: &[AgingRow], width: usize) -> Vec<AgingTotal> {
 struct Sums {
     width: usize,
     by_currency: BTreeMap<Currency, (usize, AgingTotal)>,
+    /// Some sum reached `Decimal::MAX` (only with amounts recorded before the 10^15 bound):
+    /// the sums are then no longer exact under patching and are recomputed from the rows.
+    saturated: bool,
 }
 
 impl Sums {
@@ -248,6 +255,7 @@ impl Sums {
         let mut sums = Sums {
             width,
             by_currency: BTreeMap::new(),
+            saturated: false,
         };
         for row in rows {
             sums.add(row);
@@ -272,11 +280,20 @@ impl Sums {
                 )
             });
         *count += 1;
+        let mut exact = true;
+        let mut add = |sum: &mut Decimal, a: Decimal| match sum.checked_add(a) {
+            Some(s) => *sum = s,
+            None => {
+                *sum = sum.saturating_add(a);
+                exact = false;
+            }
+        };
         for (sum, a) in t.amounts.iter_mut().zip(&row.amounts) {
-            *sum += *a;
+            add(sum, *a);
         }
-        t.unapplied += row.unapplied;
-        t.total += row.total;
+        add(&mut t.unapplied, row.unapplied);
+        add(&mut t.total, row.total);
+        self.saturated |= !exact;
     }
 
     fn remove(&mut self, row: &AgingRow) {
@@ -289,10 +306,10 @@ impl Sums {
             return;
         }
         for (sum, a) in t.amounts.iter_mut().zip(&row.amounts) {
-            *sum -= *a;
+            *sum = sum.saturating_sub(*a);
         }
-        t.unapplied -= row.unapplied;
-        t.total -= row.total;
+        t.unapplied = t.unapplied.saturating_sub(row.unapplied);
+        t.total = t.total.saturating_sub(row.total);
     }
 
     /// One total per currency, in currency order, written in its minor units.

@@ -42,7 +42,7 @@ impl Ledger {
         if let Some(reason) = account.cash_only_on(on) {
             reasons.push(format!("CASH_ONLY: the account is on cash only ({reason})"));
         }
-        if e.exposure + amount > e.effective_limit {
+        if e.exposure.saturating_add(amount) > e.effective_limit {
             reasons.push(format!(
                 "OVER_LIMIT: exposure {} + amount {} exceeds the effective limit {}",
                 e.exposure, amount, e.effective_limit

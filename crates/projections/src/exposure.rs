@@ -56,8 +56,11 @@ pub fn exposure_of(account: &Account, policy: &Policy, as_of: NaiveDate) -> Expo
     let currency = &account.currency;
     let exposure = account.exposure_on(as_of);
     let effective_limit = account.effective_limit_on(as_of, policy);
-    let utilization =
-        (!effective_limit.is_zero()).then(|| (exposure / effective_limit).round_dp(UTILIZATION_DP));
+    // A quotient too large for a Decimal (only with amounts recorded before the 10^15 bound)
+    // shows as no utilization rather than a panic.
+    let utilization = exposure
+        .checked_div(effective_limit)
+        .map(|u| u.round_dp(UTILIZATION_DP));
     let status = if account.hold_on(as_of).is_some() {
         ExposureStatus::Held
     } else if account.cash_only_on(as_of).is_some() {
@@ -84,7 +87,7 @@ pub fn exposure_of(account: &Account, policy: &Policy, as_of: NaiveDate) -> Expo
         credit_limit: currency.display(account.credit_limit),
         effective_limit: currency.display(effective_limit),
         exposure: currency.display(exposure),
-        available: currency.display(effective_limit - exposure),
+        available: currency.display(effective_limit.saturating_sub(exposure)),
         utilization,
         status,
         open_promises: open,

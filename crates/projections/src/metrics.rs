@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use domain::invoice::{EntryKind, Invoice};
 use domain::promise::PromiseStatus;
-use domain::Currency;
+use domain::{money, Currency};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -76,11 +76,16 @@ pub fn paid_in_full_on(invoice: &Invoice, as_of: NaiveDate) -> Option<NaiveDate>
 }
 
 fn ratio(numerator: Decimal, denominator: Decimal, scale: Decimal) -> Option<Decimal> {
-    (denominator > Decimal::ZERO).then(|| {
-        let mut value = (numerator / denominator * scale).round_dp(METRIC_DP);
-        value.rescale(METRIC_DP);
-        value
-    })
+    (denominator > Decimal::ZERO)
+        .then(|| {
+            let mut value = numerator
+                .checked_div(denominator)?
+                .checked_mul(scale)?
+                .round_dp(METRIC_DP);
+            value.rescale(METRIC_DP);
+            Some(value)
+        })
+        .flatten()
 }
 
 impl Ledger {
@@ -95,15 +100,21 @@ impl Ledger {
         for account in self.accounts.values() {
             let sums = by_currency.entry(&account.currency).or_default();
             if let Some(row) = aging_row(account, &rules, as_of) {
-                sums.open_end += row.amounts.iter().copied().sum::<Decimal>();
-                sums.current_end += row.amounts.first().copied().unwrap_or_default();
+                sums.open_end = sums
+                    .open_end
+                    .saturating_add(money::sum(row.amounts.iter().copied()));
+                sums.current_end = sums
+                    .current_end
+                    .saturating_add(row.amounts.first().copied().unwrap_or_default());
             }
             if let Some(row) = aging_row(account, &rules, start) {
-                sums.open_start += row.amounts.iter().copied().sum::<Decimal>();
+                sums.open_start = sums
+                    .open_start
+                    .saturating_add(money::sum(row.amounts.iter().copied()));
             }
             for invoice in &account.invoices {
                 if in_window(invoice.issued_on) {
-                    sums.credit_sales += invoice.amount;
+                    sums.credit_sales = sums.credit_sales.saturating_add(invoice.amount);
                 }
                 if let Some(paid_on) = paid_in_full_on(invoice, as_of).filter(|d| in_window(*d)) {
                     sums.paid_invoices += 1;
@@ -125,7 +136,7 @@ impl Ledger {
         by_currency
             .into_iter()
             .map(|(currency, s)| {
-                let collectible = s.open_start + s.credit_sales;
+                let collectible = s.open_start.saturating_add(s.credit_sales);
                 Metrics {
                     currency: currency.clone(),
                     as_of,
@@ -134,8 +145,8 @@ impl Ledger {
                     credit_sales: currency.display(s.credit_sales),
                     dso: ratio(s.open_end, s.credit_sales, Decimal::from(window_days)),
                     cei: ratio(
-                        collectible - s.open_end,
-                        collectible - s.current_end,
+                        collectible.saturating_sub(s.open_end),
+                        collectible.saturating_sub(s.current_end),
                         hundred,
                     ),
                     promise_kept_rate: ratio(

@@ -172,7 +172,7 @@ pub fn summary(event: &Event) -> String {
             invoices_note(&e.invoice_ids)
         ),
         Event::PaymentPlanAgreed(e) => {
-            let total: rust_decimal::Decimal = e.installments.iter().map(|i| i.amount).sum();
+            let total = domain::money::sum(e.installments.iter().map(|i| i.amount));
             format!(
                 "Payment plan {} agreed: {} installments totalling {}",
                 e.plan_id,

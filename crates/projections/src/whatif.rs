@@ -235,7 +235,7 @@ fn outcome(account: &Account, policy: &Policy, as_of: NaiveDate) -> Outcome {
     for invoice in &account.invoices {
         for e in &invoice.entries {
             if e.kind == EntryKind::LateFee && e.on <= as_of {
-                fees += e.change;
+                fees = fees.saturating_add(e.change);
                 fee_count += 1;
             }
         }
@@ -422,8 +422,8 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
         totals.worklist_recorded += a.worklist_recorded;
         totals.worklist_would += a.worklist_would;
         let fees = fees_by_currency.entry(currency.clone()).or_default();
-        fees.0 += a.late_fees_recorded;
-        fees.1 += a.late_fees_would;
+        fees.0 = fees.0.saturating_add(a.late_fees_recorded);
+        fees.1 = fees.1.saturating_add(a.late_fees_would);
     }
     // Money is never summed across currencies: the totals line carries the fee amounts only
     // when every account has the same currency, and one line per currency otherwise.

@@ -65,3 +65,62 @@ fn identifiers_are_checked_when_decoded() {
     assert!(serde_json::from_str::<InvoiceId>("\"INV-1\"").is_ok());
     assert!(serde_json::from_str::<InvoiceId>("\"INV 1\"").is_err());
 }
+
+/// Issue 12: amounts beyond 10^15 were accepted and then overflowed every sum.
+#[test]
+fn amounts_beyond_ten_to_the_fifteen_are_refused_naming_the_field() {
+    let eur = Currency::parse("EUR").unwrap();
+    assert!(eur.check_scale("amount", m("1000000000000000")).is_ok());
+    assert!(eur.check_scale("amount", m("-1000000000000000")).is_ok());
+    for beyond in [
+        "1000000000000000.01",
+        "79228162514264337593543950335",
+        "-1000000000000001",
+    ] {
+        let e = eur.check_scale("amount", m(beyond)).unwrap_err();
+        assert_eq!(e.kind(), domain::ErrorKind::Validation, "{beyond}");
+        let message = e.to_string();
+        assert!(
+            message.contains("amount") && message.contains("10^15"),
+            "{message}"
+        );
+    }
+    check(
+        &[opened()],
+        issued("BIG", "79228162514264337593543950335", "2026-03-01"),
+        "Err(VALIDATION amount=79228162514264337593543950335)",
+    );
+}
+
+/// A ledger written before the bound may hold such amounts: every as-of figure saturates at
+/// the largest Decimal instead of panicking (decision 0009), and a write-off still clears it.
+#[test]
+fn recorded_amounts_beyond_the_bound_saturate_instead_of_overflowing() {
+    use domain::event::{Event, InvoiceIssued};
+    let mut state = Some(account_after(&[
+        opened(),
+        issued("A", "500.00", "2026-03-01"),
+    ]));
+    let big = Event::InvoiceIssued(InvoiceIssued {
+        invoice_id: InvoiceId::parse("BIG").unwrap(),
+        amount: rust_decimal::Decimal::MAX,
+        issued_on: d("2026-03-02"),
+        due_on: d("2026-04-01"),
+        terms: net(30),
+        reference: None,
+        override_reason: None,
+    });
+    domain::evolve(&mut state, &big);
+    let account = state.unwrap();
+    assert_eq!(
+        account.receivables_on(d("2026-05-01")),
+        rust_decimal::Decimal::MAX
+    );
+    assert_eq!(
+        account.exposure_on(d("2026-05-01")),
+        rust_decimal::Decimal::MAX
+    );
+    assert_eq!(account.exposure_on(d("2026-03-01")), m("500.00"));
+    let ticked = domain::tick(&account, default_policy(), d("2026-03-02"), d("2026-09-30"));
+    assert!(!ticked.is_empty(), "the clock still runs");
+}

@@ -4,7 +4,7 @@
 //! checks every answer (see `crate::fuzz`). Cases are few and small so this stays within seconds.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{json, Map, Value};
 
 use super::GraphqlHarness;
@@ -670,9 +670,13 @@ fn mangled_body() -> BoxedStrategy<String> {
 /// Posts `cases` requests to one harness; returns how many appended events.
 fn run(cases: u32, requests: BoxedStrategy<String>) -> u32 {
     let harness = GraphqlHarness::new().unwrap();
+    // A case that fails is kept (and replayed first on every run) in the file below, which is
+    // committed; each one found also becomes a named test at the end of this file.
     let mut runner = TestRunner::new(Config {
         cases,
-        failure_persistence: None,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/fuzz-graphql.txt",
+        ))),
         ..Config::default()
     });
     let accepted = std::cell::Cell::new(0u32);
@@ -711,12 +715,14 @@ fn graphql_literals_hostile_bodies_and_mangled_requests_are_refused_cleanly() {
 #[test]
 fn every_fuzzed_operation_is_valid_with_good_values() {
     let harness = GraphqlHarness::new().unwrap();
+    // Issue 12: this was the literal "2026-12-01T00:00:00Z", in the future when written; from
+    // that day on, accounts seeded "now" were not yet known at it (a time bomb). An instant
+    // taken after seeding knows everything seeded, on any date.
+    let known_now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let good = |kind: K| match kind {
         K::Id => json!("ACME"),
         K::Date => json!("2026-03-31"),
-        // Now: a `knownAt` before the seeding would not know ACME (a literal instant here
-        // failed on every date after it), and a contact may not be dated a day ahead.
-        K::DateTime => json!(chrono::Utc::now().to_rfc3339()),
+        K::DateTime => json!(known_now),
         K::Decimal => json!("10.00"),
         K::Int => json!(30),
         K::Text => json!("email"),
@@ -811,4 +817,21 @@ fn regressions_found_by_fuzzing_are_refused_cleanly() {
             outcome.body
         );
     }
+}
+
+/// Found by `graphql_queries_with_hostile_variables_are_refused_cleanly` on 2026-12-01 (issue 12):
+/// a viewer's credit check for `Decimal::MAX` panicked with `Addition overflowed` and the client
+/// got an empty reply. Now every amount a client gives is at most 10^15.
+#[test]
+fn credit_check_for_the_largest_decimal_is_validation_naming_amount() {
+    let harness = GraphqlHarness::new().unwrap();
+    let body = json!({
+        "query": r#"{ creditCheck(customerId: "ACME", amount: "79228162514264337593543950335") { approved reasons } }"#,
+    })
+    .to_string();
+    let outcome = harness.post(body.as_bytes(), Some(Role::Viewer));
+    assert_eq!(outcome.codes(), ["VALIDATION"], "{}", outcome.body);
+    let message = outcome.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("amount"), "{message}");
+    assert!(message.contains("10^15"), "{message}");
 }
