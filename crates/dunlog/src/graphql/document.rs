@@ -9,7 +9,7 @@
 //! (SPEC §8), so fields under `__schema`/`__type` get [`INTROSPECTION_DEPTH_MAX`] while every
 //! other field keeps [`QUERY_DEPTH_MAX`]. Complexity still counts introspection fields.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::extensions::{
@@ -269,11 +269,23 @@ impl<'a> Walk<'a> {
         Ok(deepest)
     }
 
-    /// The fields at the root of an operation, through fragments.
+    /// The fields at the root of an operation, through fragments. A fragment spread again adds
+    /// the same fields, so each is walked once (a document of fragments each spreading the
+    /// next twice would otherwise cost 2^n).
     fn root_fields(
         &mut self,
         set: &'a Positioned<SelectionSet>,
         out: &mut Vec<(&'a str, &'a Positioned<SelectionSet>, Pos)>,
+    ) -> ServerResult<()> {
+        let mut seen = HashSet::new();
+        self.root_fields_once(set, out, &mut seen)
+    }
+
+    fn root_fields_once(
+        &mut self,
+        set: &'a Positioned<SelectionSet>,
+        out: &mut Vec<(&'a str, &'a Positioned<SelectionSet>, Pos)>,
+        seen: &mut HashSet<&'a str>,
     ) -> ServerResult<()> {
         for item in &set.node.items {
             match &item.node {
@@ -283,13 +295,16 @@ impl<'a> Walk<'a> {
                     field.pos,
                 )),
                 Selection::InlineFragment(inline) => {
-                    self.root_fields(&inline.node.selection_set, out)?
+                    self.root_fields_once(&inline.node.selection_set, out, seen)?
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
                     let fragment = self.fragment(name, spread.pos)?;
+                    if !seen.insert(name.as_str()) {
+                        continue;
+                    }
                     self.in_progress.push(name.as_str());
-                    let found = self.root_fields(&fragment.selection_set, out);
+                    let found = self.root_fields_once(&fragment.selection_set, out, seen);
                     self.in_progress.pop();
                     found?;
                 }
@@ -322,5 +337,76 @@ impl<'a> Walk<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(document: &ExecutableDocument) -> Walk<'_> {
+        Walk {
+            document,
+            nesting: HashMap::new(),
+            depth: HashMap::new(),
+            in_progress: Vec::new(),
+        }
+    }
+
+    /// Fragments each spreading the next twice: walked naively, 2^60 visits. Each fragment is
+    /// walked once, so this answers at once.
+    #[test]
+    fn a_fragment_bomb_is_walked_once_per_fragment() {
+        let mut text = String::from("{ ...F0 }\n");
+        for i in 0..60 {
+            text.push_str(&format!(
+                "fragment F{i} on QueryRoot {{ ...F{} ...F{} }}\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        text.push_str("fragment F60 on QueryRoot { aging { asOf } }\n");
+        let document = async_graphql::parser::parse_query(&text).unwrap();
+        let mut w = walk(&document);
+        let (_, operation) = document.operations.iter().next().unwrap();
+        let mut roots = Vec::new();
+        w.root_fields(&operation.node.selection_set, &mut roots)
+            .unwrap();
+        assert_eq!(roots.len(), 1);
+        assert_eq!(w.depth(&operation.node.selection_set).unwrap(), 2);
+        assert_eq!(w.nesting(&operation.node.selection_set).unwrap(), 62);
+    }
+
+    #[test]
+    fn a_fragment_that_spreads_itself_is_refused() {
+        let text = "{ ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }";
+        let document = async_graphql::parser::parse_query(text).unwrap();
+        let mut w = walk(&document);
+        let (_, operation) = document.operations.iter().next().unwrap();
+        let error = w.depth(&operation.node.selection_set).unwrap_err();
+        assert!(
+            error.message.contains("spreads itself"),
+            "{}",
+            error.message
+        );
+    }
+
+    /// Introspection gets its own depth: the standard queries' nine `ofType`s are depth 15.
+    #[test]
+    fn introspection_depth_is_counted_apart() {
+        let of_type = |n: usize| format!("{}name{}", "ofType { ".repeat(n), " }".repeat(n));
+        let query = |n: usize| {
+            format!(
+                "{{ __schema {{ types {{ fields {{ args {{ type {{ {} }} }} }} }} }} }}",
+                of_type(n)
+            )
+        };
+        for (n, depth) in [(9, 15), (20, 26)] {
+            let document = async_graphql::parser::parse_query(&query(n)).unwrap();
+            let (_, operation) = document.operations.iter().next().unwrap();
+            let mut w = walk(&document);
+            assert_eq!(w.depth(&operation.node.selection_set).unwrap(), depth);
+        }
+        assert!(15 <= INTROSPECTION_DEPTH_MAX && INTROSPECTION_DEPTH_MAX < 26);
     }
 }
