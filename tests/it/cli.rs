@@ -51,12 +51,25 @@ fn a_bad_import_row_is_reported_by_line_and_appends_nothing() {
     cli(&data, &["demo", "--customers", "8", "--seed", "3"]);
     let before = cli(&data, &["export", "--format", "jsonl"]).lines().count();
 
+    // The demo is generated relative to today, so the rows are too (a literal date here failed
+    // once the calendar passed the demo's opening dates: issue 12).
+    let today = chrono::Utc::now().date_naive();
+    let day = |n: u64| {
+        today
+            .checked_sub_days(chrono::Days::new(n))
+            .expect("a date")
+    };
     let invoices = dir.path().join("invoices.csv");
     std::fs::write(
         &invoices,
-        "customer_id,invoice_id,amount,issued_on,due_on\n\
-         C0001,IMP-1,100.00,2026-02-01,\n\
-         C0001,IMP-2,12.345,2026-02-03,2026-03-01\n",
+        format!(
+            "customer_id,invoice_id,amount,issued_on,due_on\n\
+             C0001,IMP-1,100.00,{},\n\
+             C0001,IMP-2,12.345,{},{}\n",
+            day(12),
+            day(10),
+            day(1)
+        ),
     )
     .expect("write csv");
     let (ok, _, stderr) = run(
@@ -76,7 +89,10 @@ fn a_bad_import_row_is_reported_by_line_and_appends_nothing() {
 
     std::fs::write(
         &invoices,
-        "customer_id,invoice_id,amount,issued_on\nC0001,IMP-1,100.00,2026-02-01\n",
+        format!(
+            "customer_id,invoice_id,amount,issued_on\nC0001,IMP-1,100.00,{}\n",
+            day(12)
+        ),
     )
     .expect("write csv");
     cli(

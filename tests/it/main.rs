@@ -4,8 +4,10 @@
 mod amounts;
 mod browser;
 mod chain_check;
+mod chromium;
 mod cli;
 mod crash;
+mod dashboard;
 mod demo;
 mod instants;
 mod introspection;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod conn;
+pub mod dashboard;
 pub mod demo;
 #[doc(hidden)]
 pub mod fuzz;

@@ -136,6 +136,7 @@ fn routes() -> Router<AppState> {
         .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::routes())
 }
 
 /// The layers every route sits behind: the body limit, and the panic guard outermost so that
@@ -481,4 +482,62 @@ async fn metrics(State(state): State<AppState>) -> Response {
         head.saturating_sub(applied)
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::post;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::auth::{self, Role};
+
+    async fn answer(app: &Router, uri: &str, token: &str, query: &str) -> (StatusCode, Value) {
+        let request = Request::post(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "query": query }).to_string()))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// Issue 12: a panic in a request was an empty reply (the connection dropped). The route
+    /// here panics while holding a read guard of the live ledger, as a resolver would.
+    #[tokio::test]
+    async fn a_request_that_panics_gets_internal_and_the_next_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        let token = auth::create(&service.store, "viewer", Role::Viewer).unwrap();
+        let state = AppState::new(service, false);
+        let panicking = routes().route(
+            "/panics",
+            post(|State(state): State<AppState>| async move {
+                let _ledger = state.service.live.read();
+                panic!("deliberate panic for the test");
+                #[allow(unreachable_code)]
+                ()
+            }),
+        );
+        let app = with_edge_layers(panicking, state);
+
+        let (status, body) = answer(&app, "/panics", &token, "{ verifyLog { ok } }").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+        let id = body["errors"][0]["extensions"]["correlationId"]
+            .as_str()
+            .unwrap();
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains(id));
+
+        let query = r#"{ exposures(first: 1) { nodes { customerId } } }"#;
+        let (status, body) = answer(&app, "/graphql", &token, query).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+    }
 }
