@@ -131,3 +131,160 @@ fn tokens_are_listed_and_revoked_and_errors_are_one_line() {
     assert!(!ok);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// Issue 15: 126 of 200 demo accounts were HELD and the day's worklist had 1,018 items, 705 of
+/// them `collection_agency`, many under 300 open. A book has a few percent on hold and a
+/// worklist a team can finish in a day; `dunlog demo` prints those figures.
+#[test]
+fn the_demo_is_a_book_a_team_can_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let printed = cli(&data, &["demo", "--customers", "200"]);
+    let held_percent: f64 = printed
+        .lines()
+        .find_map(|l| l.split_once(" held (")?.1.split_once(" %)")?.0.parse().ok())
+        .unwrap_or_else(|| panic!("no held figure in: {printed}"));
+    let worklist: usize = printed
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("worklist today: ")?
+                .strip_suffix(" items")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no worklist figure in: {printed}"));
+    assert!(held_percent <= 8.0, "{printed}");
+    assert!((10..=100).contains(&worklist), "{printed}");
+    let items = cli(&data, &["worklist", "--format", "json"]);
+    let items: serde_json::Value = serde_json::from_str(&items).expect("json");
+    let items = items.as_array().expect("items");
+    assert_eq!(items.len(), worklist);
+    for item in items {
+        if item["step"] == "collection_agency" {
+            let open: f64 = item["open_amount"]
+                .as_str()
+                .expect("amount")
+                .parse()
+                .expect("decimal");
+            assert!(open >= 300.0, "a small balance sent to an agency: {item}");
+        }
+    }
+}
+
+/// `rebuild --policy FILE` shows the figures under that policy beside the adopted one's and
+/// changes nothing; with `--adopt` it records `PolicyAdopted`. `whatif` totals per currency.
+#[test]
+fn rebuild_with_a_policy_compares_and_adopts_only_when_asked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    cli(&data, &["demo", "--customers", "24", "--seed", "4"]);
+    let policy = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../policies/single-reminder.toml");
+    let policy = policy.to_str().expect("utf-8");
+    let before = cli(&data, &["export", "--format", "jsonl"]).lines().count();
+    let compared = cli(&data, &["rebuild", "--policy", policy]);
+    assert!(compared.contains("worklist items"), "{compared}");
+    assert!(compared.contains("aging total EUR"), "{compared}");
+    assert!(compared.contains("accounts OK"), "{compared}");
+    assert!(compared.contains("nothing changed"), "{compared}");
+    assert_eq!(
+        cli(&data, &["export", "--format", "jsonl"]).lines().count(),
+        before
+    );
+    let adopted = cli(&data, &["rebuild", "--policy", policy, "--adopt"]);
+    assert!(adopted.contains("adopted"), "{adopted}");
+    let after = cli(&data, &["export", "--format", "jsonl"]);
+    assert_eq!(after.lines().count(), before + 1);
+    assert!(after
+        .lines()
+        .last()
+        .expect("a line")
+        .contains("PolicyAdopted"));
+
+    let whatif = cli(&data, &["whatif", "--policy", policy]);
+    let totals: Vec<&str> = whatif.lines().filter(|l| l.starts_with("TOTAL ")).collect();
+    assert!(totals.len() >= 2, "one TOTAL line per currency: {whatif}");
+    assert!(
+        totals.iter().any(|l| l.starts_with("TOTAL EUR")),
+        "{whatif}"
+    );
+}
+
+/// SPEC §9: `account open` and `import` start a ledger from the CLI alone.
+#[test]
+fn a_ledger_starts_from_the_cli_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let opened = cli(
+        &data,
+        &[
+            "account",
+            "open",
+            "--customer",
+            "ACME",
+            "--name",
+            "Acme AS",
+            "--currency",
+            "EUR",
+            "--credit-limit",
+            "10000.00",
+            "--opened-on",
+            "2026-01-01",
+            "--email",
+            "billing@acme.example.com",
+        ],
+    );
+    assert!(opened.starts_with("opened account ACME"), "{opened}");
+    let (ok, _, stderr) = run(
+        &data,
+        &[
+            "account",
+            "open",
+            "--customer",
+            "B",
+            "--name",
+            "B",
+            "--currency",
+            "EUR",
+            "--credit-limit",
+            "1,000",
+        ],
+    );
+    assert!(
+        !ok && stderr.contains("--credit-limit = \"1,000\""),
+        "{stderr}"
+    );
+    let invoices = dir.path().join("invoices.csv");
+    std::fs::write(
+        &invoices,
+        "customer_id,invoice_id,amount,issued_on\r\nACME,I-1,400.00,2026-02-01\r\n",
+    )
+    .expect("write csv");
+    let payments = dir.path().join("payments.csv");
+    std::fs::write(
+        &payments,
+        "customer_id,payment_id,amount,received_on,invoice_id\r\nACME,P-1,500.00,2026-02-10,I-1\r\n",
+    )
+    .expect("write csv");
+    let imported = cli(
+        &data,
+        &[
+            "import",
+            "--invoices",
+            invoices.to_str().expect("utf-8"),
+            "--payments",
+            payments.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(imported.trim(), "imported 2 rows");
+    let aging = cli(
+        &data,
+        &["aging", "--as-of", "2026-03-01", "--format", "csv"],
+    );
+    let row = aging
+        .lines()
+        .find(|l| l.starts_with("ACME,"))
+        .expect("ACME row");
+    // unapplied 100.00, total -100.00: the surplus of the overpayment is the customer's credit.
+    assert!(row.ends_with(",100.00,-100.00,0.00"), "{aging}");
+}

@@ -2,6 +2,7 @@
 //! with a temporary data directory and talks to it over HTTP and WebSocket, as a user would.
 
 mod amounts;
+mod beside;
 mod browser;
 mod chain_check;
 mod chromium;

@@ -113,6 +113,30 @@ pub struct LadderStep {
     pub from: Anchor,
     pub days: i32,
     pub channel: String,
+    /// The least open amount an invoice must have for this step to be offered (`None`: any).
+    /// A smaller balance stays at the step before: tiny balances are written off or chased,
+    /// not sent to an agency.
+    pub min_open_amount: Option<MinOpenAmount>,
+}
+
+/// A ladder step's `min_open_amount`: one amount in every account's currency, or one per
+/// currency (a currency the table does not name has no minimum).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MinOpenAmount {
+    Any(Decimal),
+    PerCurrency(std::collections::BTreeMap<String, Decimal>),
+}
+
+impl LadderStep {
+    /// Whether an invoice with `open` left in `currency` (ISO code) may be given this step.
+    pub fn offered_for(&self, open: Decimal, currency: &str) -> bool {
+        let min = match &self.min_open_amount {
+            None => return true,
+            Some(MinOpenAmount::Any(min)) => Some(*min),
+            Some(MinOpenAmount::PerCurrency(table)) => table.get(currency).copied(),
+        };
+        min.is_none_or(|min| open >= min)
+    }
 }
 
 /// A validated policy.
@@ -221,6 +245,15 @@ struct LadderDoc {
     from: Spanned<String>,
     days: Spanned<i64>,
     channel: Spanned<String>,
+    min_open_amount: Option<Spanned<MinOpenDoc>>,
+}
+
+/// `min_open_amount` as written: a decimal, or a table of decimals by currency code.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MinOpenDoc {
+    Table(std::collections::BTreeMap<String, DecimalDoc>),
+    One(DecimalDoc),
 }
 
 /// A decimal as written: a string (`"0.25"`) or an integer. Floats are refused: money and
@@ -274,6 +307,48 @@ impl Validator<'_> {
                 field,
                 format!("write decimals as strings (\"{f}\"), never as floats"),
             )),
+        }
+    }
+
+    fn min_open_amount(&self, m: &Spanned<MinOpenDoc>) -> Result<MinOpenAmount, DomainError> {
+        const FIELD: &str = "ladder.min_open_amount";
+        let amount = |d: &DecimalDoc, field: &str| -> Result<Decimal, DomainError> {
+            let value = match d {
+                DecimalDoc::Text(s) => s.trim().parse::<Decimal>().map_err(|_| {
+                    self.err(m.span(), field, format!("{s:?} is not a decimal number"))
+                })?,
+                DecimalDoc::Integer(i) => Decimal::from(*i),
+                DecimalDoc::Float(f) => {
+                    return Err(self.err(
+                        m.span(),
+                        field,
+                        format!("write decimals as strings (\"{f}\"), never as floats"),
+                    ))
+                }
+            };
+            if value < Decimal::ZERO {
+                return Err(self.err(m.span(), field, format!("{value} must not be negative")));
+            }
+            Ok(value)
+        };
+        match m.get_ref() {
+            MinOpenDoc::One(d) => Ok(MinOpenAmount::Any(amount(d, FIELD)?)),
+            MinOpenDoc::Table(table) => {
+                let mut out = std::collections::BTreeMap::new();
+                for (currency, d) in table {
+                    let valid =
+                        currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
+                    if !valid {
+                        return Err(self.err(
+                            m.span(),
+                            FIELD,
+                            format!("{currency:?} is not a currency code like \"EUR\""),
+                        ));
+                    }
+                    out.insert(currency.clone(), amount(d, &format!("{FIELD}.{currency}"))?);
+                }
+                Ok(MinOpenAmount::PerCurrency(out))
+            }
         }
     }
 
@@ -473,11 +548,17 @@ impl Validator<'_> {
             if channel.is_empty() {
                 return Err(self.err(s.channel.span(), "ladder.channel", "must not be empty"));
             }
+            let min_open_amount = s
+                .min_open_amount
+                .as_ref()
+                .map(|m| self.min_open_amount(m))
+                .transpose()?;
             ladder.push(LadderStep {
                 step,
                 from,
                 days: i32::try_from(days).unwrap_or_default(),
                 channel,
+                min_open_amount,
             });
         }
 

@@ -1,11 +1,8 @@
 //! Bearer tokens with roles (SPEC §8): a 32-byte random secret shown once, stored as its SHA-256
-//! in the store's meta tree, compared in constant time. [`Tokens`] is the one token store both
-//! the server (GraphQL `createToken`/`revokeToken`/`tokens`) and the CLI (`dunlog token …`) use;
-//! a change is effective at once for the server that made it.
+//! in the store's meta tree, compared in constant time.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
@@ -162,8 +159,7 @@ pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Principal>> {
     Ok(authenticate_among(&list(store)?, secret))
 }
 
-/// The token among `tokens` whose secret this is, if any. The server keeps the table in memory
-/// (see [`Tokens`]), so a request costs one SHA-256 and no store read.
+/// The token among `tokens` whose secret this is, if any.
 pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Principal> {
     let presented = hash_hex(secret);
     let mut found = None;
@@ -179,61 +175,55 @@ pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Princi
     found
 }
 
-/// The token table of a running server: the store's tokens with an in-memory copy that every
-/// request authenticates against. Creating or revoking through it writes the store and replaces
-/// the copy before it returns, so the change holds for the very next request. (sled lets one
-/// process open the data directory, so while the server runs every change goes through it.)
+/// The token table a running ledger serves requests from: the stored tokens, kept in memory so a
+/// request costs one SHA-256 and no store read, and changed only through [`TokenTable::create`]
+/// and [`TokenTable::revoke`], which write the store first and then swap the table, so a token
+/// made or revoked while the server runs (over GraphQL or `dunlog token` on the local channel)
+/// takes effect with the next request.
 #[derive(Clone)]
-pub struct Tokens {
+pub struct TokenTable {
     store: Store,
-    table: Arc<RwLock<Arc<Vec<TokenRecord>>>>,
+    table: std::sync::Arc<std::sync::RwLock<std::sync::Arc<Vec<TokenRecord>>>>,
 }
 
-impl Tokens {
-    /// Reads the token table; a table that cannot be read leaves every request unauthenticated
-    /// (and says why in the log) rather than failing the start.
-    pub fn load(store: Store) -> Tokens {
-        let table = list(&store).unwrap_or_else(|e| {
+impl TokenTable {
+    /// Reads the stored tokens. A table that cannot be read leaves every request
+    /// unauthenticated (and says why in the log) rather than failing the start.
+    pub fn load(store: &Store) -> TokenTable {
+        let tokens = list(store).unwrap_or_else(|e| {
             tracing::error!(error = %e, "token table unreadable; every request is unauthenticated");
             Vec::new()
         });
-        Tokens {
-            store,
-            table: Arc::new(RwLock::new(Arc::new(table))),
+        TokenTable {
+            store: store.clone(),
+            table: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(tokens))),
         }
     }
 
-    fn snapshot(&self) -> Arc<Vec<TokenRecord>> {
+    fn current(&self) -> std::sync::Arc<Vec<TokenRecord>> {
         match self.table.read() {
-            Ok(table) => table.clone(),
-            // A writer that panicked left a whole table behind (it swaps one `Arc`).
+            Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
     fn reload(&self) -> Result<()> {
-        let fresh = Arc::new(list(&self.store)?);
+        let fresh = std::sync::Arc::new(list(&self.store)?);
         match self.table.write() {
-            Ok(mut table) => *table = fresh,
+            Ok(mut guard) => *guard = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
         Ok(())
     }
 
-    /// The token whose secret this is, if any (compared in constant time against every token).
-    pub fn authenticate(&self, secret: &str) -> Option<Principal> {
-        authenticate_among(&self.snapshot(), secret)
-    }
-
-    /// Creates (or rotates) the token `name`; the secret is returned once and never stored.
+    /// Creates (or replaces) the token `name`, effective at once; returns its secret.
     pub fn create(&self, name: &str, role: Role) -> Result<String> {
         let secret = create(&self.store, name, role)?;
         self.reload()?;
         Ok(secret)
     }
 
-    /// Revokes the token `name`; false if there was none. Requests with its secret are
-    /// refused from the next one on.
+    /// Revokes the token `name`, effective at once; false if there was none by that name.
     pub fn revoke(&self, name: &str) -> Result<bool> {
         let revoked = revoke(&self.store, name)?;
         self.reload()?;
@@ -242,7 +232,12 @@ impl Tokens {
 
     /// Every token, by name (never a secret).
     pub fn list(&self) -> Vec<TokenRecord> {
-        self.snapshot().as_ref().clone()
+        self.current().as_ref().clone()
+    }
+
+    /// The token whose secret this is, if any.
+    pub fn authenticate(&self, secret: &str) -> Option<Principal> {
+        authenticate_among(&self.current(), secret)
     }
 }
 
@@ -285,17 +280,16 @@ mod tests {
     }
 
     #[test]
-    fn a_token_created_or_revoked_through_tokens_holds_at_once() {
+    fn the_table_sees_a_created_or_revoked_token_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let tokens = Tokens::load(store.clone());
-        let secret = tokens.create("bob", Role::Viewer).unwrap();
-        assert_eq!(tokens.authenticate(&secret).unwrap().name, "bob");
-        assert_eq!(tokens.list().len(), 1);
-        assert!(tokens.revoke("bob").unwrap());
-        assert!(tokens.authenticate(&secret).is_none());
-        assert!(!tokens.revoke("bob").unwrap());
-        assert!(tokens.create("", Role::Viewer).is_err());
+        let table = TokenTable::load(&store);
+        assert!(table.list().is_empty());
+        let secret = table.create("carol", Role::Admin).unwrap();
+        assert_eq!(table.authenticate(&secret).unwrap().role, Role::Admin);
+        assert_eq!(table.list().len(), 1);
+        assert!(table.revoke("carol").unwrap());
+        assert!(table.authenticate(&secret).is_none());
     }
 
     #[test]

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand};
 
-use crate::auth::{self, Role};
-use crate::report::{self, Format};
+use crate::auth::Role;
+use crate::commands::{LedgerCommand, Output};
 use crate::server::{self, AppState};
 use crate::service::Service;
 
@@ -62,81 +62,8 @@ enum Command {
         #[arg(long = "cors-origin", value_name = "URL")]
         cors_origins: Vec<String>,
     },
-    /// Generate a realistic, reproducible history into an empty ledger.
-    Demo {
-        #[arg(long, default_value_t = 200)]
-        customers: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
-    /// Import invoices and payments from CSV (all or nothing; see docs in `dunlog import --help`).
-    ///
-    /// invoices columns: customer_id, invoice_id, amount, issued_on [, due_on, reference];
-    /// payments columns: customer_id, payment_id, amount, received_on [, method, invoice_id].
-    Import {
-        #[arg(long)]
-        invoices: Option<PathBuf>,
-        #[arg(long)]
-        payments: Option<PathBuf>,
-    },
-    /// Run the clock through a date (default today): late fees, broken promises, holds.
-    Tick {
-        #[arg(long)]
-        date: Option<NaiveDate>,
-    },
-    /// Walk the hash chain and the indexes; report the first bad position.
-    Verify,
-    /// Write every envelope with its hashes, one JSON object per line, to stdout.
-    Export {
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: ExportFormat,
-        /// Only events recorded at or before this instant (RFC 3339).
-        #[arg(long)]
-        known_at: Option<DateTime<Utc>>,
-    },
-    /// Aging by bucket as of a date.
-    Aging {
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// Credit exposure of every account as of a date.
-    Exposure {
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// The collectors' worklist for a date.
-    Worklist {
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// Rebuild every projection from position 1 (optionally under another policy) and report
-    /// events/s.
-    Rebuild {
-        /// A policy TOML file to read the log under instead of the adopted one.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-    },
-    /// Replay history through the clock under another policy, in memory, and report what would
-    /// differ (holds, broken promises, late fees, worklist items). Appends nothing.
-    Whatif {
-        #[arg(long)]
-        policy: PathBuf,
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: Format,
-    },
-    /// Manage API tokens.
-    Token {
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
+    #[command(flatten)]
+    Ledger(LedgerCommand),
     /// Run scenario files against a fresh temporary ledger; print the first step that differs.
     Scenario {
         #[arg(required = true)]
@@ -194,48 +121,11 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ExportFormat {
-    Jsonl,
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Create (or replace) a token; prints the secret alone on stdout, once.
-    Create {
-        #[arg(long)]
-        name: String,
-        /// viewer, auditor, collector or admin.
-        #[arg(long)]
-        role: String,
-    },
-    /// List tokens (names and roles, never secrets).
-    List,
-    /// Revoke a token by name.
-    Revoke {
-        #[arg(long)]
-        name: String,
-    },
-}
-
-fn read_policy(path: &Path) -> Result<domain::Policy> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy {}", path.display()))?;
-    domain::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
-}
-
-fn open_existing(dir: &Path) -> Result<store::Store> {
-    if !dir.exists() {
-        bail!("no ledger at {} (use --data DIR)", dir.display());
-    }
-    store::Store::open(dir).with_context(|| format!("cannot open the ledger in {}", dir.display()))
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -266,158 +156,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 cors_origins,
             },
         ))?,
-        Command::Demo { customers, seed } => {
-            let rt = runtime()?;
-            rt.block_on(async {
-                let service = Service::open(&data).await?;
-                if !service.live.read().accounts.is_empty() {
-                    bail!("{} already holds accounts; demo needs an empty ledger", data.display());
-                }
-                let stats = crate::demo::generate(&service, customers, seed, true).await?;
-                service.live.save_snapshot()?;
-                eprintln!(
-                    "demo: {} customers, {} events in {} ({} generated commands refused by the domain)",
-                    customers,
-                    stats.events,
-                    data.display(),
-                    stats.rejected
-                );
-                Ok(())
-            })?;
-        }
-        Command::Import { invoices, payments } => {
-            let rt = runtime()?;
-            let count = rt.block_on(async {
-                let service = Service::open(&data).await?;
-                crate::import::import(&service, invoices.as_deref(), payments.as_deref()).await
-            })?;
-            println!("imported {count} rows");
-        }
-        Command::Tick { date } => {
-            let date = date.unwrap_or_else(|| Utc::now().date_naive());
-            let rt = runtime()?;
-            let events = rt.block_on(async {
-                let service = Service::open(&data).await?;
-                service.tick(date).await.map_err(|e| anyhow::anyhow!("{e}"))
-            })?;
-            println!("tick through {date}: {} events appended", events.len());
-        }
-        Command::Verify => {
-            let store = open_existing(&data)?;
-            let v = store.verify(0)?;
-            if v.ok {
-                println!("ok: {} events verified", v.checked);
-                for warning in amounts_out_of_bounds(&store)? {
-                    println!("{warning}");
-                }
-            } else {
-                bail!(
-                    "log does not verify at position {}: {} ({} events checked before it)",
-                    v.first_bad_position.unwrap_or(0),
-                    v.message.unwrap_or_default(),
-                    v.checked
-                );
-            }
-        }
-        Command::Export { format, known_at } => {
-            let ExportFormat::Jsonl = format;
-            let store = open_existing(&data)?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            store.export_jsonl(&mut out, known_at)?;
+        Command::Ledger(command) => return run_ledger_command(&data, command),
+        Command::Scenario { files } => return run_scenarios(&files),
+        Command::Schema => {
+            let mut out = std::io::stdout().lock();
+            write!(out, "{}", crate::graphql::sdl())?;
             out.flush()?;
         }
-        Command::Aging { as_of, format } => {
-            let store = open_existing(&data)?;
-            let ledger = crate::live::replay(&store, |_| {})?;
-            let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
-            report::aging(
-                &ledger.aging(as_of, None),
-                format,
-                &mut std::io::stdout().lock(),
-            )?;
-        }
-        Command::Exposure { as_of, format } => {
-            let store = open_existing(&data)?;
-            let ledger = crate::live::replay(&store, |_| {})?;
-            let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
-            report::exposures(
-                &ledger.exposures(as_of, None),
-                format,
-                &mut std::io::stdout().lock(),
-            )?;
-        }
-        Command::Worklist { as_of, format } => {
-            let store = open_existing(&data)?;
-            let ledger = crate::live::replay(&store, |_| {})?;
-            let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
-            report::worklist(
-                &ledger.worklist(as_of),
-                format,
-                &mut std::io::stdout().lock(),
-            )?;
-        }
-        Command::Rebuild { policy } => {
-            let store = open_existing(&data)?;
-            let policy = policy.as_deref().map(read_policy).transpose()?;
-            let bar = indicatif::ProgressBar::new(store.head());
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "rebuild {bar:40} {pos}/{len} events ({per_sec}, eta {eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            let (ledger, stats) = projections::rebuild(&store, policy, &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })?;
-            bar.finish_and_clear();
-            println!(
-                "rebuilt {} events ({} accounts) in {:.3} s: {:.0} events/s",
-                stats.events,
-                ledger.accounts.len(),
-                stats.seconds,
-                stats.events_per_s
-            );
-        }
-        Command::Whatif {
-            policy,
-            as_of,
-            format,
-        } => {
-            let policy = read_policy(&policy)?;
-            let store = open_existing(&data)?;
-            let ledger = crate::live::replay(&store, |_| {})?;
-            let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
-            let report = projections::whatif(&ledger, &policy, as_of);
-            report::whatif(&report, format, &mut std::io::stdout().lock())?;
-        }
-        Command::Token { command } => {
-            std::fs::create_dir_all(&data)
-                .with_context(|| format!("cannot create {}", data.display()))?;
-            let store = store::Store::open(&data)
-                .with_context(|| format!("cannot open the ledger in {}", data.display()))?;
-            match command {
-                TokenCommand::Create { name, role } => {
-                    let role: Role = role.parse()?;
-                    let secret = auth::create(&store, &name, role)?;
-                    println!("{secret}");
-                }
-                TokenCommand::List => {
-                    for t in auth::list(&store)? {
-                        println!("{}\t{}\t{}", t.name, t.role, t.created_at.to_rfc3339());
-                    }
-                }
-                TokenCommand::Revoke { name } => {
-                    if !auth::revoke(&store, &name)? {
-                        bail!("no token named {name:?}");
-                    }
-                    eprintln!("revoked {name}");
-                }
-            }
-        }
-        Command::Scenario { files } => return run_scenarios(&files),
-        Command::Schema => print!("{}", crate::graphql::sdl()),
         Command::Bench {
             events,
             accounts,
@@ -478,6 +223,46 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs a command that touches the ledger: through the server when one answers on the data
+/// directory's local channel, otherwise against the directory opened here; the same function
+/// runs it either way (`crate::commands::execute`).
+fn run_ledger_command(data: &Path, command: LedgerCommand) -> Result<ExitCode> {
+    if let Some(status) = crate::channel::run_remote(data, &command)? {
+        return Ok(ExitCode::from(status));
+    }
+    if command.needs_existing_ledger() && !data.exists() {
+        bail!("no ledger at {} (use --data DIR)", data.display());
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let service = Service::open(data).await.map_err(|e| {
+            if data.join(crate::channel::SOCKET_NAME).exists() {
+                e.context(format!(
+                    "a server may be starting on {} (its local channel is not answering yet)",
+                    data.display()
+                ))
+            } else {
+                e
+            }
+        })?;
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut err = std::io::stderr();
+        let mut io = Output {
+            out: &mut out,
+            err: &mut err,
+            progress: true,
+        };
+        let result = crate::commands::execute(&service, data, command, &mut io).await;
+        // Dropped unflushed: a reader that went away must not get a second chance to fail.
+        let flushed = if result.is_ok() { out.flush() } else { Ok(()) };
+        service.close().await;
+        let status = result?;
+        flushed?;
+        Ok(ExitCode::from(status))
+    })
+}
+
 fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
     let rt = runtime()?;
     let mut failed = false;
@@ -488,9 +273,9 @@ fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
             .with_context(|| format!("{} is not JSON", file.display()))?;
         let mut target = crate::scenario::ServiceTarget::new(&rt);
         match projections::scenario::run(&scenario, &mut target) {
-            Ok(steps) => println!("ok   {} ({steps} steps)", file.display()),
+            Ok(steps) => writeln!(std::io::stdout(), "ok   {} ({steps} steps)", file.display())?,
             Err(failure) => {
-                println!("FAIL {}\n{failure}", file.display());
+                writeln!(std::io::stdout(), "FAIL {}\n{failure}", file.display())?;
                 failed = true;
             }
         }
@@ -529,19 +314,35 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         cors_origins,
     } = options;
     server::check_cors_origins(&cors_origins)?;
-    let service = Service::open(data).await?;
-    if demo {
-        if service.live.read().accounts.is_empty() {
-            eprintln!("demo: generating {demo_customers} customers…");
-            crate::demo::generate(&service, demo_customers, 42, false).await?;
-            service.live.save_snapshot()?;
-        }
-        let secret = auth::create(&service.store, "demo-admin", Role::Admin)?;
-        eprintln!("demo admin token (send as 'Authorization: Bearer <token>'):\n{secret}");
-    } else if auth::list(&service.store)?.is_empty() {
-        eprintln!(
-            "no API tokens yet: create one with `dunlog token create --name NAME --role admin --data {}` (with the server stopped)",
+    if crate::channel::run_remote_probe(data) {
+        bail!(
+            "a server already serves {}; stop it first (the CLI works beside it)",
             data.display()
+        );
+    }
+    let service = Service::open(data).await?;
+    let make_another = format!(
+        "make another with `dunlog --data {} token create --name NAME --role admin` (also while this server runs)",
+        data.display()
+    );
+    if demo && service.live.read().accounts.is_empty() {
+        eprintln!("demo: generating {demo_customers} customers…");
+        crate::demo::generate(&service, demo_customers, 42, false).await?;
+        service.live.save_snapshot()?;
+    }
+    let tokens = service.tokens.list();
+    if demo && tokens.is_empty() {
+        let secret = service.tokens.create("demo-admin", Role::Admin)?;
+        eprintln!("demo admin token (send as 'Authorization: Bearer <token>'):\n{secret}");
+    } else if tokens.is_empty() {
+        eprintln!("no API tokens yet: {make_another}");
+    } else if demo {
+        // A restart keeps the tokens given out before: replacing the admin token silently would
+        // lock out everyone who saved it.
+        let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+        eprintln!(
+            "demo: this ledger already has tokens ({}), kept as they are; {make_another}",
+            names.join(", ")
         );
     }
     // The server ticks on start and then once a day (SPEC §5).
@@ -591,6 +392,8 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         "dunlog: serving {} on http://{local}/graphql",
         data.display()
     );
+    // The CLI beside the server: commands on this directory run here, over the local channel.
+    let channel = crate::channel::listen(data, service.clone())?;
     let live = service.live.clone();
     let app = server::app(AppState::new(service, production).with_cors_origins(&cors_origins)?);
     // Request heads in time (slowloris), idle keep-alives closed, connections per client capped.
@@ -599,6 +402,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    drop(channel);
     // A snapshot on the way out makes the next start replay only what comes after it.
     live.save_snapshot()?;
     eprintln!("dunlog: stopped; projection snapshot saved");
@@ -625,27 +429,4 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Warnings for every recorded amount beyond what a client may give (SPEC §2, 10^15): a ledger
-/// written before the bound existed may hold them. The ledger still serves (sums saturate,
-/// docs/decisions/0009-amounts-never-overflow.md); a credit note or write-off brings such an
-/// invoice down.
-fn amounts_out_of_bounds(store: &store::Store) -> Result<Vec<String>> {
-    let mut warnings = Vec::new();
-    for recorded in store.iter_from(0) {
-        let recorded = recorded?;
-        if let Some(amount) = recorded
-            .event
-            .amounts()
-            .into_iter()
-            .find(|a| domain::money::out_of_bounds(*a))
-        {
-            warnings.push(format!(
-                "warning: position {} ({} in {}): amount {amount} is beyond the bound of 10^15",
-                recorded.position, recorded.event_type, recorded.stream
-            ));
-        }
-    }
-    Ok(warnings)
 }

@@ -18,7 +18,7 @@ use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::auth::{self, Role};
+use crate::auth::Role;
 use crate::server::{self, AppState};
 use crate::service::Service;
 
@@ -102,7 +102,7 @@ impl GraphqlHarness {
             ("fuzz-auditor", Role::Auditor),
             ("fuzz-viewer", Role::Viewer),
         ] {
-            tokens.push((role, auth::create(&service.store, name, role)?));
+            tokens.push((role, service.tokens.create(name, role)?));
         }
         let app = server::app(AppState::new(service.clone(), false));
         let harness = GraphqlHarness {

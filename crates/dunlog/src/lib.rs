@@ -5,7 +5,9 @@
 
 pub mod auth;
 pub mod bench;
+pub mod channel;
 pub mod cli;
+pub mod commands;
 pub mod conn;
 pub mod dashboard;
 pub mod demo;
@@ -39,10 +41,25 @@ pub fn main() -> ExitCode {
         .init();
     match cli::run(args) {
         Ok(code) => code,
+        // `dunlog … | head`: the reader closed the pipe because it has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let message = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {message}");
+            eprintln!("{}", error_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error as the CLI prints it: `error: ` and the whole chain on one line.
+pub fn error_line(e: &anyhow::Error) -> String {
+    format!("error: {}", format!("{e:#}").replace('\n', " "))
+}
+
+/// Whether the error is a write to a pipe whose reader has gone (EPIPE).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,4 +1,5 @@
-//! Terminal reports for `dunlog aging` and `dunlog exposure`: tables, CSV or JSON.
+//! Terminal reports of the CLI (aging, exposure, worklist, what-if, policy comparison): tables,
+//! CSV or JSON.
 
 use std::io::Write;
 
@@ -7,7 +8,7 @@ use clap::ValueEnum;
 use projections::{AgingReport, Exposure};
 use serde_json::json;
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, Debug, ValueEnum, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     Table,
     Csv,
@@ -221,7 +222,12 @@ pub fn whatif(
         ]
     };
     let mut rows: Vec<Vec<String>> = report.accounts.iter().map(row).collect();
-    rows.push(row(&report.totals));
+    // One TOTAL line per currency: fee amounts are never added across currencies.
+    for (currency, totals) in &report.totals_by_currency {
+        let mut line = row(totals);
+        line[0] = format!("TOTAL {currency}");
+        rows.push(line);
+    }
     match format {
         Format::Csv => csv_out(out, &header, &rows)?,
         _ => {
@@ -242,4 +248,110 @@ pub fn whatif(
         }
     }
     Ok(())
+}
+
+/// The figures `rebuild --policy` compares: aging totals per currency, the worklist's size and
+/// the accounts by status.
+pub struct PolicyFigures {
+    /// (currency, total open, past due) per currency.
+    pub aging: Vec<(String, rust_decimal::Decimal, rust_decimal::Decimal)>,
+    pub worklist: usize,
+    /// (status, accounts) in the order of `ExposureStatus`.
+    pub statuses: Vec<(&'static str, usize)>,
+}
+
+impl PolicyFigures {
+    pub fn of(ledger: &projections::Ledger, as_of: chrono::NaiveDate) -> PolicyFigures {
+        let report = ledger.aging(as_of, None);
+        let aging = report
+            .totals
+            .iter()
+            .map(|t| {
+                // Every bucket after the first (Current) is past due.
+                let past_due = t
+                    .amounts
+                    .iter()
+                    .skip(1)
+                    .fold(rust_decimal::Decimal::ZERO, |acc, a| acc.saturating_add(*a));
+                (t.currency.as_str().to_owned(), t.total, past_due)
+            })
+            .collect();
+        let mut statuses: Vec<(&'static str, usize)> = Vec::new();
+        for e in ledger.exposures(as_of, None) {
+            let name = e.status.as_str();
+            match statuses.iter_mut().find(|(s, _)| *s == name) {
+                Some((_, n)) => *n += 1,
+                None => statuses.push((name, 1)),
+            }
+        }
+        statuses.sort();
+        PolicyFigures {
+            aging,
+            worklist: ledger.worklist(as_of).len(),
+            statuses,
+        }
+    }
+}
+
+/// The adopted policy's figures beside another's, one line per figure.
+pub fn policy_comparison(
+    as_of: chrono::NaiveDate,
+    adopted: (&str, &PolicyFigures),
+    other: (&str, &PolicyFigures),
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: String| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    };
+    for f in [adopted.1, other.1] {
+        for (c, _, _) in &f.aging {
+            add(format!("aging total {c}"));
+            add(format!("past due {c}"));
+        }
+    }
+    add("worklist items".to_owned());
+    for f in [adopted.1, other.1] {
+        for (s, _) in &f.statuses {
+            add(format!("accounts {s}"));
+        }
+    }
+    let value = |f: &PolicyFigures, key: &str| -> String {
+        if key == "worklist items" {
+            return f.worklist.to_string();
+        }
+        if let Some(status) = key.strip_prefix("accounts ") {
+            return f
+                .statuses
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map_or(0, |(_, n)| *n)
+                .to_string();
+        }
+        for (c, total, past_due) in &f.aging {
+            if key == format!("aging total {c}") {
+                return total.to_string();
+            }
+            if key == format!("past due {c}") {
+                return past_due.to_string();
+            }
+        }
+        "0".to_owned()
+    };
+    let header = vec![
+        "figure".to_owned(),
+        adopted.0.to_owned(),
+        other.0.to_owned(),
+    ];
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|k| vec![k.clone(), value(adopted.1, k), value(other.1, k)])
+        .collect();
+    writeln!(
+        out,
+        "As of {as_of}, under the adopted policy and under the other:"
+    )?;
+    table(out, &header, &rows)
 }

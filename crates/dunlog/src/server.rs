@@ -22,7 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{Principal, Tokens};
+use crate::auth::{Principal, TokenTable};
 use crate::graphql::error::{code_uncoded, error_body};
 use crate::graphql::{self, Caller, DunlogSchema, UnknownToken};
 use crate::limits::{
@@ -64,25 +64,21 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Production: no GraphiQL, no introspection, no suggestions.
     pub production: bool,
-    /// The token table every request authenticates against; `createToken`/`revokeToken` (and
-    /// `dunlog token …` through the server) change it at once.
-    pub tokens: Tokens,
     /// Origins whose pages may call the API from a browser (`serve --cors-origin`); none by
     /// default.
     pub cors_origins: Vec<HeaderValue>,
 }
 
 impl AppState {
-    /// Reads the token table; a table that cannot be read leaves every request
-    /// unauthenticated (and says why in the log) rather than failing the start.
+    /// Requests are authenticated against the service's token table (`Service::tokens`), which
+    /// `createToken`/`revokeToken` and `dunlog token` on the local channel update while the
+    /// server runs.
     pub fn new(service: Service, production: bool) -> AppState {
-        let tokens = Tokens::load(service.store.clone());
         AppState {
-            schema: graphql::schema(service.clone(), tokens.clone(), production),
+            schema: graphql::schema(service.clone(), production),
             service,
             metrics: Arc::default(),
             production,
-            tokens,
             cors_origins: Vec::new(),
         }
     }
@@ -206,7 +202,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Who the request acts as, and whether a token was sent that matches none.
-fn principal(tokens: &Tokens, secret: Option<&str>) -> (Option<Principal>, bool) {
+fn principal(tokens: &TokenTable, secret: Option<&str>) -> (Option<Principal>, bool) {
     match secret {
         None => (None, false),
         Some(secret) => {
@@ -218,7 +214,7 @@ fn principal(tokens: &Tokens, secret: Option<&str>) -> (Option<Principal>, bool)
 }
 
 /// The request data of a caller: who they are, and the mark of an unknown token.
-fn caller_data(tokens: &Tokens, secret: Option<&str>) -> Data {
+fn caller_data(tokens: &TokenTable, secret: Option<&str>) -> Data {
     let (caller, unknown) = principal(tokens, secret);
     let mut data = Data::default();
     data.insert(Caller(caller));
@@ -320,7 +316,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response
         }
     };
     let mut request = request;
-    request.data = caller_data(&state.tokens, bearer(headers).as_deref());
+    request.data = caller_data(&state.service.tokens, bearer(headers).as_deref());
     let mut response =
         match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
             Ok(r) => r,
@@ -348,7 +344,7 @@ async fn graphql_ws(
 ) -> Response {
     let header_secret = bearer(&headers);
     let schema = state.schema.clone();
-    let tokens = state.tokens.clone();
+    let tokens = state.service.tokens.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -514,7 +510,7 @@ mod tests {
     async fn a_request_that_panics_gets_internal_and_the_next_is_served() {
         let dir = tempfile::tempdir().unwrap();
         let service = Service::open(dir.path()).await.unwrap();
-        let token = auth::create(&service.store, "viewer", Role::Viewer).unwrap();
+        let token = service.tokens.create("viewer", Role::Viewer).unwrap();
         let state = AppState::new(service, false);
         let panicking = routes().route(
             "/panics",

@@ -110,6 +110,8 @@ pub struct Service {
     pub store: Store,
     pub live: Live,
     pub stats: Arc<AppendStats>,
+    /// The API tokens, changed at runtime by `createToken`/`revokeToken` and `dunlog token`.
+    pub tokens: crate::auth::TokenTable,
     known_at_cache: Arc<KnownAtCache>,
     /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
     writes_refused: Arc<Option<String>>,
@@ -194,6 +196,7 @@ impl Service {
         }
         let live = Live::start(&store).await?;
         let service = Service {
+            tokens: crate::auth::TokenTable::load(&store),
             store,
             live,
             stats: Arc::new(AppendStats::default()),

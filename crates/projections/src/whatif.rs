@@ -54,9 +54,9 @@ pub struct WhatIfReport {
     /// Only the accounts where something differs, ordered by customer id.
     pub accounts: Vec<WhatIfAccount>,
     pub totals: WhatIfAccount,
-    /// The totals per currency (customer id `TOTAL`), so money is never summed across
-    /// currencies; by currency code.
-    pub currency_totals: std::collections::BTreeMap<String, WhatIfAccount>,
+    /// The totals line per currency (money is never summed across currencies): every account
+    /// compared, in that currency, by currency code.
+    pub totals_by_currency: Vec<(String, WhatIfAccount)>,
     pub accounts_compared: u32,
 }
 
@@ -370,7 +370,7 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    let mut totals = WhatIfAccount {
+    let zero = || WhatIfAccount {
         customer_id: total_id(),
         holds_recorded: 0,
         holds_would: 0,
@@ -384,35 +384,12 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
         worklist_would: 0,
         differences: Vec::new(),
     };
+    let mut totals = zero();
+    let mut by_currency: std::collections::BTreeMap<String, WhatIfAccount> =
+        std::collections::BTreeMap::new();
     let mut fees_by_currency: std::collections::BTreeMap<String, (Decimal, Decimal)> =
         std::collections::BTreeMap::new();
-    let mut currency_totals: std::collections::BTreeMap<String, WhatIfAccount> =
-        std::collections::BTreeMap::new();
     for (a, currency) in &compared {
-        let line = currency_totals
-            .entry(currency.clone())
-            .or_insert_with(|| WhatIfAccount {
-                differences: Vec::new(),
-                ..totals.clone()
-            });
-        line.holds_recorded = line.holds_recorded.saturating_add(a.holds_recorded);
-        line.holds_would = line.holds_would.saturating_add(a.holds_would);
-        line.broken_promises_recorded = line
-            .broken_promises_recorded
-            .saturating_add(a.broken_promises_recorded);
-        line.broken_promises_would = line
-            .broken_promises_would
-            .saturating_add(a.broken_promises_would);
-        line.late_fees_recorded = line.late_fees_recorded.saturating_add(a.late_fees_recorded);
-        line.late_fees_would = line.late_fees_would.saturating_add(a.late_fees_would);
-        line.late_fee_count_recorded = line
-            .late_fee_count_recorded
-            .saturating_add(a.late_fee_count_recorded);
-        line.late_fee_count_would = line
-            .late_fee_count_would
-            .saturating_add(a.late_fee_count_would);
-        line.worklist_recorded = line.worklist_recorded.saturating_add(a.worklist_recorded);
-        line.worklist_would = line.worklist_would.saturating_add(a.worklist_would);
         totals.holds_recorded += a.holds_recorded;
         totals.holds_would += a.holds_would;
         totals.broken_promises_recorded += a.broken_promises_recorded;
@@ -421,6 +398,17 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
         totals.late_fee_count_would += a.late_fee_count_would;
         totals.worklist_recorded += a.worklist_recorded;
         totals.worklist_would += a.worklist_would;
+        let line = by_currency.entry(currency.clone()).or_insert_with(zero);
+        line.holds_recorded += a.holds_recorded;
+        line.holds_would += a.holds_would;
+        line.broken_promises_recorded += a.broken_promises_recorded;
+        line.broken_promises_would += a.broken_promises_would;
+        line.late_fee_count_recorded += a.late_fee_count_recorded;
+        line.late_fee_count_would += a.late_fee_count_would;
+        line.worklist_recorded += a.worklist_recorded;
+        line.worklist_would += a.worklist_would;
+        line.late_fees_recorded = line.late_fees_recorded.saturating_add(a.late_fees_recorded);
+        line.late_fees_would = line.late_fees_would.saturating_add(a.late_fees_would);
         let fees = fees_by_currency.entry(currency.clone()).or_default();
         fees.0 = fees.0.saturating_add(a.late_fees_recorded);
         fees.1 = fees.1.saturating_add(a.late_fees_would);
@@ -457,7 +445,7 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
             .filter(|a| !a.differences.is_empty())
             .collect(),
         totals,
-        currency_totals,
+        totals_by_currency: by_currency.into_iter().collect(),
         accounts_compared,
     }
 }

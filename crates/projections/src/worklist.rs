@@ -10,7 +10,9 @@
 //!   `confirm_receipt` is also fulfilled by `InvoiceDelivered`. A fulfilled latest step means
 //!   nothing is due until the next step triggers;
 //! - `skipped_steps` counts the earlier steps that were due and never fulfilled;
-//! - an invoice escalated (to an agency or legal) on or before D is no longer the collector's.
+//! - an invoice escalated (to an agency or legal) on or before D is no longer the collector's;
+//! - a step whose `min_open_amount` is above the invoice's open amount on D is not offered for
+//!   it (the latest step that is offered is the one due).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -81,6 +83,11 @@ pub fn account_worklist(account: &Account, policy: &Policy, date: NaiveDate) -> 
         }
         due.clear();
         for (i, step) in policy.ladder.iter().enumerate() {
+            // A step with a `min_open_amount` above what is open is not this invoice's: it
+            // stays at the step before (no agency for a tiny balance).
+            if !step.offered_for(open, account.currency.as_str()) {
+                continue;
+            }
             if let Some(t) = trigger_on(step, invoice.issued_on, invoice.due_on) {
                 if t <= date {
                     due.push((t, i));

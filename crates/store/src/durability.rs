@@ -88,6 +88,14 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 fn sync_file(path: &Path) -> io::Result<()> {
+    // Only regular files hold data: opening a socket (the server's `dunlog.sock`) or a fifo
+    // fails or blocks.
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.is_file() => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
     match File::open(path) {
         Ok(f) if f.metadata()?.is_file() => f.sync_all(),
         Ok(_) => Ok(()),

@@ -245,3 +245,42 @@ fn syntax_errors_name_their_line() {
         "{e:?}"
     );
 }
+
+#[test]
+fn min_open_amount_is_one_decimal_or_one_per_currency() {
+    use domain::policy::MinOpenAmount;
+    use rust_decimal::Decimal;
+    let step = "name = \"x\"\n[[ladder]]\nstep = \"agency\"\nfrom = \"due\"\ndays = 90\nchannel = \"agency\"\n";
+    let one = Policy::parse(&format!("{step}min_open_amount = \"300\"\n")).unwrap();
+    assert_eq!(
+        one.ladder[0].min_open_amount,
+        Some(MinOpenAmount::Any(Decimal::from(300)))
+    );
+    assert!(one.ladder[0].offered_for(Decimal::from(300), "NOK"));
+    assert!(!one.ladder[0].offered_for(Decimal::new(29999, 2), "EUR"));
+    let table = Policy::parse(&format!(
+        "{step}min_open_amount = {{ EUR = \"300\", NOK = 3000 }}\n"
+    ))
+    .unwrap();
+    assert!(!table.ladder[0].offered_for(Decimal::from(2999), "NOK"));
+    assert!(
+        table.ladder[0].offered_for(Decimal::from(1), "RON"),
+        "no minimum for RON"
+    );
+    rejects(
+        &format!("{step}min_open_amount = \"-1\"\n"),
+        "Err(VALIDATION line 7 ladder.min_open_amount)",
+    );
+    rejects(
+        &format!("{step}min_open_amount = 300.5\n"),
+        "Err(VALIDATION line 7 ladder.min_open_amount)",
+    );
+    rejects(
+        &format!("{step}min_open_amount = {{ eur = \"300\" }}\n"),
+        "Err(VALIDATION line 7 ladder.min_open_amount)",
+    );
+    rejects(
+        &format!("{step}min_open_amount = {{ EUR = \"lots\" }}\n"),
+        "Err(VALIDATION line 7 ladder.min_open_amount.EUR)",
+    );
+}

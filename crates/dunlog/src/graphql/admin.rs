@@ -1,6 +1,7 @@
 //! Administration over GraphQL while the server runs (SPEC §8): tokens — `createToken` (the
 //! secret is shown once), `revokeToken`, `tokens` — for admins, effective for the very next
-//! request through [`crate::auth::Tokens`], the same token store `dunlog token …` uses; and
+//! request through `Service::tokens` ([`crate::auth::TokenTable`]), the same table `dunlog token …`
+//! changes over the local channel; and
 //! `whatif(policyDocument, asOf)` for auditors and admins, the comparison `dunlog whatif` prints.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
@@ -9,7 +10,7 @@ use domain::ErrorKind;
 
 use super::scalars::{Date, Decimal, Instant};
 use super::{coded_error, internal_error, require, service, validation_error, ApiResult};
-use crate::auth::{self, Role, TokenRecord, Tokens};
+use crate::auth::{self, Role, TokenRecord};
 use crate::limits::TOKENS_MAX;
 
 /// A token's role (SPEC §8); each includes the ones before it.
@@ -148,8 +149,8 @@ impl AdminQuery {
     /// Every token, by name (admins; secrets are never shown again).
     async fn tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<Token>> {
         require(ctx, Role::Admin)?;
-        Ok(ctx
-            .data::<Tokens>()?
+        Ok(service(ctx)?
+            .tokens
             .list()
             .iter()
             .map(Token::from)
@@ -178,7 +179,7 @@ impl AdminQuery {
         })
         .await
         .map_err(internal_error)?;
-        let one_currency = report.currency_totals.len() <= 1;
+        let one_currency = report.totals_by_currency.len() <= 1;
         Ok(WhatIf {
             policy_name: report.policy_name.clone(),
             as_of: Date(report.as_of),
@@ -186,7 +187,7 @@ impl AdminQuery {
             accounts: report.accounts.iter().map(|a| line(a, true)).collect(),
             totals: line(&report.totals, one_currency),
             currency_totals: report
-                .currency_totals
+                .totals_by_currency
                 .iter()
                 .map(|(currency, t)| WhatIfCurrencyTotal {
                     currency: currency.clone(),
@@ -212,7 +213,7 @@ impl AdminMutation {
     ) -> ApiResult<CreatedToken> {
         require(ctx, Role::Admin)?;
         auth::check_name(&name).map_err(validation_error)?;
-        let tokens = ctx.data::<Tokens>()?;
+        let tokens = &service(ctx)?.tokens;
         let held = tokens.list();
         if held.len() >= TOKENS_MAX && !held.iter().any(|t| t.name == name) {
             return Err(coded_error(
@@ -231,10 +232,7 @@ impl AdminMutation {
     async fn revoke_token(&self, ctx: &Context<'_>, name: String) -> ApiResult<RevokedToken> {
         require(ctx, Role::Admin)?;
         auth::check_name(&name).map_err(validation_error)?;
-        let revoked = ctx
-            .data::<Tokens>()?
-            .revoke(&name)
-            .map_err(internal_error)?;
+        let revoked = service(ctx)?.tokens.revoke(&name).map_err(internal_error)?;
         if !revoked {
             return Err(coded_error(
                 ErrorKind::NotFound,

@@ -14,7 +14,7 @@ pub mod types;
 use async_graphql::{Context, MergedObject, Schema};
 use domain::ErrorKind;
 
-use crate::auth::{Principal, Role, Tokens};
+use crate::auth::{Principal, Role};
 use crate::limits::{QUERY_DIRECTIVES_MAX, QUERY_RECURSIVE_DEPTH_MAX};
 use crate::service::Service;
 
@@ -52,10 +52,9 @@ pub struct UnknownToken;
 /// suggestions. Depth and complexity are checked by [`document::DocumentChecks`], which counts
 /// introspection apart; async-graphql's own nesting and directive checks stay as a backstop
 /// with the same bounds.
-pub fn schema(service: Service, tokens: Tokens, production: bool) -> DunlogSchema {
+pub fn schema(service: Service, production: bool) -> DunlogSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(service)
-        .data(tokens)
         .extension(document::DocumentChecks { production })
         .limit_directives(QUERY_DIRECTIVES_MAX)
         .limit_recursive_depth(QUERY_RECURSIVE_DEPTH_MAX);

@@ -233,3 +233,29 @@ fn example_for_the_docs() {
         ]
     );
 }
+
+/// Issue 15: the demo's worklist sent balances of a few hundred to a collection agency. A step
+/// with `min_open_amount` is not offered below it; the invoice stays at the step before.
+#[test]
+fn a_step_with_a_minimum_open_amount_skips_smaller_balances() {
+    let mut h = History::new();
+    h.adopt(
+        "name = \"small balances\"\n\
+         [[ladder]]\nstep = \"final_notice\"\nfrom = \"due\"\ndays = 30\nchannel = \"letter\"\n\
+         [[ladder]]\nstep = \"collection_agency\"\nfrom = \"due\"\ndays = 90\nchannel = \"agency\"\n\
+         min_open_amount = { EUR = \"300.00\", NOK = \"3000\" }\n",
+    );
+    open(&mut h, "A", "2026-01-01", "50000.00");
+    issue(&mut h, "A", "SMALL", "299.99", "2026-01-01");
+    issue(&mut h, "A", "LARGE", "300.00", "2026-01-01");
+    let items = h.ledger.worklist(d("2026-06-01"));
+    let mut got = steps(&items);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("LARGE".to_owned(), "collection_agency".to_owned(), 1),
+            ("SMALL".to_owned(), "final_notice".to_owned(), 0),
+        ]
+    );
+}
