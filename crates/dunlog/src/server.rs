@@ -488,7 +488,7 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
-    use crate::auth::{self, Role};
+    use crate::auth::Role;
 
     async fn answer(app: &Router, uri: &str, token: &str, query: &str) -> (StatusCode, Value) {
         let request = Request::post(uri)
