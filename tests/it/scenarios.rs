@@ -92,6 +92,9 @@ impl GraphqlTarget {
 }
 
 impl Target for GraphqlTarget {
+    // The server was started with the file's `"today"` (`--today D --no-auto-tick`).
+    fn today(&mut self, _today: Option<NaiveDate>) {}
+
     fn start(&mut self, policy_document: &str) -> Result<(), String> {
         if policy_document == DEFAULT_POLICY {
             return Ok(());
@@ -178,14 +181,28 @@ impl Target for GraphqlTarget {
     }
 }
 
+/// The project's own scenario files (`tests/scenarios/`), run beside the shared ones.
+fn own_scenario_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+fn json_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("dir entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
 #[test]
 fn every_scenario_passes_through_graphql() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
-        .expect("scenario directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let mut files = json_files(&scenario_dir());
+    files.extend(json_files(&own_scenario_dir()));
     assert!(
         !files.is_empty(),
         "no scenarios in {}",
@@ -196,7 +213,16 @@ fn every_scenario_passes_through_graphql() {
         let text = std::fs::read_to_string(file).expect("read scenario");
         let scenario: Value = serde_json::from_str(&text).expect("scenario JSON");
         let ledger = Ledger::new();
-        let server = Server::start(&ledger.data());
+        // The file's today fixes the server's (`--today D`; the server runs with
+        // `--no-auto-tick`).
+        let today = scenario
+            .get("today")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let server = match &today {
+            Some(d) => Server::start_with(&ledger.data(), &["--today", d]),
+            None => Server::start(&ledger.data()),
+        };
         let mut target = GraphqlTarget {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::*;
 use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use crate::id_index::IdIndex;
-use crate::invoice::{Dispute, Entry, EntryKind, Invoice};
+use crate::invoice::{Dispute, Entry, EntryKind, Fee, Invoice, Released};
 use crate::money::Currency;
 use crate::policy::Policy;
 use crate::promise::{CashIn, Promise};
@@ -51,6 +51,10 @@ pub struct Hold {
 pub struct StatusChange<T> {
     pub effective_on: NaiveDate,
     pub state: Option<T>,
+    /// Decided by the clock or reconciliation (not by a person): what reconciliation may
+    /// re-decide.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 /// A contact with the customer (reminder, call, sales rep notified), for "days since last contact".
@@ -146,9 +150,18 @@ impl Account {
         }
     }
 
-    /// Applies a recorded fact to an opened account (see [`evolve`]).
+    /// Applies a recorded fact to an opened account (see [`evolve`]). Without its log position,
+    /// the event's stream version stands in for it (simulations and tests, where every event of
+    /// the account goes through here).
     pub fn evolve(&mut self, event: &Event) {
+        self.evolve_at(event, None);
+    }
+
+    /// Applies a recorded fact at its position in the log: reconciliation names the automatic
+    /// events it reverses by position.
+    pub fn evolve_at(&mut self, event: &Event, position: Option<u64>) {
         self.version += 1;
+        let position = position.unwrap_or(self.version);
         match event {
             Event::AccountOpened(_) => {}
             Event::CreditLimitChanged(e) => self.credit_limit = e.new_limit,
@@ -168,6 +181,7 @@ impl Account {
                     disputes: Vec::new(),
                     delivered_on: None,
                     fee_periods: Vec::new(),
+                    fees: Vec::new(),
                     steps_fulfilled: Vec::new(),
                     escalated_on: None,
                 });
@@ -204,8 +218,20 @@ impl Account {
             Event::LateFeeCharged(e) => {
                 if let Some(inv) = self.invoice_mut(&e.invoice_id) {
                     inv.fee_periods.push(e.period);
+                    inv.fees.push(Fee {
+                        period: e.period,
+                        amount: e.amount,
+                        charged_on: e.charged_on,
+                        position,
+                        reversed: None,
+                    });
                 }
                 self.push_entry(&e.invoice_id, e.charged_on, e.amount, EntryKind::LateFee);
+            }
+            Event::LateFeeReversed(e) => {
+                if let Some(inv) = self.invoice_mut(&e.invoice_id) {
+                    inv.reverse_fee(e.reverses, e.unapplied, e.unapplied_on);
+                }
             }
             Event::InvoiceWrittenOff(e) => {
                 self.push_entry(
@@ -280,6 +306,7 @@ impl Account {
                 kept_on: None,
                 broken_on: None,
                 shortfall: None,
+                broken_position: None,
             }),
             Event::PaymentPlanAgreed(e) => {
                 self.plans.insert(e.plan_id.clone());
@@ -295,6 +322,7 @@ impl Account {
                         kept_on: None,
                         broken_on: None,
                         shortfall: None,
+                        broken_position: None,
                     });
                 }
             }
@@ -307,6 +335,16 @@ impl Account {
                 if let Some(p) = self.promise_mut(&e.promise_id) {
                     p.broken_on = Some(e.effective_on);
                     p.shortfall = Some(e.shortfall);
+                    p.broken_position = Some(position);
+                }
+            }
+            Event::PromiseReinstated(e) => {
+                if let Some(p) = self.promise_mut(&e.promise_id) {
+                    if p.broken_position == Some(e.reverses) {
+                        p.broken_on = None;
+                        p.shortfall = None;
+                        p.broken_position = None;
+                    }
                 }
             }
             Event::AccountHeld(e) => self.holds.push(StatusChange {
@@ -316,18 +354,22 @@ impl Account {
                     rule: e.rule.clone(),
                     manual: e.manual,
                 }),
+                automatic: !e.manual,
             }),
             Event::AccountReleased(e) => self.holds.push(StatusChange {
                 effective_on: e.effective_on,
                 state: None,
+                automatic: !e.manual,
             }),
             Event::CashOnlyImposed(e) => self.cash_only.push(StatusChange {
                 effective_on: e.effective_on,
                 state: Some(e.reason.clone()),
+                automatic: true,
             }),
             Event::CashOnlyLifted(e) => self.cash_only.push(StatusChange {
                 effective_on: e.effective_on,
                 state: None,
+                automatic: true,
             }),
             Event::Escalated(e) => {
                 for id in &e.invoice_ids {
@@ -450,14 +492,16 @@ impl Account {
 
     // ---- As of a date ------------------------------------------------------------------------
 
-    /// Cash received on or before `date`, not reversed by then, and not yet put on invoices.
+    /// Cash received on or before `date`, not reversed by then, and not yet put on invoices;
+    /// with the money reversed late fees released from their `unapplied_on` (SPEC §7).
     pub fn unapplied_on(&self, date: NaiveDate) -> Decimal {
         let received = crate::money::sum(
             self.payments
                 .iter()
                 .filter(|p| p.in_force_on(date))
                 .map(|p| p.unapplied),
-        );
+        )
+        .saturating_add(self.released_on(date));
         let applied = crate::money::sum(
             self.applications
                 .iter()
@@ -465,6 +509,21 @@ impl Account {
                 .map(|(_, amount)| *amount),
         );
         received.saturating_sub(applied)
+    }
+
+    /// Money of reversed late fees released to unapplied cash on or before `date`.
+    pub fn released_on(&self, date: NaiveDate) -> Decimal {
+        self.releases()
+            .filter(|r| r.on.is_some_and(|on| on <= date))
+            .fold(Decimal::ZERO, |sum, r| sum.saturating_add(r.amount))
+    }
+
+    fn releases(&self) -> impl Iterator<Item = &Released> {
+        self.invoices
+            .iter()
+            .flat_map(|i| i.fees.iter())
+            .filter_map(|f| f.reversed.as_ref())
+            .filter(|r| r.amount > Decimal::ZERO)
     }
 
     /// The least unapplied cash on `date` or any later date a recorded event touches: what may
@@ -476,6 +535,7 @@ impl Account {
             .iter()
             .flat_map(|p| [Some(p.received_on), p.reversed_on])
             .chain(self.applications.iter().map(|(on, _)| Some(*on)))
+            .chain(self.releases().map(|r| r.on))
             .flatten()
             .filter(|t| *t > date);
         for t in later {

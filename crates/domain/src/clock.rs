@@ -21,20 +21,60 @@ use crate::promise::coverage;
 pub const RULE_DAYS_PAST_DUE: &str = "days_past_due";
 /// Rule name of the `[holds] over_limit` rule.
 pub const RULE_OVER_LIMIT: &str = "over_limit";
+/// Reason of an automatic release when no hold rule holds any more.
+pub const NO_HOLD_RULE_HOLDS: &str = "no_hold_rule_holds";
+/// Reason of the release of a broken-promise hold once nothing is owed.
+pub const PAID_IN_FULL: &str = "paid_in_full";
 
 /// Walks each day from `from` (never before the opening) through `through` and returns the
-/// automatic events, in the order they take effect.
+/// automatic events, in the order they take effect — the differences between what the clock
+/// recorded from `from` on and what one walk over the facts as now known decides
+/// ([`crate::reconcile`]): on an account the clock never walked past `from`, simply its decisions.
 pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveDate) -> Vec<Event> {
-    let Some(mut day) = first_day(account, from) else {
-        return Vec::new();
-    };
+    crate::reconcile::reconcile(
+        account,
+        policy,
+        crate::reconcile::Span {
+            from,
+            through,
+            enforce_through: through,
+        },
+        crate::reconcile::CLOCK_CAUSE,
+    )
+}
+
+/// Which of the day's steps a walk takes: the clock's decisions (fees, broken promises) run
+/// through the last day the clock walked; the enforcement steps (lifts and hold rules) may run
+/// further, through today, once holds follow commands (SPEC §5).
+#[derive(Clone, Copy, Debug)]
+pub struct Steps {
+    pub decide: bool,
+    pub enforce: bool,
+}
+
+/// Walks `account` (in which nothing automatic is recorded from `from` on) day by day from
+/// `from`: the clock's decisions through `through`, the enforcement steps through
+/// `enforce_through`. Returns the state walked and the events, in the order they take effect.
+pub fn walk(
+    account: &Account,
+    policy: &Policy,
+    from: NaiveDate,
+    through: NaiveDate,
+    enforce_through: NaiveDate,
+) -> (Account, Vec<Event>) {
     let mut state = Some(account.clone());
     let mut emitted = Vec::new();
-    while day <= through {
+    let end = through.max(enforce_through);
+    let mut day = from;
+    while day <= end {
         let Some(current) = state.as_ref() else {
             break;
         };
-        let events = day_events(current, policy, day);
+        let steps = Steps {
+            decide: day <= through,
+            enforce: day <= enforce_through,
+        };
+        let events = day_events(current, policy, day, steps);
         for e in events {
             evolve(&mut state, &e);
             emitted.push(e);
@@ -44,7 +84,7 @@ pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveD
             None => break,
         }
     }
-    emitted
+    (state.unwrap_or_else(|| account.clone()), emitted)
 }
 
 /// The first day [`tick`] from `from` decides anything for: not before the account's opening nor
@@ -59,9 +99,10 @@ pub fn first_day(account: &Account, from: NaiveDate) -> Option<NaiveDate> {
     Some(from.max(account.opened_on).max(first_activity))
 }
 
-/// The decisions for one day, in SPEC order: fees, then promises, then hold rules. Each step
-/// sees the events of the steps before it.
-fn day_events(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
+/// The decisions for one day, in SPEC order: fees, then promises, then the end of cash-only
+/// status (and of a broken-promise hold) once nothing is owed, then hold rules. Each step sees
+/// the events of the steps before it.
+fn day_events(account: &Account, policy: &Policy, day: NaiveDate, steps: Steps) -> Vec<Event> {
     // Most days emit nothing: the account is copied only once a step emits an event, so the
     // next step can see it.
     let mut changed: Option<Account> = None;
@@ -78,12 +119,56 @@ fn day_events(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> 
         out.extend(events);
     };
 
-    let fees = late_fees(account, policy, day);
-    record(&mut changed, fees);
-    let broken = broken_promises(changed.as_ref().unwrap_or(account), policy, day);
-    record(&mut changed, broken);
-    let hold = hold_rules(changed.as_ref().unwrap_or(account), policy, day);
-    record(&mut changed, hold.into_iter().collect());
+    if steps.decide {
+        let fees = late_fees(account, policy, day);
+        record(&mut changed, fees);
+        let broken = broken_promises(changed.as_ref().unwrap_or(account), policy, day);
+        record(&mut changed, broken);
+    }
+    if steps.enforce {
+        let lifted = paid_in_full(changed.as_ref().unwrap_or(account), day);
+        record(&mut changed, lifted);
+        let hold = hold_rules(changed.as_ref().unwrap_or(account), policy, day);
+        record(&mut changed, hold.into_iter().collect());
+    }
+    out
+}
+
+/// Whether an active promise covers the invoice on `day` (made, not kept, not past its grace;
+/// one without invoice ids covers every invoice): a new understanding with the customer.
+fn under_promise(account: &Account, policy: &Policy, invoice: &Invoice, day: NaiveDate) -> bool {
+    let grace = policy.promises.grace_days;
+    account
+        .promises
+        .iter()
+        .any(|p| p.covers_on(&invoice.id, day, grace) && p.broken_on.is_none_or(|b| b > day))
+}
+
+/// Step 3: cash-only status ends, and so does a broken-promise hold, on the first day the
+/// account owes nothing (SPEC §3 `CashOnlyLifted`: "when the account's open balance reaches
+/// zero").
+fn paid_in_full(account: &Account, day: NaiveDate) -> Vec<Event> {
+    let cash_only = account.cash_only_on(day).is_some();
+    let broken_promise_hold = account
+        .hold_on(day)
+        .is_some_and(|h| !h.manual && h.rule.as_deref() == Some(BROKEN_PROMISE));
+    if !(cash_only || broken_promise_hold) || account.exposure_on(day) > Decimal::ZERO {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if cash_only {
+        out.push(CashOnlyLifted { effective_on: day }.into());
+    }
+    if broken_promise_hold {
+        out.push(
+            AccountReleased {
+                reason: PAID_IN_FULL.to_owned(),
+                manual: false,
+                effective_on: day,
+            }
+            .into(),
+        );
+    }
     out
 }
 
@@ -99,6 +184,9 @@ fn late_fees(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
             continue;
         };
         if invoice.fee_periods.contains(&period) || invoice.disputed_on(day) {
+            continue;
+        }
+        if policy.promises.suspend_late_fees && under_promise(account, policy, invoice, day) {
             continue;
         }
         let principal = invoice.principal_open_on(day);
@@ -224,6 +312,7 @@ pub fn hold_rule_on(account: &Account, policy: &Policy, day: NaiveDate) -> Optio
             (day - i.due_on).num_days() > i64::from(limit_days)
                 && !i.disputed_on(day)
                 && i.open_on(day) > Decimal::ZERO
+                && !(policy.promises.suspend_holds && under_promise(account, policy, i, day))
         });
         if overdue {
             return Some(RULE_DAYS_PAST_DUE);
@@ -260,7 +349,7 @@ fn hold_rules(account: &Account, policy: &Policy, day: NaiveDate) -> Option<Even
         {
             Some(
                 AccountReleased {
-                    reason: "no_hold_rule_holds".to_owned(),
+                    reason: NO_HOLD_RULE_HOLDS.to_owned(),
                     manual: false,
                     effective_on: day,
                 }

@@ -737,44 +737,32 @@ fn with_follow_ups(
         return events;
     };
 
-    let grace = ctx.policy.promises.grace_days;
+    events.extend(promises_kept(&after, ctx.policy, business_date));
+    // The end of cash-only status and of a broken-promise hold once nothing is owed is the
+    // clock's (SPEC §5 reconciliation): `crate::reconcile::execute` adds it with the command.
+    events
+}
+
+/// `PromiseKept` for each promise that payments now cover and that is neither kept nor broken
+/// (a promise reinstated by reconciliation is then kept by the payment that reinstated it).
+pub fn promises_kept(
+    after: &Account,
+    policy: &crate::policy::Policy,
+    business_date: NaiveDate,
+) -> Vec<Event> {
+    let grace = policy.promises.grace_days;
     let cash = after.cash_in_on(NaiveDate::MAX);
     let covered = coverage(&after.promises, &cash, grace);
+    let mut events = Vec::new();
     for (i, (promise, covered)) in after.promises.iter().zip(covered).enumerate() {
         if promise.kept_on.is_none() && promise.broken_on.is_none() && covered >= promise.amount {
             events.push(
                 PromiseKept {
                     promise_id: promise.id.clone(),
-                    kept_on: kept_on(&after, &cash, i, grace).unwrap_or(business_date),
+                    kept_on: kept_on(after, &cash, i, grace).unwrap_or(business_date),
                 }
                 .into(),
             );
-        }
-    }
-
-    if after.exposure_now() <= Decimal::ZERO {
-        if let Some(start) = current_start(&after.cash_only) {
-            events.push(
-                CashOnlyLifted {
-                    effective_on: business_date.max(start),
-                }
-                .into(),
-            );
-        }
-        let broken_promise_hold = after
-            .hold_on(NaiveDate::MAX)
-            .is_some_and(|h| !h.manual && h.rule.as_deref() == Some(BROKEN_PROMISE));
-        if broken_promise_hold {
-            if let Some(start) = current_start(&after.holds) {
-                events.push(
-                    AccountReleased {
-                        reason: "paid_in_full".to_owned(),
-                        manual: false,
-                        effective_on: business_date.max(start),
-                    }
-                    .into(),
-                );
-            }
         }
     }
     events
@@ -806,17 +794,6 @@ fn kept_on(
             .get(index)
             .is_some_and(|covered| *covered >= promise.amount)
     })
-}
-
-/// When the status in force by the latest facts began, if one is in force.
-fn current_start<T>(changes: &[crate::account::StatusChange<T>]) -> Option<NaiveDate> {
-    let mut best: Option<&crate::account::StatusChange<T>> = None;
-    for c in changes {
-        if best.is_none_or(|b| c.effective_on >= b.effective_on) {
-            best = Some(c);
-        }
-    }
-    best.filter(|c| c.state.is_some()).map(|c| c.effective_on)
 }
 
 // ---- Checks ----------------------------------------------------------------------------------

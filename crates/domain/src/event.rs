@@ -166,6 +166,22 @@ pub struct LateFeeCharged {
     pub period: u32,
 }
 
+/// Emitted by reconciliation (SPEC §5): the facts as now known no longer justify the fee at
+/// position `reverses` (or justify another amount: it is then charged again). Effective from the
+/// fee's `charged_on`. `unapplied` is the part of the fee that money had already covered: it
+/// becomes the customer's unapplied cash from `unapplied_on`, the date of the payment (or other
+/// money) that first covered it, so no invoice is ever negative on any date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateFeeReversed {
+    pub invoice_id: InvoiceId,
+    pub period: u32,
+    pub amount: Decimal,
+    pub unapplied: Decimal,
+    pub unapplied_on: Option<NaiveDate>,
+    pub reason: String,
+    pub reverses: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceWrittenOff {
     pub invoice_id: InvoiceId,
@@ -256,6 +272,16 @@ pub struct PromiseKept {
 pub struct PromiseBroken {
     pub promise_id: PromiseId,
     pub shortfall: Decimal,
+    pub effective_on: NaiveDate,
+}
+
+/// Emitted by reconciliation (SPEC §5): payments as now known kept the promise whose
+/// `PromiseBroken` is at position `reverses`; `effective_on` is that break's effective date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseReinstated {
+    pub promise_id: PromiseId,
+    pub reason: String,
+    pub reverses: u64,
     pub effective_on: NaiveDate,
 }
 
@@ -369,6 +395,10 @@ macro_rules! for_each_event {
             CashOnlyLifted,
             Escalated,
             PolicyAdopted,
+            // Appended after the first schema: the store's codec and golden vectors list
+            // events in this order, so new ones go last.
+            LateFeeReversed,
+            PromiseReinstated,
         );
     };
 }
@@ -403,12 +433,35 @@ impl Event {
     pub fn is_automatic(&self) -> bool {
         match self {
             Event::LateFeeCharged(_)
+            | Event::LateFeeReversed(_)
             | Event::PromiseBroken(_)
+            | Event::PromiseReinstated(_)
             | Event::CashOnlyImposed(_)
             | Event::CashOnlyLifted(_) => true,
             Event::AccountHeld(e) => !e.manual,
             Event::AccountReleased(e) => !e.manual,
             _ => false,
+        }
+    }
+
+    /// The business date a fact takes effect on, for facts the clock's decisions depend on;
+    /// `None` for facts that change no decision of the clock (contacts, names) or have no date.
+    pub fn business_date(&self) -> Option<NaiveDate> {
+        match self {
+            Event::InvoiceIssued(e) => Some(e.issued_on),
+            Event::InvoiceDisputed(e) => Some(e.disputed_on),
+            Event::DisputeResolved(e) => Some(e.resolved_on),
+            Event::CreditNoteIssued(e) => Some(e.issued_on),
+            Event::InvoiceWrittenOff(e) => Some(e.written_off_on),
+            Event::PaymentReceived(e) => Some(e.received_on),
+            Event::PaymentReversed(e) => Some(e.reversed_on),
+            Event::UnappliedCashApplied(e) => Some(e.applied_on),
+            Event::PaymentPromised(e) => Some(e.made_on),
+            Event::PaymentPlanAgreed(e) => Some(e.agreed_on),
+            Event::PromiseKept(e) => Some(e.kept_on),
+            Event::AccountHeld(e) if e.manual => Some(e.effective_on),
+            Event::AccountReleased(e) if e.manual => Some(e.effective_on),
+            _ => None,
         }
     }
 }

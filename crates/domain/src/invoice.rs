@@ -17,6 +17,33 @@ pub enum EntryKind {
     CreditNote,
     WriteOff,
     UnappliedCash,
+    /// Money that had covered a late fee later reversed, moved off the invoice into the
+    /// customer's unapplied cash (a `LateFeeReversed`'s `unapplied`, from its `unapplied_on`).
+    FeeReleased,
+}
+
+/// A late fee as recorded: the clock's identity for it is (invoice, period); reconciliation
+/// names it by the position of its `LateFeeCharged`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fee {
+    pub period: u32,
+    #[serde(with = "crate::binary_form::decimal")]
+    pub amount: Decimal,
+    #[serde(with = "crate::binary_form::date")]
+    pub charged_on: NaiveDate,
+    /// Position of its `LateFeeCharged` in the log.
+    pub position: u64,
+    /// Set once a `LateFeeReversed` took it off: the money it released and from when.
+    pub reversed: Option<Released>,
+}
+
+/// What a fee reversal moved to unapplied cash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    #[serde(with = "crate::binary_form::decimal")]
+    pub amount: Decimal,
+    #[serde(with = "crate::binary_form::optional_date")]
+    pub on: Option<NaiveDate>,
 }
 
 /// One dated change to the open amount, in force on `[on, until)`.
@@ -64,8 +91,11 @@ pub struct Invoice {
     pub disputes: Vec<Dispute>,
     #[serde(with = "crate::binary_form::optional_date")]
     pub delivered_on: Option<NaiveDate>,
-    /// Periods of the late fees charged so far (the clock's identity for a fee).
+    /// Periods of the late fees charged and not reversed (the clock's identity for a fee).
     pub fee_periods: Vec<u32>,
+    /// Every late fee charged, reversed ones included, in the order recorded.
+    #[serde(default)]
+    pub fees: Vec<Fee>,
     /// Ladder steps fulfilled by a contact about this invoice, with the contact's date.
     pub steps_fulfilled: Vec<(String, NaiveDate)>,
     #[serde(with = "crate::binary_form::optional_date")]
@@ -78,7 +108,50 @@ impl Invoice {
         self.entries.shrink_to_fit();
         self.disputes.shrink_to_fit();
         self.fee_periods.shrink_to_fit();
+        self.fees.shrink_to_fit();
         self.steps_fulfilled.shrink_to_fit();
+    }
+
+    /// Takes the fee recorded at `position` off from its `charged_on`, and moves `unapplied` of
+    /// the money that had covered it off the invoice from `unapplied_on`.
+    pub fn reverse_fee(
+        &mut self,
+        position: u64,
+        unapplied: Decimal,
+        unapplied_on: Option<NaiveDate>,
+    ) {
+        let Some(fee) = self
+            .fees
+            .iter_mut()
+            .find(|f| f.position == position && f.reversed.is_none())
+        else {
+            return;
+        };
+        fee.reversed = Some(Released {
+            amount: unapplied,
+            on: unapplied_on,
+        });
+        let (period, amount, charged_on) = (fee.period, fee.amount, fee.charged_on);
+        if let Some(entry) = self.entries.iter_mut().find(|e| {
+            e.kind == EntryKind::LateFee
+                && e.on == charged_on
+                && e.change == amount
+                && e.until.is_none()
+        }) {
+            // In force on no date: `[on, on)` is empty.
+            entry.until = Some(entry.on);
+        }
+        if let Some(i) = self.fee_periods.iter().position(|p| *p == period) {
+            self.fee_periods.remove(i);
+        }
+        if let (Some(on), true) = (unapplied_on, unapplied > Decimal::ZERO) {
+            self.entries.push(Entry {
+                on,
+                until: None,
+                change: unapplied,
+                kind: EntryKind::FeeReleased,
+            });
+        }
     }
 
     /// Open amount as of `date` (SPEC §7); zero before the invoice is issued.
@@ -92,12 +165,12 @@ impl Invoice {
             .fold(self.amount, |open, e| open.saturating_add(e.change))
     }
 
-    /// Late fees charged on or before `date`.
+    /// Late fees charged on or before `date` and not reversed.
     pub fn fees_on(&self, date: NaiveDate) -> Decimal {
         crate::money::sum(
             self.entries
                 .iter()
-                .filter(|e| e.kind == EntryKind::LateFee && e.on <= date)
+                .filter(|e| e.kind == EntryKind::LateFee && e.in_force_on(date))
                 .map(|e| e.change),
         )
     }

@@ -19,6 +19,7 @@ pub mod invoice;
 pub mod money;
 pub mod policy;
 pub mod promise;
+pub mod reconcile;
 
 pub use account::{evolve, Account};
 pub use clock::tick;

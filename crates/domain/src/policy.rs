@@ -91,6 +91,11 @@ pub enum OnBroken {
 pub struct PromiseRules {
     pub grace_days: u32,
     pub on_broken: OnBroken,
+    /// An invoice covered by an active promise does not count for the `days_past_due` hold
+    /// (SPEC §5 "a new understanding"; default true).
+    pub suspend_holds: bool,
+    /// An invoice covered by an active promise accrues no late fee (default true).
+    pub suspend_late_fees: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,6 +233,8 @@ struct HoldsDoc {
 struct PromisesDoc {
     grace_days: Option<Spanned<i64>>,
     on_broken: Option<Spanned<String>>,
+    suspend_holds: Option<bool>,
+    suspend_late_fees: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -449,8 +456,12 @@ impl Validator<'_> {
         let mut promises = PromiseRules {
             grace_days: 0,
             on_broken: OnBroken::None,
+            suspend_holds: true,
+            suspend_late_fees: true,
         };
         if let Some(p) = doc.promises {
+            promises.suspend_holds = p.suspend_holds.unwrap_or(true);
+            promises.suspend_late_fees = p.suspend_late_fees.unwrap_or(true);
             if let Some(g) = &p.grace_days {
                 if *g.get_ref() < 0 {
                     return Err(self.err(

@@ -20,6 +20,9 @@ pub struct Promise {
     pub kept_on: Option<NaiveDate>,
     pub broken_on: Option<NaiveDate>,
     pub shortfall: Option<Decimal>,
+    /// Position of the `PromiseBroken` in force, which a `PromiseReinstated` names.
+    #[serde(default)]
+    pub broken_position: Option<u64>,
 }
 
 /// Where a promise stands as of a date.

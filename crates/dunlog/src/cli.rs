@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::auth::Role;
@@ -51,6 +51,10 @@ enum Command {
         /// Do not run the clock on start and daily (tests; run `tick` by hand instead).
         #[arg(long)]
         no_auto_tick: bool,
+        /// Fix the ledger's today (tests and scenarios only): no fact and no tick after it.
+        /// Default: the server's clock, in UTC.
+        #[arg(long)]
+        today: Option<NaiveDate>,
         /// Close a kept-alive connection that sends no request for this many seconds.
         #[arg(long, default_value_t = crate::conn::IDLE_TIMEOUT.as_secs())]
         idle_timeout_secs: u64,
@@ -68,6 +72,9 @@ enum Command {
     Scenario {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The ledger's today for every file (a file's own `"today"` wins). Default: today in UTC.
+        #[arg(long)]
+        today: Option<NaiveDate>,
     },
     /// Print the GraphQL schema (SDL), as committed in docs/schema.graphql.
     Schema,
@@ -137,6 +144,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             demo_customers,
             production,
             no_auto_tick,
+            today,
             idle_timeout_secs,
             max_connections_per_client,
             cors_origins,
@@ -148,6 +156,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 demo_customers,
                 production,
                 auto_tick: !no_auto_tick,
+                today,
                 limits: crate::conn::ConnectionLimits {
                     header_read_timeout: crate::conn::HEADER_READ_TIMEOUT,
                     idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
@@ -157,7 +166,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             },
         ))?,
         Command::Ledger(command) => return run_ledger_command(&data, command),
-        Command::Scenario { files } => return run_scenarios(&files),
+        Command::Scenario { files, today } => return run_scenarios(&files, today),
         Command::Schema => {
             let mut out = std::io::stdout().lock();
             write!(out, "{}", crate::graphql::sdl())?;
@@ -263,7 +272,7 @@ fn run_ledger_command(data: &Path, command: LedgerCommand) -> Result<ExitCode> {
     })
 }
 
-fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
+fn run_scenarios(files: &[PathBuf], today: Option<NaiveDate>) -> Result<ExitCode> {
     let rt = runtime()?;
     let mut failed = false;
     for file in files {
@@ -272,6 +281,7 @@ fn run_scenarios(files: &[PathBuf]) -> Result<ExitCode> {
         let scenario: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", file.display()))?;
         let mut target = crate::scenario::ServiceTarget::new(&rt);
+        target.today = today;
         match projections::scenario::run(&scenario, &mut target) {
             Ok(steps) => writeln!(std::io::stdout(), "ok   {} ({steps} steps)", file.display())?,
             Err(failure) => {
@@ -300,6 +310,7 @@ struct ServeOptions {
     demo_customers: usize,
     production: bool,
     auto_tick: bool,
+    today: Option<NaiveDate>,
     limits: crate::conn::ConnectionLimits,
     cors_origins: Vec<String>,
 }
@@ -310,6 +321,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         demo_customers,
         production,
         auto_tick,
+        today,
         limits,
         cors_origins,
     } = options;
@@ -320,7 +332,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
             data.display()
         );
     }
-    let service = Service::open(data).await?;
+    let service = Service::open(data).await?.with_today(today);
     let make_another = format!(
         "make another with `dunlog --data {} token create --name NAME --role admin` (also while this server runs)",
         data.display()
@@ -345,17 +357,25 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
             names.join(", ")
         );
     }
-    // The server ticks on start and then once a day (SPEC §5).
+    // The server ticks on start and then once a day (SPEC §5), through its today. Accounts the
+    // clock fails for are logged one by one and retried at the next check.
     let ticker = service.clone();
     let clock = async move {
         let mut last: Option<NaiveDate> = None;
         loop {
-            let today = Utc::now().date_naive();
+            let today = ticker.today();
             if last != Some(today) {
-                match ticker.tick(today).await {
-                    Ok(events) => {
-                        tracing::info!(date = %today, events = events.len(), "daily tick");
-                        last = Some(today);
+                match ticker.tick_report(today).await {
+                    Ok(report) => {
+                        tracing::info!(
+                            date = %today,
+                            events = report.events.len(),
+                            failed = report.failed.len(),
+                            "daily tick"
+                        );
+                        if report.failed.is_empty() {
+                            last = Some(today);
+                        }
                     }
                     Err(e) => tracing::error!(error = %e, "daily tick failed"),
                 }

@@ -72,10 +72,14 @@ pub enum LedgerCommand {
         #[command(subcommand)]
         command: AccountCommand,
     },
-    /// Run the clock through a date (default today): late fees, broken promises, holds.
+    /// Run the clock through a date (default today; never after today): late fees, broken
+    /// promises, holds.
     Tick {
         #[arg(long)]
         date: Option<NaiveDate>,
+        /// Fix the ledger's today (tests and scenarios only). Default: today in UTC.
+        #[arg(long)]
+        today: Option<NaiveDate>,
     },
     /// Walk the hash chain and the indexes; report the first bad position.
     Verify,
@@ -256,10 +260,6 @@ fn read_policy(path: &Path) -> Result<(String, domain::Policy)> {
     Ok((text, policy))
 }
 
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
 /// A writer that remembers whether its reader went away (EPIPE), since some layers (the store's
 /// export, csv) turn the I/O error into their own.
 struct PipeWatch<'a> {
@@ -331,7 +331,7 @@ async fn execute_unwatched(
                 data.display(),
                 stats.rejected
             )?;
-            let figures = crate::demo::figures(&service.live.read(), today());
+            let figures = crate::demo::figures(&service.live.read(), service.today());
             crate::demo::print_figures(&figures, io.out)?;
         }
         LedgerCommand::Import {
@@ -369,7 +369,7 @@ async fn execute_unwatched(
                     net_days: Some(net_days),
                     discount_percent: discount_percent.as_deref(),
                     discount_days,
-                    opened_on: opened_on.unwrap_or_else(today),
+                    opened_on: opened_on.unwrap_or_else(|| service.today()),
                     emails: email,
                     phones: phone,
                     sales_rep,
@@ -388,17 +388,31 @@ async fn execute_unwatched(
                 )?;
             }
         },
-        LedgerCommand::Tick { date } => {
-            let date = date.unwrap_or_else(today);
-            let events = service
-                .tick(date)
+        LedgerCommand::Tick { date, today } => {
+            // Through a server, the server's own today holds unless one is given here.
+            let service = match today {
+                Some(_) => service.clone().with_today(today),
+                None => service.clone(),
+            };
+            let date = date.unwrap_or_else(|| service.today());
+            let report = service
+                .tick_report(date)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             writeln!(
                 io.out,
                 "tick through {date}: {} events appended",
-                events.len()
+                report.events.len()
             )?;
+            if !report.failed.is_empty() {
+                for (customer, why) in &report.failed {
+                    writeln!(io.err, "dunlog: the clock failed for {customer}: {why}")?;
+                }
+                bail!(
+                    "the clock failed for {} account(s); the others were ticked",
+                    report.failed.len()
+                );
+            }
         }
         LedgerCommand::Verify => {
             let v = service.store.verify(0)?;
@@ -423,18 +437,24 @@ async fn execute_unwatched(
         LedgerCommand::Aging { as_of, format } => {
             // The report is computed under the read lock and written after it is released, so a
             // slow reader of the output never holds up the server's follower.
-            let report = service.live.read().aging(as_of.unwrap_or_else(today), None);
+            let report = service
+                .live
+                .read()
+                .aging(as_of.unwrap_or_else(|| service.today()), None);
             report::aging(&report, format, io.out)?;
         }
         LedgerCommand::Exposure { as_of, format } => {
             let items = service
                 .live
                 .read()
-                .exposures(as_of.unwrap_or_else(today), None);
+                .exposures(as_of.unwrap_or_else(|| service.today()), None);
             report::exposures(&items, format, io.out)?;
         }
         LedgerCommand::Worklist { as_of, format } => {
-            let items = service.live.read().worklist(as_of.unwrap_or_else(today));
+            let items = service
+                .live
+                .read()
+                .worklist(as_of.unwrap_or_else(|| service.today()));
             report::worklist(&items, format, io.out)?;
         }
         LedgerCommand::Rebuild {
@@ -448,7 +468,7 @@ async fn execute_unwatched(
             format,
         } => {
             let (_, policy) = read_policy(&policy)?;
-            let as_of = as_of.unwrap_or_else(today);
+            let as_of = as_of.unwrap_or_else(|| service.today());
             let report = projections::whatif(&service.live.read(), &policy, as_of);
             report::whatif(&report, format, io.out)?;
         }
@@ -515,7 +535,7 @@ async fn rebuild(
     let (Some((text, candidate)), Some(path)) = (document, policy) else {
         return Ok(());
     };
-    let as_of = as_of.unwrap_or_else(today);
+    let as_of = as_of.unwrap_or_else(|| service.today());
     let (adopted_name, adopted_version, adopted) = {
         let live = service.live.read();
         (

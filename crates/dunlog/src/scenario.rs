@@ -13,6 +13,8 @@ pub struct ServiceTarget<'rt> {
     runtime: &'rt tokio::runtime::Runtime,
     service: Option<Service>,
     dir: Option<tempfile::TempDir>,
+    /// The ledger's today (`--today`, or the file's `"today"`, which wins).
+    pub today: Option<NaiveDate>,
 }
 
 impl<'rt> ServiceTarget<'rt> {
@@ -21,6 +23,7 @@ impl<'rt> ServiceTarget<'rt> {
             runtime,
             service: None,
             dir: None,
+            today: None,
         }
     }
 
@@ -40,6 +43,12 @@ fn outcome<T>(result: Result<T, ServiceError>) -> Result<CommandOutcome, String>
 }
 
 impl Target for ServiceTarget<'_> {
+    fn today(&mut self, today: Option<NaiveDate>) {
+        if today.is_some() {
+            self.today = today;
+        }
+    }
+
     fn start(&mut self, policy_document: &str) -> Result<(), String> {
         if let Some(old) = self.service.take() {
             self.runtime.block_on(old.close());
@@ -48,7 +57,8 @@ impl Target for ServiceTarget<'_> {
         let service = self
             .runtime
             .block_on(Service::open(dir.path()))
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| format!("{e:#}"))?
+            .with_today(self.today);
         if policy_document != domain::policy::DEFAULT_POLICY_TOML {
             self.runtime
                 .block_on(service.adopt_policy("scenario", policy_document, None))
@@ -75,7 +85,7 @@ impl Target for ServiceTarget<'_> {
                             .map_err(|e| format!("date {d:?}: {e}"))
                     })
                     .transpose()?
-                    .unwrap_or_else(|| chrono::Utc::now().date_naive());
+                    .unwrap_or_else(|| service.today());
                 outcome(self.runtime.block_on(service.tick(date)))
             }
             "adopt_policy" => {

@@ -466,6 +466,24 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "dunlog_append_conflicts_total {}", load(&s.conflicts));
     let _ = writeln!(
         out,
+        "# HELP dunlog_tick_failures_total Accounts the clock failed for (each retried at the next tick)."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_tick_failures_total counter");
+    let _ = writeln!(out, "dunlog_tick_failures_total {}", load(&s.tick_failures));
+    let failing = s.tick_failing.lock().map(|f| f.clone()).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_tick_failing_account Accounts the last tick failed for."
+    );
+    let _ = writeln!(out, "# TYPE dunlog_tick_failing_account gauge");
+    for (customer, _) in &failing {
+        let _ = writeln!(
+            out,
+            "dunlog_tick_failing_account{{customer_id=\"{customer}\"}} 1"
+        );
+    }
+    let _ = writeln!(
+        out,
         "# HELP dunlog_log_head_position Last durable position of the log."
     );
     let _ = writeln!(out, "# TYPE dunlog_log_head_position gauge");

@@ -102,6 +102,18 @@ pub struct AppendStats {
     pub appends: AtomicU64,
     pub events: AtomicU64,
     pub conflicts: AtomicU64,
+    /// Accounts the clock failed for, over all ticks (each is retried at the next tick).
+    pub tick_failures: AtomicU64,
+    /// The accounts the last tick failed for, with why (empty when it went through).
+    pub tick_failing: std::sync::Mutex<Vec<(CustomerId, String)>>,
+}
+
+/// What a tick did: the events appended, and the accounts it could not tick (the others went
+/// through regardless; these are retried at the next tick).
+#[derive(Debug, Default)]
+pub struct TickReport {
+    pub events: Vec<RecordedEvent>,
+    pub failed: Vec<(CustomerId, String)>,
 }
 
 /// The ledger as a user drives it.
@@ -115,6 +127,33 @@ pub struct Service {
     known_at_cache: Arc<KnownAtCache>,
     /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
     writes_refused: Arc<Option<String>>,
+    /// The ledger's today when fixed (`--today`, tests and scenarios); else the UTC date.
+    today_fixed: Option<NaiveDate>,
+}
+
+/// The longest prefix of `events` (in the order they take effect) that fits in one append and
+/// ends with a whole day, with that day; when one day alone has more events than fit, the first
+/// `max` of them and no day (the clock mark stays before that day until its last part).
+fn whole_days(
+    events: &[(NaiveDate, Event)],
+    max: usize,
+) -> (&[(NaiveDate, Event)], Option<NaiveDate>) {
+    if events.len() <= max {
+        return (events, None);
+    }
+    let mut cut = max;
+    // `events[cut]` is the first left out: back off to the start of its day.
+    while cut > 0 && events[cut - 1].0 == events[cut].0 {
+        cut -= 1;
+    }
+    if cut == 0 {
+        return (&events[..max], None);
+    }
+    (&events[..cut], Some(events[cut - 1].0))
+}
+
+fn last_tick_before(last: Option<NaiveDate>, day: NaiveDate) -> bool {
+    last.is_none_or(|l| l < day)
 }
 
 /// The `meta` key of the last position the start-up check verified, with its hash:
@@ -202,6 +241,7 @@ impl Service {
             stats: Arc::new(AppendStats::default()),
             known_at_cache: Arc::new(KnownAtCache::new(KNOWN_AT_CACHE_MAX)),
             writes_refused: Arc::new(writes_refused),
+            today_fixed: None,
         };
         if service.writes_refused.is_none() && service.store.stream_version("policy")? == 0 {
             service
@@ -210,6 +250,17 @@ impl Service {
                 .map_err(|e| anyhow::anyhow!("adopting the default policy: {e}"))?;
         }
         Ok(service)
+    }
+
+    /// Fixes the ledger's today (`--today D`; tests and scenarios): no fact or tick after it.
+    pub fn with_today(mut self, today: Option<NaiveDate>) -> Service {
+        self.today_fixed = today;
+        self
+    }
+
+    /// The ledger's today: the server's clock in UTC, unless fixed with [`Service::with_today`].
+    pub fn today(&self) -> NaiveDate {
+        self.today_fixed.unwrap_or_else(|| Utc::now().date_naive())
     }
 
     /// Why writes are refused (the log did not verify at start), if they are.
@@ -319,9 +370,7 @@ impl Service {
     }
 
     fn exposure_today(&self, customer_id: &CustomerId) -> Option<Exposure> {
-        self.live
-            .read()
-            .exposure(customer_id, Utc::now().date_naive())
+        self.live.read().exposure(customer_id, self.today())
     }
 
     /// Decides and appends a command for `actor`.
@@ -346,17 +395,20 @@ impl Service {
             // Instants are recorded at microsecond precision (SPEC §2): a contact's default
             // `sent_at`/`called_at` is this `now`.
             let now = now_micros();
+            // The last day the clock walked for the account: a fact dated on or before it is
+            // reconciled with what the clock decided (SPEC §5), in the command's own append.
+            let clock = self.last_tick(&customer_id)?;
             let (events, version, policy_version) = {
                 let ledger = self.live.read();
                 let policy = ledger.policy();
                 let account = ledger.account(&customer_id);
                 let ctx = Context {
-                    today: now.date_naive(),
+                    today: self.today(),
                     now,
                     actor,
                     policy: &policy,
                 };
-                let decided = domain::decide(account, &command, &ctx);
+                let decided = domain::reconcile::execute(account, &command, &ctx, clock);
                 (
                     decided,
                     account.map(|a| a.version).unwrap_or(0),
@@ -513,67 +565,132 @@ impl Service {
         Ok(())
     }
 
-    /// Runs the clock for every account through `date`; returns the events it appended.
+    /// Runs the clock for every account through `date`; returns the events it appended. An
+    /// account the clock fails for does not stop the others; the tick then fails naming them
+    /// (see [`Service::tick_report`]).
     pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let report = self.tick_report(date).await?;
+        if report.failed.is_empty() {
+            return Ok(report.events);
+        }
+        let names: Vec<String> = report
+            .failed
+            .iter()
+            .map(|(c, why)| format!("{c}: {why}"))
+            .collect();
+        Err(ServiceError::Internal(anyhow::anyhow!(
+            "the clock failed for {} account(s) (the others were ticked; these are retried at \
+             the next tick): {}",
+            report.failed.len(),
+            names.join("; ")
+        )))
+    }
+
+    /// Runs the clock for every account through `date` (never after today: `VALIDATION`).
+    /// Each account's events go in appends of whole days within the store's limit, its clock
+    /// mark advanced after each, so a tick of any size goes through and one interrupted resumes
+    /// where it stopped. One account's failure is logged and reported, never stops the others.
+    pub async fn tick_report(&self, date: NaiveDate) -> Result<TickReport, ServiceError> {
         self.check_writable()?;
+        domain::reconcile::check_tick_date(date, self.today())?;
         let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
         self.check_tick_span(&customers, date)?;
-        let mut appended = Vec::new();
+        let mut report = TickReport::default();
         for customer_id in customers {
-            let last = self.last_tick(&customer_id)?;
-            let mut done = false;
-            for _attempt in 0..CONFLICT_RETRIES_MAX {
-                let (events, version, policy_version) = {
-                    let ledger = self.live.read();
-                    let Some(account) = ledger.account(&customer_id) else {
-                        break;
-                    };
-                    let policy = ledger.policy();
-                    let from = last.and_then(|d| d.succ_opt()).unwrap_or(account.opened_on);
-                    (
-                        domain::tick(account, &policy, from, date),
-                        account.version,
-                        ledger.policy_version(),
-                    )
-                };
-                if events.is_empty() {
-                    done = true;
-                    break;
+            match self.tick_account(&customer_id, date).await {
+                Ok(events) => report.events.extend(events),
+                Err(e) => {
+                    tracing::error!(customer = %customer_id, error = %e, "the clock failed for an account");
+                    self.stats.tick_failures.fetch_add(1, Ordering::Relaxed);
+                    report.failed.push((customer_id, e.to_string()));
                 }
+            }
+        }
+        if let Ok(mut failing) = self.stats.tick_failing.lock() {
+            failing.clone_from(&report.failed);
+        }
+        Ok(report)
+    }
+
+    fn set_last_tick(&self, customer_id: &CustomerId, day: NaiveDate) -> Result<(), ServiceError> {
+        self.store
+            .meta_put(&format!("clock/{customer_id}"), day.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    /// The clock for one account through `date`, in appends of whole days.
+    async fn tick_account(
+        &self,
+        customer_id: &CustomerId,
+        date: NaiveDate,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let mut appended = Vec::new();
+        let mut conflicts = 0;
+        loop {
+            let last = self.last_tick(customer_id)?;
+            let (events, version, policy_version) = {
+                let ledger = self.live.read();
+                let Some(account) = ledger.account(customer_id) else {
+                    return Ok(appended);
+                };
+                let policy = ledger.policy();
+                (
+                    domain::reconcile::tick_dated(account, &policy, last, date, self.today())?,
+                    account.version,
+                    ledger.policy_version(),
+                )
+            };
+            let mut version = version;
+            let mut rest = events.as_slice();
+            let mut conflicted = false;
+            while !rest.is_empty() {
+                let (chunk, through) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
+                rest = &rest[chunk.len()..];
                 let req = self.new_request(
                     customer_id.stream(),
                     ExpectedVersion::Exact(version),
-                    events,
+                    chunk.iter().map(|(_, e)| e.clone()).collect(),
                     CLOCK_ACTOR,
                     policy_version,
                     None,
                 );
                 match self.append(req).await {
                     Ok(outcome) => {
+                        version += outcome.events.len() as u64;
                         let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
-                        self.live.wait_for(last).await?;
                         appended.extend(outcome.events);
-                        done = true;
-                        break;
+                        // A whole number of days is recorded: a tick interrupted now resumes
+                        // from the next one (and reconciles whatever it finds recorded there).
+                        if let Some(day) = through {
+                            if last_tick_before(self.last_tick(customer_id)?, day) {
+                                self.set_last_tick(customer_id, day)?;
+                            }
+                        }
+                        self.live.wait_for(last).await?;
                     }
                     Err(StoreError::Conflict { .. }) => {
-                        self.live.wait_for(self.store.head()).await?;
+                        conflicted = true;
+                        break;
                     }
                     Err(e) => return Err(e.into()),
                 }
             }
-            if !done {
+            if !conflicted {
+                if last_tick_before(self.last_tick(customer_id)?, date) {
+                    self.set_last_tick(customer_id, date)?;
+                }
+                return Ok(appended);
+            }
+            conflicts += 1;
+            if conflicts >= CONFLICT_RETRIES_MAX {
                 return Err(ServiceError::rejected(
                     ErrorKind::Conflict,
                     format!("customer_id = {customer_id:?}: the account kept changing during tick"),
                 ));
             }
-            if last.is_none_or(|l| l < date) {
-                self.store
-                    .meta_put(&format!("clock/{customer_id}"), date.to_string().as_bytes())?;
-            }
+            // A command came in between: catch up and decide again from what is recorded.
+            self.live.wait_for(self.store.head()).await?;
         }
-        Ok(appended)
     }
 
     /// The ledger as known at an instant (only events recorded at or before it): replayed into
@@ -709,7 +826,10 @@ mod tests {
     #[tokio::test]
     async fn a_tick_more_than_ten_years_ahead_is_refused_and_appends_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let service = Service::open(dir.path()).await.unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2046-01-01".parse().unwrap()));
         service.execute("a", open_acme(), None).await.unwrap();
         service.execute("a", invoice("100.00"), None).await.unwrap();
         let head = service.store.head();
@@ -735,7 +855,10 @@ mod tests {
     #[tokio::test]
     async fn ticking_twice_emits_nothing_the_second_time() {
         let dir = tempfile::tempdir().unwrap();
-        let service = Service::open(dir.path()).await.unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-07-01".parse().unwrap()));
         service.execute("a", open_acme(), None).await.unwrap();
         service.execute("a", invoice("100.00"), None).await.unwrap();
         let through: NaiveDate = "2026-06-30".parse().unwrap();
@@ -747,5 +870,189 @@ mod tests {
             service.store.meta_get("clock/ACME").unwrap().unwrap(),
             b"2026-06-30".to_vec()
         );
+    }
+
+    #[tokio::test]
+    async fn a_tick_after_today_is_validation_and_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-06-30".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let head = service.store.head();
+        match service.tick("2026-07-01".parse().unwrap()).await {
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Validation,
+                message,
+            }) => assert!(message.contains("2026-07-01"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(service.store.head(), head);
+        assert!(service.store.meta_get("clock/ACME").unwrap().is_none());
+    }
+
+    /// Issue 14: a payment recorded after the tick, received before the fee dates, reverses the
+    /// fees and releases the hold in its own append.
+    #[tokio::test]
+    async fn a_payment_recorded_after_the_tick_reconciles_in_its_own_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let ticked = service.tick("2026-05-15".parse().unwrap()).await.unwrap();
+        let count = |events: &[RecordedEvent], t: &str| {
+            events.iter().filter(|e| e.event.event_type() == t).count()
+        };
+        assert_eq!(count(&ticked, "LateFeeCharged"), 2);
+        let paid = service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P2", "amount": "1000.00", "received_on": "2026-04-02",
+                "method": "transfer"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(paid.events[0].event.event_type(), "PaymentReceived");
+        assert_eq!(count(&paid.events, "LateFeeReversed"), 2);
+        // Each reversal names the log position of the fee it reverses.
+        let fee_positions: Vec<u64> = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .map(|e| e.position)
+            .collect();
+        let reversed: Vec<u64> = paid
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::LateFeeReversed(r) => Some(r.reverses),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reversed, fee_positions);
+        assert_eq!(count(&paid.events, "AccountReleased"), 1);
+        let exposure = service
+            .live
+            .read()
+            .exposure(
+                &CustomerId::parse("ACME").unwrap(),
+                "2026-05-20".parse().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(exposure.exposure.to_string(), "0.00");
+        assert_eq!(exposure.status, projections::ExposureStatus::Ok);
+        assert!(service
+            .tick("2026-05-20".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    /// Issue 14: an account owing more automatic events than one append carries stopped the clock
+    /// for the whole book. 5,000 overdue invoices ticked across a year: tens of thousands of
+    /// fees, in appends of whole days within the store's limit.
+    #[tokio::test]
+    async fn a_tick_of_any_size_goes_through_in_appends_of_whole_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2027-03-01".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        // A second account after it in key order must be ticked too.
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "open_account", "customer_id": "ZED",
+                "name": "Zed", "currency": "EUR", "credit_limit": "1000.00",
+                "terms": {"net_days": 30}, "opened_on": "2026-01-01"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ZED",
+                "invoice_id": "Z1", "amount": "100.00", "issued_on": "2026-01-05"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        // 5,000 invoices, written straight to the log in appends of 1,000 (decided one by one
+        // they would take minutes); due on 250 different days.
+        let mut version = service.store.stream_version("account-ACME").unwrap();
+        for batch in 0..5 {
+            let events: Vec<Event> = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let issued =
+                        NaiveDate::from_ymd_opt(2026, 1, 2).unwrap() + chrono::Days::new(n % 250);
+                    domain::event::InvoiceIssued {
+                        invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
+                        amount: "100.00".parse().unwrap(),
+                        issued_on: issued,
+                        due_on: issued + chrono::Days::new(30),
+                        terms: domain::event::Terms {
+                            net_days: 30,
+                            discount_percent: None,
+                            discount_days: None,
+                        },
+                        reference: None,
+                        override_reason: None,
+                    }
+                    .into()
+                })
+                .collect();
+            let req = service.new_request(
+                "account-ACME".to_owned(),
+                ExpectedVersion::Exact(version),
+                events,
+                "a",
+                1,
+                None,
+            );
+            let outcome = service.append(req).await.unwrap();
+            version += outcome.events.len() as u64;
+        }
+        service.live.wait_for(service.store.head()).await.unwrap();
+        let ticked = service.tick("2027-01-01".parse().unwrap()).await.unwrap();
+        let fees = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .count();
+        assert!(fees > 30_000, "{fees} fees");
+        assert!(ticked.iter().any(|e| e.stream == "account-ZED"));
+        assert_eq!(
+            service.store.meta_get("clock/ACME").unwrap().unwrap(),
+            b"2027-01-01".to_vec()
+        );
+        assert!(service
+            .tick("2027-01-01".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

@@ -161,7 +161,8 @@ impl Ledger {
         }
         // The replay hot path: evolve in place; an id is parsed only when an account opens.
         match self.accounts.get_mut(customer) {
-            Some(account) => account.evolve(event),
+            // With its position: reconciliation names the events it reverses by position.
+            Some(account) => account.evolve_at(event, Some(envelope.position)),
             None => {
                 let mut state = None;
                 evolve(&mut state, event);

@@ -64,7 +64,7 @@ pub fn paid_in_full_on(invoice: &Invoice, as_of: NaiveDate) -> Option<NaiveDate>
         match e.kind {
             EntryKind::WriteOff => return None,
             EntryKind::Payment(_) | EntryKind::UnappliedCash => paid = true,
-            EntryKind::LateFee | EntryKind::CreditNote => {}
+            EntryKind::LateFee | EntryKind::CreditNote | EntryKind::FeeReleased => {}
         }
         last = Some(last.map_or(e.on, |l| l.max(e.on)));
     }

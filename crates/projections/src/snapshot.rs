@@ -57,8 +57,9 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// layout does. Format 1 lived in sled's meta tree and is never read; format 2 held the
 /// accounts' id indexes (now rebuilt after decoding) and dates and amounts as text (now
 /// `domain::binary_form`); format 3 was one bincode body of the whole ledger, decoded on one
-/// core (now a head and chunks of accounts, decoded on every core).
-pub const SNAPSHOT_FORMAT: u32 = 4;
+/// core (now a head and chunks of accounts, decoded on every core); format 4 had no fee records,
+/// fee releases or automatic flags on hold changes (reconciliation).
+pub const SNAPSHOT_FORMAT: u32 = 5;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many

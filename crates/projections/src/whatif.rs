@@ -17,9 +17,8 @@
 //! would have been lifted.
 
 use chrono::{Days, NaiveDate};
-use domain::account::{Hold, StatusChange};
 use domain::invoice::EntryKind;
-use domain::{Account, CustomerId, Event, Policy};
+use domain::{Account, CustomerId, Policy};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -63,39 +62,11 @@ pub struct WhatIfReport {
 /// Customer id of the totals line.
 pub const TOTAL_ID: &str = "TOTAL";
 
-/// The account as people recorded it: every automatic effect taken out.
-pub fn strip_automatic(account: &Account, records: &[TimelineRecord]) -> Account {
-    let mut facts = account.clone();
-    for invoice in &mut facts.invoices {
-        invoice.entries.retain(|e| e.kind != EntryKind::LateFee);
-        invoice.fee_periods.clear();
-    }
-    for p in &mut facts.promises {
-        p.broken_on = None;
-        p.shortfall = None;
-    }
-    facts.cash_only.clear();
-    // `Account::holds` is in the order of its AccountHeld/AccountReleased events; the timeline
-    // keeps those events, with the `manual` flag the state no longer has.
-    facts.holds = records
-        .iter()
-        .filter_map(|r| match &r.event {
-            Event::AccountHeld(e) if e.manual => Some(StatusChange {
-                effective_on: e.effective_on,
-                state: Some(Hold {
-                    reason: e.reason.clone(),
-                    rule: e.rule.clone(),
-                    manual: true,
-                }),
-            }),
-            Event::AccountReleased(e) if e.manual => Some(StatusChange {
-                effective_on: e.effective_on,
-                state: None,
-            }),
-            _ => None,
-        })
-        .collect();
-    facts
+/// The account as people recorded it: every automatic effect taken out (fees, broken
+/// promises, automatic holds and cash-only changes; reconciliation's events with them), manual
+/// holds and releases kept. Money a fee reversal released stays released: it moved.
+pub fn strip_automatic(account: &Account, _records: &[TimelineRecord]) -> Account {
+    domain::reconcile::before(account, account.opened_on)
 }
 
 /// The stripped account after the clock walked it under `policy` to `as_of`, visiting only the
@@ -146,7 +117,7 @@ pub fn lean_for_clock(account: &Account) -> Account {
         payment.method = String::new();
     }
     for promise in &mut lean.promises {
-        promise.invoice_ids = Vec::new();
+        // The invoices a promise covers stay: an active promise suspends their fees and holds.
         promise.via = String::new();
     }
     lean
@@ -234,7 +205,8 @@ fn outcome(account: &Account, policy: &Policy, as_of: NaiveDate) -> Outcome {
     let mut fee_count = 0;
     for invoice in &account.invoices {
         for e in &invoice.entries {
-            if e.kind == EntryKind::LateFee && e.on <= as_of {
+            // A reversed fee is in force on no date.
+            if e.kind == EntryKind::LateFee && e.on <= as_of && e.until.is_none() {
                 fees = fees.saturating_add(e.change);
                 fee_count += 1;
             }

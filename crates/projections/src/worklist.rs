@@ -13,6 +13,8 @@
 //! - an invoice escalated (to an agency or legal) on or before D is no longer the collector's;
 //! - a step whose `min_open_amount` is above the invoice's open amount on D is not offered for
 //!   it (the latest step that is offered is the one due).
+//! - a step before the due date (`from = "due"`, `days < 0`) expires on the due date: never
+//!   offered once the invoice is past due.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -95,9 +97,19 @@ pub fn account_worklist(account: &Account, policy: &Policy, date: NaiveDate) -> 
             }
         }
         due.sort_unstable();
-        let Some(&(trigger, latest)) = due.last() else {
+        // A step before the due date ("due soon") expires on the due date (SPEC §5): it is
+        // never offered for an invoice already past due (though it counts as skipped).
+        let expired = |i: usize| {
+            policy
+                .ladder
+                .get(i)
+                .is_some_and(|s| s.from == Anchor::Due && s.days < 0 && date > invoice.due_on)
+        };
+        let Some(chosen) = due.iter().rposition(|&(_, i)| !expired(i)) else {
             continue;
         };
+        let (trigger, latest) = due.remove(chosen);
+        due.push((trigger, latest));
         let Some(step) = policy.ladder.get(latest) else {
             continue;
         };

@@ -29,12 +29,16 @@ struct OpenRun {
     run: Run,
 }
 
-/// The blocks and runs of consecutive events, collected into one `sled::Batch`. Pushing never
-/// fails, so a caller can encode everything first and then stage it whole.
+/// One write of a batch: the value to insert under the key, or `None` to remove it.
+pub(crate) type Write = (Vec<u8>, Option<Vec<u8>>);
+
+/// The blocks and runs of consecutive events, collected as the writes of one atomic batch.
+/// Pushing never fails, so a caller can encode everything first and then stage it whole.
 #[derive(Default)]
 pub(crate) struct LogBatch {
-    /// The batch the blocks and runs go into; callers add their own keys to it too.
-    pub batch: sled::Batch,
+    /// The writes so far; callers add their own keys with [`LogBatch::insert`] and
+    /// [`LogBatch::remove`].
+    writes: Vec<Write>,
     block_first: u64,
     block: Vec<Vec<u8>>,
     block_bytes: usize,
@@ -89,29 +93,53 @@ impl LogBatch {
         self.events
     }
 
+    pub(crate) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.writes.push((key.into(), Some(value.into())));
+    }
+
+    pub(crate) fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.writes.push((key.into(), None));
+    }
+
     fn close_block(&mut self) {
         if self.block.is_empty() {
             return;
         }
         let bytes = codec::encode_block(&self.block);
-        self.batch.insert(&keys::block(self.block_first)[..], bytes);
+        self.insert(keys::block(self.block_first), bytes);
         self.block.clear();
         self.block_bytes = 0;
     }
 
     fn close_run(&mut self) {
         if let Some(r) = self.run.take() {
-            self.batch
-                .insert(keys::run(&r.stream, r.last_version), &r.run.encode()[..]);
+            self.insert(keys::run(&r.stream, r.last_version), r.run.encode());
         }
     }
 
-    /// The batch with every block and run closed.
-    pub(crate) fn finish(mut self) -> sled::Batch {
+    /// The writes, with every block and run closed.
+    pub(crate) fn finish_writes(mut self) -> Vec<Write> {
         self.close_block();
         self.close_run();
-        self.batch
+        self.writes
     }
+
+    /// The writes as one sled batch, with every block and run closed.
+    pub(crate) fn finish(self) -> sled::Batch {
+        sled_batch(self.finish_writes())
+    }
+}
+
+/// `writes` as one sled batch.
+pub(crate) fn sled_batch(writes: Vec<Write>) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (key, value) in writes {
+        match value {
+            Some(value) => batch.insert(key, value),
+            None => batch.remove(key),
+        }
+    }
+    batch
 }
 
 /// One stored block, split into its envelopes.

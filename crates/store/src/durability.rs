@@ -1,4 +1,6 @@
-//! Making sled's writes durable: after `Db::flush`, `fdatasync` the files sled wrote.
+//! Making sled's writes durable: after `Db::flush`, `fdatasync` the files sled wrote. Appends
+//! are durable through the write-ahead file (`wal.rs`); this is for its checkpoints, for `meta`
+//! writes and for opening.
 //!
 //! sled 0.34's flush ends with `sync_file_range`, which pushes pages to the device but neither
 //! flushes the device's write cache nor persists file metadata, so it does not survive a power
@@ -11,6 +13,8 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// A directory's mtime is trusted to reveal changes only once it is older than this: the file
@@ -65,9 +69,9 @@ pub(crate) struct Durability {
     db_file: File,
     dir: Watched,
     blobs: Watched,
-    /// Test seam: the next `sync` fails as a full or read-only disk would (see
-    /// `Store::fail_next_sync_for_test`).
-    fail_next: bool,
+    /// Test seam, shared with the write-ahead file: the next `sync` of either fails as a full
+    /// or read-only disk would (see `Store::fail_next_sync_for_test`).
+    fail_next: Arc<AtomicBool>,
 }
 
 fn entries(dir: &Path) -> io::Result<BTreeSet<OsString>> {
@@ -108,12 +112,12 @@ fn sync_file(path: &Path) -> io::Result<()> {
 impl Durability {
     /// Syncs everything in the directory once (sled's `conf`, snapshots, blobs, the directory
     /// itself), then remembers what it saw.
-    pub(crate) fn open(dir: &Path) -> io::Result<Durability> {
+    pub(crate) fn open(dir: &Path, fail_next: Arc<AtomicBool>) -> io::Result<Durability> {
         let mut d = Durability {
             db_file: File::open(dir.join("db"))?,
             dir: Watched::new(dir.to_owned()),
             blobs: Watched::new(dir.join("blobs")),
-            fail_next: false,
+            fail_next,
         };
         for name in entries(dir)? {
             sync_file(&dir.join(name))?;
@@ -124,11 +128,8 @@ impl Durability {
 
     /// Call after `Db::flush`: returns once everything sled wrote is on stable storage.
     pub(crate) fn sync(&mut self) -> io::Result<()> {
-        if std::mem::take(&mut self.fail_next) {
-            return Err(io::Error::new(
-                io::ErrorKind::StorageFull,
-                "injected write error: no space left on device",
-            ));
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            return Err(crate::wal::injected());
         }
         self.db_file.sync_data()?;
         if let Some(added) = self.blobs.changes()? {
@@ -143,8 +144,9 @@ impl Durability {
         Ok(())
     }
 
-    /// Makes the next `sync` fail (once), as `fdatasync` does on a full or failing disk.
+    /// Makes the next `sync` (or that of the write-ahead file) fail, once, as `fdatasync` does
+    /// on a full or failing disk.
     pub(crate) fn fail_next_sync(&mut self) {
-        self.fail_next = true;
+        self.fail_next.store(true, Ordering::SeqCst);
     }
 }

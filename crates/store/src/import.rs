@@ -92,7 +92,7 @@ pub(crate) fn import_jsonl(
             "import needs a data directory with an empty log".to_owned(),
         ));
     }
-    let mut durability = Durability::open(dir)?;
+    let mut durability = Durability::open(dir, Default::default())?;
     let mut head = ChainHead {
         position: 0,
         hash: HASH_ZERO,
@@ -166,12 +166,12 @@ pub(crate) fn import_jsonl(
             recorded_at_us: env.recorded_at_us,
         };
         if batch.events() == IMPORT_BATCH_EVENTS {
-            batch.batch.insert(keys::CHAIN_HEAD, &head.encode()[..]);
+            batch.insert(keys::CHAIN_HEAD, head.encode());
             tree.apply_batch(std::mem::take(&mut batch).finish())?;
         }
     }
     if batch.events() > 0 {
-        batch.batch.insert(keys::CHAIN_HEAD, &head.encode()[..]);
+        batch.insert(keys::CHAIN_HEAD, head.encode());
         tree.apply_batch(batch.finish())?;
     }
     db.flush()?;

@@ -22,6 +22,7 @@ mod recorded;
 mod store;
 mod subscription;
 mod verify;
+mod wal;
 mod writer;
 
 pub use append::{

@@ -85,8 +85,8 @@ pub(crate) fn upgrade(
                     ),
                 ));
             }
-            log.batch.remove(k);
-            log.batch.remove(index_key);
+            log.remove(k.to_vec());
+            log.remove(index_key);
             log.push(position, &env.stream, env.version, v.to_vec());
             next += 1;
         }

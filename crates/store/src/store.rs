@@ -1,6 +1,7 @@
 //! `Store`: opening the data directory, the append entry points and every read.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -17,12 +18,15 @@ use crate::reader::Reader;
 use crate::recorded::RecordedEvent;
 use crate::subscription::Subscription;
 use crate::verify::Verification;
+use crate::wal::{self, Wal};
 use crate::writer::{Request, Writer, QUEUED_APPENDS_MAX};
 
-/// The on-disk format this build writes: 2, several events per sled value (see `keys.rs` and
-/// docs/decisions/0007). Format 1 is upgraded on open (`migrate.rs`); newer formats are refused
-/// with a clear error.
-pub const FORMAT_VERSION: u32 = 2;
+/// The on-disk format this build writes: 3, several events per sled value (see `keys.rs` and
+/// docs/decisions/0007) made durable through the write-ahead file (`wal.rs`, decision 0040).
+/// Format 1 is upgraded on open (`migrate.rs`), format 2 by just recording 3 (its sled holds
+/// everything); newer formats are refused with a clear error, and so builds that know nothing of
+/// the write-ahead file refuse a directory whose acknowledged tail may be only there.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// sled's page cache size, in bytes.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -98,8 +102,12 @@ pub(crate) fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
                      ({FORMAT_VERSION}); upgrade dunlog"
                 )));
             }
-            if found < FORMAT_VERSION {
+            if found == 1 {
                 crate::migrate::upgrade(tree, found, MIGRATION_CHUNK_EVENTS, None)?;
+            }
+            if found < FORMAT_VERSION {
+                // Format 2 differs only by having no write-ahead file; flushed by the caller.
+                tree.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes()[..])?;
             }
             Ok(())
         }
@@ -183,11 +191,27 @@ fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
 impl Store {
     /// Opens (or creates) the log in `dir` and starts its writer thread.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, wal::WAL_WRAP_BYTES)
+    }
+
+    /// Test seam: [`Store::open`] with a write-ahead file that wraps (after a checkpoint of
+    /// sled) once a cycle holds `wrap_bytes`, so that tests reach wraps with a few events. Not
+    /// for production use.
+    #[doc(hidden)]
+    pub fn open_with_wal_wrap_for_test(dir: &Path, wrap_bytes: u64) -> Result<Store, StoreError> {
+        Store::open_with(dir, wrap_bytes)
+    }
+
+    fn open_with(dir: &Path, wal_wrap_bytes: u64) -> Result<Store, StoreError> {
         let db = open_db(dir)?;
         let tree = db.open_tree("log")?;
         let meta = db.open_tree("meta")?;
         check_format(&tree)?;
         let head = read_chain_head(&tree)?;
+        let fail_next = Arc::new(AtomicBool::new(false));
+        let wal_file = wal::open_file(dir, fail_next.clone())?;
+        // Acknowledged groups sled had not yet written out when the last process stopped.
+        let head = wal::replay(&wal_file, &tree, head)?;
         let (head_tx, head_rx) = watch::channel(head.position);
         let reader = Reader { tree, head_rx };
         let anchor = anchor::read(dir)?;
@@ -197,13 +221,15 @@ impl Store {
             })?;
         }
         db.flush()?;
-        let durability = Arc::new(Mutex::new(Durability::open(dir)?));
+        let durability = Arc::new(Mutex::new(Durability::open(dir, fail_next)?));
+        let wal = Wal::start(wal_file, &head, wal_wrap_bytes)?;
 
         let (tx, rx) = mpsc::channel(QUEUED_APPENDS_MAX);
         let writer = Writer {
             db: db.clone(),
             tree: reader.tree.clone(),
             durability: durability.clone(),
+            wal,
             head,
             head_tx,
             versions: Default::default(),

@@ -1,5 +1,6 @@
-//! The single writer: takes appends from a channel, commits them in groups with one flush and one
-//! `fdatasync` per group, and only then answers each caller (SPEC §6 group commit).
+//! The single writer: takes appends from a channel, commits them in groups with one write to the
+//! write-ahead file and one `fdatasync` per group, and only then answers each caller (SPEC §6
+//! group commit; docs/decisions/0040).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::append::{AppendOutcome, PreparedAppend};
-use crate::block::{LogBatch, LogIter};
+use crate::block::{self, LogBatch, LogIter};
 use crate::chain::{self, Canonical};
 use crate::codec::{self, Envelope, IdempotencyEntry};
 use crate::durability::Durability;
@@ -17,6 +18,7 @@ use crate::error::StoreError;
 use crate::keys::{self, ChainHead};
 use crate::reclaim;
 use crate::recorded::{instant_from_us, RecordedEvent};
+use crate::wal::{GroupRecord, Wal, WalFile};
 
 /// Most events committed by one group; the rest wait for the next group.
 pub(crate) const GROUP_EVENTS_MAX: usize = 4_096;
@@ -34,7 +36,9 @@ const GROUPS_IN_FLIGHT_MAX: usize = 2;
 pub(crate) struct Writer {
     pub db: sled::Db,
     pub tree: sled::Tree,
+    /// sled's own files, synced at each checkpoint of the write-ahead file.
     pub durability: Arc<Mutex<Durability>>,
+    pub wal: Wal,
     /// The head as applied to sled (durable, or about to be).
     pub head: ChainHead,
     pub head_tx: watch::Sender<u64>,
@@ -91,22 +95,21 @@ fn refused(msg: &str) -> StoreError {
 }
 
 impl Writer {
-    /// Runs the writer: this thread orders, hashes and applies groups to sled; a second thread
-    /// flushes and syncs them in order and only then answers their callers. Staging group n + 1
-    /// overlaps with the `fdatasync` of group n; no caller hears back before its group (and every
-    /// group before it) is durable.
+    /// Runs the writer: this thread orders and hashes groups, writes each to the write-ahead
+    /// file and applies it to sled (in memory); a second thread syncs the write-ahead file and
+    /// only then answers the group's callers. Staging group n + 1 overlaps with the `fdatasync`
+    /// of group n; no caller hears back before its group (and every group before it) is durable.
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let failure = Arc::new(Failure::default());
         let (applied_tx, applied_rx) =
             std::sync::mpsc::sync_channel::<Applied>(GROUPS_IN_FLIGHT_MAX);
         let syncer = {
-            let db = self.db.clone();
-            let durability = self.durability.clone();
+            let wal = self.wal.file.clone();
             let failure = failure.clone();
             let head_tx = self.head_tx.clone();
             std::thread::Builder::new()
                 .name("dunlog-store-sync".to_owned())
-                .spawn(move || sync_loop(db, durability, failure, head_tx, applied_rx))
+                .spawn(move || sync_loop(wal, failure, head_tx, applied_rx))
         };
         let syncer = match syncer {
             Ok(handle) => handle,
@@ -134,7 +137,37 @@ impl Writer {
         }
         drop(applied_tx);
         let _ = syncer.join();
+        // A clean close leaves sled complete on disk and nothing to replay: the next open (or a
+        // tool reading sled directly) sees every event in sled itself.
+        if failure.get().is_none() {
+            let closed = self.checkpoint().and_then(|()| Ok(self.wal.file.sync()?));
+            if let Err(e) = closed {
+                tracing::warn!(error = %e, "cannot checkpoint the store on close");
+            }
+        }
         tracing::debug!(head = self.head.position, "store writer stopped");
+    }
+
+    /// Makes sled durable up to the head applied so far and starts a new cycle of the
+    /// write-ahead file after a checkpoint of it.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.durability
+            .lock()
+            .map_err(|_| StoreError::Io("durability lock poisoned".to_owned()))?
+            .sync()?;
+        self.wal.checkpoint(&self.head)?;
+        Ok(())
+    }
+
+    /// Writes a group's record to the write-ahead file, first starting a new cycle if this
+    /// one is full.
+    fn log_group(&mut self, record: &[u8]) -> Result<(), StoreError> {
+        if self.wal.wants_checkpoint(record.len()) {
+            self.checkpoint()?;
+        }
+        self.wal.append(record)?;
+        Ok(())
     }
 
     /// Stages a group and applies it to sled as one batch; durability comes later.
@@ -175,13 +208,29 @@ impl Writer {
                 failed: false,
             };
         }
-        stage
-            .log
-            .batch
-            .insert(keys::CHAIN_HEAD, &stage.head.encode()[..]);
-        let batch = std::mem::take(&mut stage.log).finish();
-        if let Err(e) = self.tree.apply_batch(batch) {
-            let msg = e.to_string();
+        stage.log.insert(keys::CHAIN_HEAD, stage.head.encode());
+        let writes = std::mem::take(&mut stage.log).finish_writes();
+        let mut record = GroupRecord::with_capacity(
+            writes
+                .iter()
+                .map(|(k, v)| 8 + k.len() + v.as_ref().map_or(0, Vec::len))
+                .sum(),
+        );
+        for (key, value) in &writes {
+            // The writer only inserts.
+            if let Some(value) = value {
+                record.insert(key, value);
+            }
+        }
+        let record = record.seal(&self.head, &stage.head);
+        let committed = self
+            .log_group(&record)
+            .and_then(|()| Ok(self.tree.apply_batch(block::sled_batch(writes))?));
+        if let Err(e) = committed {
+            let msg = match e {
+                StoreError::Io(msg) => msg,
+                other => other.to_string(),
+            };
             tracing::error!(error = %msg, "store commit failed; refusing further appends");
             failure.set(msg.clone());
             let outcomes = outcomes
@@ -388,7 +437,7 @@ impl Writer {
         }
         stage.versions.insert(a.stream.clone(), current + count);
         if let Some((key, fingerprint, bytes)) = idempotency_record {
-            stage.log.batch.insert(keys::idempotency(&key), bytes);
+            stage.log.insert(keys::idempotency(&key), bytes);
             stage.idempotency.insert(key, (fingerprint, outcomes.len()));
         }
         stage.head = head;
@@ -400,26 +449,19 @@ impl Writer {
     }
 }
 
-/// The second half of the writer: makes each applied group durable, in order, then publishes
-/// the new durable head and answers the group's callers.
+/// The second half of the writer: makes each applied group durable (one `fdatasync` of the
+/// write-ahead file, which covers every record written before it), in order, then publishes the
+/// new durable head and answers the group's callers.
 fn sync_loop(
-    db: sled::Db,
-    durability: Arc<Mutex<Durability>>,
+    wal: Arc<WalFile>,
     failure: Arc<Failure>,
     head_tx: watch::Sender<u64>,
     applied_rx: std::sync::mpsc::Receiver<Applied>,
 ) {
-    let make_durable = || -> Result<(), StoreError> {
-        db.flush()?;
-        durability
-            .lock()
-            .map_err(|_| StoreError::Io("durability lock poisoned".to_owned()))?
-            .sync()?;
-        Ok(())
-    };
+    let make_durable = || -> Result<(), StoreError> { Ok(wal.sync()?) };
     while let Ok(mut applied) = applied_rx.recv() {
-        // Everything applied so far is flushed together; a later group whose flush already
-        // happened gets a cheap one. Groups that wrote nothing still wait their turn, since their
+        // Everything written so far is synced together; a later group whose record that sync
+        // already covered gets a cheap one. Groups that wrote nothing still wait their turn, since their
         // answers (idempotent retries) may name events of a group still in flight.
         if applied.failed {
             // Answered with its own error, not as a victim of an earlier one.

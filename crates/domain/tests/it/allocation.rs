@@ -197,7 +197,9 @@ fn cash_only_lifted_when_the_balance_reaches_zero() {
         opened(),
         issued("A", "1000.00", "2026-03-01"),
         promise("PR1", "1000.00", "2026-04-01", "2026-04-05"),
-        tick_through("2026-04-08"),
+        // The clock has walked through yesterday (TODAY is 2026-06-01): the lift follows the
+        // command, effective the day the balance reached zero.
+        tick_through("2026-05-31"),
     ];
     let cash_only = policy("[promises]\ngrace_days = 2\non_broken = \"cash_only\"\n");
     check_with(
@@ -215,6 +217,30 @@ fn cash_only_lifted_when_the_balance_reaches_zero() {
 }
 
 #[test]
+fn cash_only_lift_waits_for_the_tick_when_the_clock_is_behind() {
+    let cash_only = policy("[promises]\ngrace_days = 2\non_broken = \"cash_only\"\n");
+    let given = [
+        opened(),
+        issued("A", "1000.00", "2026-03-01"),
+        promise("PR1", "1000.00", "2026-04-01", "2026-04-05"),
+        tick_through("2026-04-08"),
+        pay("P1", "1000.00", "2026-04-09"),
+    ];
+    check_with(
+        &cash_only,
+        &given[..4],
+        given[4].clone(),
+        "Ok([PaymentReceived P1 1000.00 2026-04-09 [A 1000.00 discount 0] unapplied 0.00])",
+    );
+    check_with(
+        &cash_only,
+        &given,
+        tick_through("2026-04-30"),
+        "Ok([CashOnlyLifted 2026-04-09])",
+    );
+}
+
+#[test]
 fn cash_only_lifted_by_a_credit_note_that_clears_the_balance() {
     check_with(
         &policy("[promises]\ngrace_days = 2\non_broken = \"cash_only\"\n"),
@@ -222,7 +248,7 @@ fn cash_only_lifted_by_a_credit_note_that_clears_the_balance() {
             opened(),
             issued("A", "1000.00", "2026-03-01"),
             promise("PR1", "1000.00", "2026-04-01", "2026-04-05"),
-            tick_through("2026-04-08"),
+            tick_through("2026-05-31"),
         ],
         credit_note("CN1", "A", "1000.00", "2026-04-09"),
         "Ok([CreditNoteIssued CN1 A 1000.00 2026-04-09; CashOnlyLifted 2026-04-09])",
@@ -238,7 +264,7 @@ fn broken_promise_hold_is_released_when_paid_in_full() {
             opened(),
             issued("A", "1000.00", "2026-03-01"),
             promise("PR1", "1000.00", "2026-04-01", "2026-04-05"),
-            tick_through("2026-04-08"),
+            tick_through("2026-05-31"),
         ],
         pay("P1", "1000.00", "2026-04-09"),
         "Ok([PaymentReceived P1 1000.00 2026-04-09 [A 1000.00 discount 0] unapplied 0.00; AccountReleased paid_in_full auto 2026-04-09])",

@@ -421,10 +421,11 @@ fn one_day_runs_fees_then_promises_then_holds() {
 #[test]
 fn effective_on_is_the_day_the_rule_first_held() {
     // Ticked for the first time long after: every event still carries the day its rule held.
+    // No fee on 04-05: the promise was active then (a new understanding, SPEC §5).
     check(
         &[opened(), a(), promise("PR1", "400.00", "2026-04-01", "2026-04-05")],
         tick_through("2026-12-31"),
-        "Ok([LateFeeCharged A 15.00 2026-04-05 #1; PromiseBroken PR1 shortfall 400.00 2026-04-08; CashOnlyImposed broken_promise 2026-04-08; AccountHeld days_past_due auto 2026-05-01; LateFeeCharged A 15.00 2026-05-05 #2; LateFeeCharged A 15.00 2026-06-04 #3; LateFeeCharged A 15.00 2026-07-04 #4; LateFeeCharged A 15.00 2026-08-03 #5; LateFeeCharged A 15.00 2026-09-02 #6; LateFeeCharged A 15.00 2026-10-02 #7; LateFeeCharged A 15.00 2026-11-01 #8; LateFeeCharged A 15.00 2026-12-01 #9; LateFeeCharged A 15.00 2026-12-31 #10])",
+        "Ok([PromiseBroken PR1 shortfall 400.00 2026-04-08; CashOnlyImposed broken_promise 2026-04-08; AccountHeld days_past_due auto 2026-05-01; LateFeeCharged A 15.00 2026-05-05 #2; LateFeeCharged A 15.00 2026-06-04 #3; LateFeeCharged A 15.00 2026-07-04 #4; LateFeeCharged A 15.00 2026-08-03 #5; LateFeeCharged A 15.00 2026-09-02 #6; LateFeeCharged A 15.00 2026-10-02 #7; LateFeeCharged A 15.00 2026-11-01 #8; LateFeeCharged A 15.00 2026-12-01 #9; LateFeeCharged A 15.00 2026-12-31 #10])",
     );
 }
 

@@ -9,6 +9,7 @@ mod commands;
 mod fuzz;
 mod policy;
 mod properties;
+mod reconcile;
 mod scenarios;
 mod support;
 mod tidy;

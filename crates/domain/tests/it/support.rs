@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::command::*;
 use domain::event::{EscalationTarget, Installment, ReminderChannel, Terms};
-use domain::{decide, evolve, tick, Account, Command, Context, DomainError, Event, Policy};
+use domain::reconcile::{execute, tick};
+use domain::{evolve, Account, Command, Context, DomainError, Event, Policy};
 use rust_decimal::Decimal;
 
 /// The customer every test account belongs to.
@@ -79,8 +80,8 @@ pub struct Ledger<'p> {
     pub policy: &'p Policy,
     pub state: Option<Account>,
     pub events: Vec<Event>,
-    /// The day after the last tick: where the next tick starts.
-    pub tick_from: Option<NaiveDate>,
+    /// The last day the clock walked (`None`: never), as the service keeps it per account.
+    pub clock: Option<NaiveDate>,
 }
 
 impl<'p> Ledger<'p> {
@@ -89,7 +90,7 @@ impl<'p> Ledger<'p> {
             policy,
             state: None,
             events: Vec::new(),
-            tick_from: None,
+            clock: None,
         }
     }
 
@@ -97,7 +98,7 @@ impl<'p> Ledger<'p> {
     pub fn run(&mut self, step: &Step) -> Result<Vec<Event>, DomainError> {
         let events = self.peek(step)?;
         if let Step::Tick(through) = step {
-            self.tick_from = through.succ_opt();
+            self.clock = Some(self.clock.map_or(*through, |c| c.max(*through)));
         }
         for e in &events {
             evolve(&mut self.state, e);
@@ -109,14 +110,16 @@ impl<'p> Ledger<'p> {
     /// What a step would yield, without recording it.
     pub fn peek(&self, step: &Step) -> Result<Vec<Event>, DomainError> {
         match step {
-            Step::Do(c) => decide(self.state.as_ref(), c, &ctx(self.policy)),
+            Step::Do(c) => execute(self.state.as_ref(), c, &ctx(self.policy), self.clock),
             Step::Tick(through) => {
                 let account = self
                     .state
                     .as_ref()
                     .expect("tick before the account is opened");
-                let from = self.tick_from.unwrap_or(account.opened_on);
-                Ok(tick(account, self.policy, from, *through))
+                // The server ticks through today on the day itself: a tick through a date after
+                // the tests' TODAY runs as if on that date.
+                let today = d(TODAY).max(*through);
+                tick(account, self.policy, self.clock, *through, today)
             }
         }
     }
@@ -285,6 +288,22 @@ pub fn render_event(e: &Event) -> String {
         ),
         Event::CashOnlyImposed(e) => format!("CashOnlyImposed {} {}", e.reason, e.effective_on),
         Event::CashOnlyLifted(e) => format!("CashOnlyLifted {}", e.effective_on),
+        Event::LateFeeReversed(e) => format!(
+            "LateFeeReversed {} {} #{} unapplied {}{} reverses @{} ({})",
+            e.invoice_id,
+            e.amount,
+            e.period,
+            e.unapplied,
+            e.unapplied_on
+                .map(|d| format!(" from {d}"))
+                .unwrap_or_default(),
+            e.reverses,
+            e.reason
+        ),
+        Event::PromiseReinstated(e) => format!(
+            "PromiseReinstated {} {} reverses @{} ({})",
+            e.promise_id, e.effective_on, e.reverses, e.reason
+        ),
         other => other.event_type().to_owned(),
     }
 }

@@ -68,6 +68,8 @@ fn every_policy_key_is_documented() {
         "[promises]",
         "grace_days",
         "on_broken",
+        "suspend_holds",
+        "suspend_late_fees",
         "[late_fees]",
         "percent",
         "after_days",

@@ -3,7 +3,6 @@
 //! own command (its snake_case JSON form) so the domain alone decides what is valid.
 
 use async_graphql::{Context, InputObject, Object, ID};
-use chrono::Utc;
 use domain::Command;
 use serde::Serialize;
 use serde_json::Value;
@@ -437,7 +436,10 @@ macro_rules! command_mutations {
                 require(ctx, Role::Admin)?;
                 // The clock is idempotent by itself (ticking twice emits nothing the second time),
                 // so `idempotencyKey` is accepted for uniformity and needs no record.
-                let date = input.date.map(|d| d.0).unwrap_or_else(|| Utc::now().date_naive());
+                let date = match input.date {
+                    Some(d) => d.0,
+                    None => service(ctx)?.today(),
+                };
                 if let Some(key) = input.idempotency_key.as_deref() {
                     check_idempotency_key(key).map_err(validation_error)?;
                 }

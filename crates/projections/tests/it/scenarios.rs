@@ -1,4 +1,5 @@
-//! Runs every `../shared/scenarios/*.json` through `domain::decide` and the read model.
+//! Runs every `../shared/scenarios/*.json`, and the project's own `tests/scenarios/*.json`,
+//! through the domain (`domain::reconcile::execute`) and the read model.
 
 use std::path::PathBuf;
 
@@ -15,8 +16,10 @@ fn scenario_dir() -> PathBuf {
 #[test]
 fn every_shared_scenario_passes_through_the_domain() {
     let dir = scenario_dir();
+    let own = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .chain(std::fs::read_dir(&own).unwrap_or_else(|e| panic!("{}: {e}", own.display())))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();

@@ -67,6 +67,26 @@ fn confirm_receipt_is_fulfilled_by_invoice_delivered() {
     );
 }
 
+/// Issue 14: a "due soon" reminder was offered for an invoice four days late.
+#[test]
+fn a_pre_due_step_expires_on_the_due_date() {
+    let mut h = one_invoice();
+    h.run(
+        json!({"command": "confirm_delivery", "customer_id": "A", "invoice_id": "INV-1",
+        "confirmed_on": "2026-01-02"}),
+    );
+    assert_eq!(
+        steps(&h.ledger.worklist(d("2026-01-31"))),
+        one("pre_due_reminder", 0)
+    );
+    assert!(h.ledger.worklist(d("2026-02-01")).is_empty());
+    assert!(h.ledger.worklist(d("2026-02-04")).is_empty());
+    assert_eq!(
+        steps(&h.ledger.worklist(d("2026-02-05"))),
+        one("overdue_reminder", 1)
+    );
+}
+
 #[test]
 fn a_step_is_superseded_once_a_later_step_is_due_and_skips_are_counted() {
     let h = one_invoice();
@@ -96,10 +116,11 @@ fn a_contact_naming_the_step_fulfils_it_until_the_next_step_is_due() {
     assert!(h.ledger.worklist(d("2026-02-05")).is_empty());
     assert!(h.ledger.worklist(d("2026-02-06")).is_empty());
     // Before the reminder was sent, it was due.
-    // The day before, the overdue reminder had not triggered yet.
+    // The day before, the overdue reminder had not triggered yet, and the pre-due reminder had
+    // expired on the due date (SPEC §5): confirm_receipt is the step left.
     assert_eq!(
         steps(&h.ledger.worklist(d("2026-02-04"))),
-        one("pre_due_reminder", 1)
+        one("confirm_receipt", 1)
     );
     assert_eq!(steps(&h.ledger.worklist(d("2026-02-07"))), one("call", 2));
     // A call about the whole account fulfils the call step for every invoice.

@@ -1,6 +1,7 @@
 //! Crash safety (SPEC §6): a child process appends under load and is killed with SIGKILL at
 //! random moments, many times; after each reopen every acknowledged append is there and whole,
-//! no partial append is visible, positions are gapless and the chain verifies.
+//! no partial append is visible, positions are gapless and the chain verifies. Every other
+//! cycle's child wraps its write-ahead file every 16 KiB (decision 0040).
 //!
 //! The child is this same test binary, re-executed to run only `child_appends_until_killed` with
 //! `DUNLOG_CRASH_CHILD=<dir>` set. It prints `ack <key> <first position> <count>` for each
@@ -70,7 +71,13 @@ fn child_appends_until_killed() {
         let _ = std::io::stdin().read_to_end(&mut sink);
         std::process::exit(0);
     });
-    let store = open(Path::new(&dir));
+    // Every other cycle wraps the write-ahead file every few groups, so kills also land
+    // around its checkpoints and on records that follow a wrap.
+    let store = if cycle % 2 == 1 {
+        retry_locked(|| store::Store::open_with_wal_wrap_for_test(Path::new(&dir), 16 * 1024))
+    } else {
+        open(Path::new(&dir))
+    };
     let blocking = {
         let store = store.clone();
         std::thread::spawn(move || {

@@ -223,5 +223,20 @@ pub fn examples() -> Vec<Event> {
             name: "default".into(),
             document: "[aging]\nbuckets = [0, 30, 60, 90]\n".into(),
         }),
+        Event::LateFeeReversed(LateFeeReversed {
+            invoice_id: InvoiceId::parse("INV-2026-0001").unwrap(),
+            period: 1,
+            amount: d("15.00"),
+            unapplied: d("15.00"),
+            unapplied_on: Some(day(2026, 4, 10)),
+            reason: "invoice INV-2026-0001 disputed 2026-04-01".into(),
+            reverses: 1_234,
+        }),
+        Event::PromiseReinstated(PromiseReinstated {
+            promise_id: PromiseId::parse("PR-7").unwrap(),
+            reason: "payment PAY-9 received 2026-04-06".into(),
+            reverses: 987,
+            effective_on: day(2026, 4, 8),
+        }),
     ]
 }

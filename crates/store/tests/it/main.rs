@@ -13,3 +13,4 @@ mod subscription;
 mod support;
 mod tamper;
 mod tamper_log;
+mod wal;

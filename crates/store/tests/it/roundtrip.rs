@@ -293,6 +293,23 @@ fn build(p: &Parts) -> Event {
             document: t(1),
         }
         .into(),
+        "LateFeeReversed" => LateFeeReversed {
+            invoice_id: inv(0),
+            period: p.number,
+            amount: a,
+            unapplied: b,
+            unapplied_on: p.flag.then_some(d1),
+            reason: t(0),
+            reverses: u64::from(p.number) * 7 + 1,
+        }
+        .into(),
+        "PromiseReinstated" => PromiseReinstated {
+            promise_id: promise(0),
+            reason: t(0),
+            reverses: u64::from(p.number),
+            effective_on: d0,
+        }
+        .into(),
         other => panic!("no generator for {other}: add one"),
     };
     assert_eq!(e.event_type(), EVENT_TYPES[p.kind]);

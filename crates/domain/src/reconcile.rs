@@ -1,0 +1,552 @@
+//! Reconciliation (SPEC §5): after every command and tick, an account's automatic events net of
+//! their compensations are exactly what one walk of the clock over all facts as now known emits.
+//!
+//! Facts arrive late — a bank statement shows on Monday a payment received on Friday — so the
+//! clock may have decided days that a later fact changes. [`reconcile`] re-walks the account
+//! from the first day that may have changed, starting from what was recorded before that day
+//! with nothing automatic after it, and compares the walk with what is recorded from that day
+//! on: fees by (invoice, period, amount, date), broken promises by (promise, date, shortfall),
+//! and hold and cash-only status day by day. The differences become new events — reversals,
+//! reinstatements, releases and holds named `reconciled`, and the decisions newly justified —
+//! that the caller appends with the command (or tick) that caused them. Nothing recorded is
+//! rewritten: a `knownAt` before the late fact still shows what the ledger believed then.
+//!
+//! Decisions before the re-walk's first day are left as recorded: a day's decisions depend
+//! only on facts dated on or before it, so a fact dated `d` cannot change them — and a policy
+//! adopted since does not rewrite history (docs/decisions/0010-reconciliation.md).
+
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::account::{evolve, Account, Hold, StatusChange};
+use crate::clock::{first_day, walk};
+use crate::event::*;
+use crate::policy::Policy;
+
+/// The reason a tick gives the compensations it emits (a late fact recorded while the clock
+/// had not walked its date yet is reconciled by the tick that walks it).
+pub const CLOCK_CAUSE: &str = "clock";
+/// The reason of holds, releases and cash-only changes that undo a recorded one.
+pub const RECONCILED: &str = "reconciled";
+
+/// The days a reconciliation covers: re-walked from `from`; the clock's decisions (fees,
+/// broken promises) through `through`, the last day the clock walked; hold rules and the end
+/// of cash-only status through `enforce_through` (today, once holds follow commands).
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub from: NaiveDate,
+    pub through: NaiveDate,
+    pub enforce_through: NaiveDate,
+}
+
+/// The compensations and newly justified decisions that make the account's automatic events
+/// equal one walk of the clock over the facts as now known, over `span`. `cause` names the
+/// fact that made them necessary (recorded as their reason). Empty when nothing differs.
+pub fn reconcile(account: &Account, policy: &Policy, span: Span, cause: &str) -> Vec<Event> {
+    reconcile_dated(account, policy, span, cause)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
+}
+
+/// [`reconcile`], each event with the day it takes effect (a fee reversal: its fee's
+/// `charged_on`), so a caller can cut the answer into appends of whole days.
+pub fn reconcile_dated(
+    account: &Account,
+    policy: &Policy,
+    span: Span,
+    cause: &str,
+) -> Vec<(NaiveDate, Event)> {
+    // A fee reversed moves the money that had covered it to unapplied cash, and that money is
+    // then a fact the walk sees; so the differences are taken again until there are none
+    // (in practice one pass, rarely two).
+    let mut state = account.clone();
+    let mut out = Vec::new();
+    for _pass in 0..RECONCILE_PASSES_MAX {
+        let events = reconcile_once(&state, policy, span, cause);
+        if events.is_empty() {
+            break;
+        }
+        for (_, e) in &events {
+            state.evolve(e);
+        }
+        out.extend(events);
+    }
+    // Stable: a later pass's change on the same day still comes after the earlier one's.
+    out.sort_by_key(|(on, _)| *on);
+    out
+}
+
+/// Most passes [`reconcile`] takes before it settles for what it has.
+pub const RECONCILE_PASSES_MAX: usize = 8;
+
+fn reconcile_once(
+    account: &Account,
+    policy: &Policy,
+    span: Span,
+    cause: &str,
+) -> Vec<(NaiveDate, Event)> {
+    let Some(from) = first_day(account, span.from) else {
+        return Vec::new();
+    };
+    let end = span.through.max(span.enforce_through);
+    if from > end {
+        return Vec::new();
+    }
+    let base = before(account, from);
+    let (walked, ideal) = walk(&base, policy, from, span.through, span.enforce_through);
+
+    let mut work = Some(account.clone());
+    // Each with the date it takes effect, for the order of the answer.
+    let mut out: Vec<(NaiveDate, Event)> = Vec::new();
+    let emit = |work: &mut Option<Account>, out: &mut Vec<(NaiveDate, Event)>, e: Event| {
+        evolve(work, &e);
+        out.push((effective_on(&e), e));
+    };
+
+    // Fees: each recorded fee from `from` the walk does not make exactly is reversed; each fee
+    // the walk makes that is not recorded is charged.
+    let ideal_fees: Vec<&LateFeeCharged> = ideal
+        .iter()
+        .filter_map(|e| match e {
+            Event::LateFeeCharged(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let mut fee_matched = vec![false; ideal_fees.len()];
+    // By (invoice, period): an account may carry thousands of fees.
+    let mut by_identity: std::collections::HashMap<(&str, u32), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, f) in ideal_fees.iter().enumerate() {
+        by_identity
+            .entry((f.invoice_id.as_str(), f.period))
+            .or_default()
+            .push(i);
+    }
+    for invoice in &account.invoices {
+        for fee in &invoice.fees {
+            if fee.reversed.is_some() || fee.charged_on < from || fee.charged_on > span.through {
+                continue;
+            }
+            let found = by_identity
+                .get(&(invoice.id.as_str(), fee.period))
+                .and_then(|candidates| {
+                    candidates.iter().copied().find(|&i| {
+                        !fee_matched[i]
+                            && ideal_fees[i].amount == fee.amount
+                            && ideal_fees[i].charged_on == fee.charged_on
+                    })
+                });
+            if let Some(i) = found {
+                fee_matched[i] = true;
+                continue;
+            }
+            let Some(current) = work.as_ref().and_then(|w| w.invoice(&invoice.id)) else {
+                continue;
+            };
+            let (unapplied, unapplied_on) = released(current, fee.amount, fee.charged_on);
+            // Written at the currency's minor units, like every amount (SPEC §2).
+            let unapplied = account.currency.display(unapplied);
+            let reversal = LateFeeReversed {
+                invoice_id: invoice.id.clone(),
+                period: fee.period,
+                amount: fee.amount,
+                unapplied,
+                unapplied_on,
+                reason: cause.to_owned(),
+                reverses: fee.position,
+            };
+            let e: Event = reversal.into();
+            evolve(&mut work, &e);
+            out.push((fee.charged_on, e));
+        }
+    }
+    for (f, matched) in ideal_fees.iter().zip(&fee_matched) {
+        if !matched {
+            emit(&mut work, &mut out, Event::LateFeeCharged((*f).clone()));
+        }
+    }
+
+    // Broken promises: the same, by promise, date and shortfall.
+    let ideal_broken: Vec<&PromiseBroken> = ideal
+        .iter()
+        .filter_map(|e| match e {
+            Event::PromiseBroken(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    let mut broken_matched = vec![false; ideal_broken.len()];
+    for promise in &account.promises {
+        let (Some(on), Some(position)) = (promise.broken_on, promise.broken_position) else {
+            continue;
+        };
+        if on < from || on > span.through {
+            continue;
+        }
+        let found = ideal_broken.iter().enumerate().position(|(i, b)| {
+            !broken_matched[i]
+                && b.promise_id == promise.id
+                && b.effective_on == on
+                && Some(b.shortfall) == promise.shortfall
+        });
+        if let Some(i) = found {
+            broken_matched[i] = true;
+            continue;
+        }
+        let reinstated = PromiseReinstated {
+            promise_id: promise.id.clone(),
+            reason: cause.to_owned(),
+            reverses: position,
+            effective_on: on,
+        };
+        emit(&mut work, &mut out, reinstated.into());
+    }
+    for (b, matched) in ideal_broken.iter().zip(&broken_matched) {
+        if !matched {
+            emit(&mut work, &mut out, Event::PromiseBroken((*b).clone()));
+        }
+    }
+
+    // Cash-only and hold status, day by day: where the recorded status (with what was emitted
+    // so far) differs from the walk's, a change effective that day makes it agree — the walk's
+    // own event if it changed status that day, else one named `reconciled` that undoes what
+    // was recorded. Each change holds until the next recorded one, so the runs line up.
+    let mut day = from;
+    while day <= span.enforce_through {
+        let Some(current) = work.as_ref() else {
+            break;
+        };
+        let recorded = current.cash_only_on(day).is_some();
+        let wanted = walked.cash_only_on(day).is_some();
+        if recorded != wanted {
+            let own = ideal.iter().rev().find(|e| match e {
+                Event::CashOnlyImposed(c) => wanted && c.effective_on == day,
+                Event::CashOnlyLifted(c) => !wanted && c.effective_on == day,
+                _ => false,
+            });
+            let e = own.cloned().unwrap_or_else(|| {
+                if wanted {
+                    CashOnlyImposed {
+                        reason: RECONCILED.to_owned(),
+                        effective_on: day,
+                    }
+                    .into()
+                } else {
+                    CashOnlyLifted { effective_on: day }.into()
+                }
+            });
+            emit(&mut work, &mut out, e);
+        }
+        let Some(current) = work.as_ref() else {
+            break;
+        };
+        let recorded = hold_key(current.hold_on(day));
+        let wanted_hold = walked.hold_on(day);
+        if recorded != hold_key(wanted_hold) {
+            let own = ideal.iter().rev().find(|e| match e {
+                Event::AccountHeld(h) => wanted_hold.is_some() && h.effective_on == day,
+                Event::AccountReleased(r) => wanted_hold.is_none() && r.effective_on == day,
+                _ => false,
+            });
+            let e = own.cloned().unwrap_or_else(|| match wanted_hold {
+                Some(h) => AccountHeld {
+                    reason: RECONCILED.to_owned(),
+                    rule: h.rule.clone(),
+                    manual: false,
+                    effective_on: day,
+                }
+                .into(),
+                None => AccountReleased {
+                    reason: RECONCILED.to_owned(),
+                    manual: false,
+                    effective_on: day,
+                }
+                .into(),
+            });
+            emit(&mut work, &mut out, e);
+        }
+        match day.checked_add_days(Days::new(1)) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+
+    // In the order they take effect (stable: within a day, reversals before charges before
+    // promises before status, as emitted).
+    out.sort_by_key(|(on, _)| *on);
+    out
+}
+
+/// What distinguishes one hold status from another for reconciliation: held or not, and by
+/// which rule (a manual hold has none). The reason is wording, not status.
+fn hold_key(hold: Option<&Hold>) -> Option<Option<&str>> {
+    hold.map(|h| h.rule.as_deref())
+}
+
+/// The date an automatic event takes effect (a fee reversal's is its fee's `charged_on`,
+/// which the account knows, not the event).
+fn effective_on(event: &Event) -> NaiveDate {
+    match event {
+        Event::LateFeeCharged(e) => e.charged_on,
+        Event::PromiseBroken(e) => e.effective_on,
+        Event::PromiseReinstated(e) => e.effective_on,
+        Event::AccountHeld(e) => e.effective_on,
+        Event::AccountReleased(e) => e.effective_on,
+        Event::CashOnlyImposed(e) => e.effective_on,
+        Event::CashOnlyLifted(e) => e.effective_on,
+        _ => NaiveDate::MIN,
+    }
+}
+
+/// The account as the clock left it before `from`: every automatic decision in force from
+/// `from` on taken out (fees charged from then, broken promises, automatic hold and cash-only
+/// changes). Facts people recorded stay, and so does money a fee reversal already released.
+pub fn before(account: &Account, from: NaiveDate) -> Account {
+    let mut base = account.clone();
+    for invoice in &mut base.invoices {
+        // Fees reversed stay: they are in force on no date, and the money their reversal moved
+        // to unapplied cash has moved (a fact the walk sees, like an application of cash).
+        let dropped: Vec<(NaiveDate, Decimal)> = invoice
+            .fees
+            .iter()
+            .filter(|f| f.reversed.is_none() && f.charged_on >= from)
+            .map(|f| (f.charged_on, f.amount))
+            .collect();
+        if dropped.is_empty() {
+            continue;
+        }
+        invoice
+            .fees
+            .retain(|f| f.reversed.is_some() || f.charged_on < from);
+        for (charged_on, amount) in &dropped {
+            let fee = invoice.entries.iter().position(|e| {
+                e.kind == crate::invoice::EntryKind::LateFee
+                    && e.on == *charged_on
+                    && e.change == *amount
+                    && e.until.is_none()
+            });
+            if let Some(i) = fee {
+                invoice.entries.remove(i);
+            }
+        }
+        invoice.fee_periods = invoice
+            .fees
+            .iter()
+            .filter(|f| f.reversed.is_none())
+            .map(|f| f.period)
+            .collect();
+    }
+    for promise in &mut base.promises {
+        if promise.broken_on.is_some_and(|b| b >= from) {
+            promise.broken_on = None;
+            promise.shortfall = None;
+            promise.broken_position = None;
+        }
+    }
+    let keep = |c: &StatusChange<Hold>| !(c.automatic && c.effective_on >= from);
+    base.holds.retain(keep);
+    base.cash_only
+        .retain(|c| !(c.automatic && c.effective_on >= from));
+    base
+}
+
+/// What reversing a fee of `amount` charged on `charged_on` releases to unapplied cash: the
+/// most that money on the invoice exceeds what it would owe without the fee on any date, from
+/// the first date it does — so that the invoice is never negative on any date.
+fn released(
+    invoice: &crate::invoice::Invoice,
+    amount: Decimal,
+    charged_on: NaiveDate,
+) -> (Decimal, Option<NaiveDate>) {
+    let mut dates: Vec<NaiveDate> = std::iter::once(charged_on)
+        .chain(
+            invoice
+                .entries
+                .iter()
+                .flat_map(|e| [Some(e.on), e.until])
+                .flatten()
+                .filter(|t| *t > charged_on),
+        )
+        .collect();
+    dates.sort();
+    dates.dedup();
+    let mut most = Decimal::ZERO;
+    let mut first = None;
+    for t in dates {
+        let excess = amount.saturating_sub(invoice.open_on(t));
+        if excess > Decimal::ZERO {
+            first.get_or_insert(t);
+            most = most.max(excess);
+        }
+    }
+    (most, first)
+}
+
+/// The reason recorded on the compensations a command causes: the fact, named as a person
+/// would (`payment P1 received 2026-10-03`).
+pub fn cause_of(events: &[Event]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::PaymentReceived(p) => Some(format!(
+                "payment {} received {}",
+                p.payment_id, p.received_on
+            )),
+            Event::PaymentReversed(p) => Some(format!(
+                "payment {} reversed {}",
+                p.payment_id, p.reversed_on
+            )),
+            Event::InvoiceIssued(i) => {
+                Some(format!("invoice {} issued {}", i.invoice_id, i.issued_on))
+            }
+            Event::InvoiceDisputed(i) => Some(format!(
+                "invoice {} disputed {}",
+                i.invoice_id, i.disputed_on
+            )),
+            Event::DisputeResolved(i) => Some(format!(
+                "dispute on invoice {} resolved {}",
+                i.invoice_id, i.resolved_on
+            )),
+            Event::CreditNoteIssued(c) => Some(format!(
+                "credit note {} issued {}",
+                c.credit_note_id, c.issued_on
+            )),
+            Event::InvoiceWrittenOff(w) => Some(format!(
+                "invoice {} written off {}",
+                w.invoice_id, w.written_off_on
+            )),
+            Event::UnappliedCashApplied(a) => {
+                Some(format!("unapplied cash applied {}", a.applied_on))
+            }
+            Event::PaymentPromised(p) => {
+                Some(format!("promise {} made {}", p.promise_id, p.made_on))
+            }
+            Event::PaymentPlanAgreed(p) => {
+                Some(format!("plan {} agreed {}", p.plan_id, p.agreed_on))
+            }
+            Event::AccountHeld(h) if h.manual => Some(format!("held {}", h.effective_on)),
+            Event::AccountReleased(r) if r.manual => Some(format!("released {}", r.effective_on)),
+            _ => None,
+        })
+        .unwrap_or_else(|| RECONCILED.to_owned())
+}
+
+/// Decides a command and reconciles the account with it (SPEC §5): the command's events, then
+/// the compensations and decisions it makes necessary, all for one append.
+///
+/// `clock` is the last day the clock walked for the account (`None`: never). A fact dated on or
+/// before it re-walks the account from its date through `clock`; and once the clock has walked
+/// through yesterday, hold rules and the end of cash-only status follow the command through
+/// today. An account whose clock is further behind waits for its tick.
+pub fn execute(
+    state: Option<&Account>,
+    command: &crate::command::Command,
+    ctx: &crate::context::Context,
+    clock: Option<NaiveDate>,
+) -> Result<Vec<Event>, crate::error::DomainError> {
+    let mut events = crate::decide::decide(state, command, ctx)?;
+    let Some(mark) = clock else {
+        return Ok(events);
+    };
+    if events.is_empty() {
+        return Ok(events);
+    }
+    let mut after = state.cloned();
+    for e in &events {
+        evolve(&mut after, e);
+    }
+    let Some(mut after) = after else {
+        return Ok(events);
+    };
+    let fact_on = events.iter().filter_map(Event::business_date).min();
+    let follows = ctx
+        .today
+        .pred_opt()
+        .is_some_and(|yesterday| mark >= yesterday);
+    let next = mark.succ_opt().unwrap_or(mark);
+    let from = match (fact_on, follows) {
+        (Some(on), true) => on.min(next),
+        (Some(on), false) => on,
+        (None, true) => next,
+        (None, false) => return Ok(events),
+    };
+    let span = Span {
+        from,
+        through: mark,
+        enforce_through: if follows { ctx.today.max(mark) } else { mark },
+    };
+    let cause = cause_of(&events);
+    // A promise reinstated is kept by the payment that reinstated it, and a kept promise no
+    // longer suspends fees and holds: that `PromiseKept` is reconciled in turn.
+    for _pass in 0..RECONCILE_PASSES_MAX {
+        let compensations = reconcile(&after, ctx.policy, span, &cause);
+        if compensations.is_empty() {
+            break;
+        }
+        for e in &compensations {
+            after.evolve(e);
+        }
+        events.extend(compensations);
+        let kept = crate::decide::promises_kept(&after, ctx.policy, fact_on.unwrap_or(ctx.today));
+        if kept.is_empty() {
+            break;
+        }
+        for e in &kept {
+            after.evolve(e);
+        }
+        events.extend(kept);
+    }
+    Ok(events)
+}
+
+/// The clock through `date` for an account whose clock last walked `clock` (`None`: never):
+/// the automatic events to append, reconciled with what is recorded. A date after `today` is
+/// refused: the clock never runs ahead of today (SPEC §5).
+pub fn tick(
+    account: &Account,
+    policy: &Policy,
+    clock: Option<NaiveDate>,
+    date: NaiveDate,
+    today: NaiveDate,
+) -> Result<Vec<Event>, crate::error::DomainError> {
+    Ok(tick_dated(account, policy, clock, date, today)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
+/// [`tick`], each event with the day it takes effect, in that order.
+pub fn tick_dated(
+    account: &Account,
+    policy: &Policy,
+    clock: Option<NaiveDate>,
+    date: NaiveDate,
+    today: NaiveDate,
+) -> Result<Vec<(NaiveDate, Event)>, crate::error::DomainError> {
+    check_tick_date(date, today)?;
+    let from = clock
+        .and_then(|mark| mark.succ_opt())
+        .unwrap_or(account.opened_on);
+    Ok(reconcile_dated(
+        account,
+        policy,
+        Span {
+            from,
+            through: date,
+            enforce_through: date,
+        },
+        CLOCK_CAUSE,
+    ))
+}
+
+/// `VALIDATION` for a tick after today.
+pub fn check_tick_date(date: NaiveDate, today: NaiveDate) -> Result<(), crate::error::DomainError> {
+    if date > today {
+        return Err(crate::error::DomainError::invalid(
+            "date",
+            date,
+            &format!("is after today ({today}): the clock never runs ahead of today"),
+        ));
+    }
+    Ok(())
+}
