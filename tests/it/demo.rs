@@ -1,5 +1,5 @@
-//! `serve --demo` serves a living ledger: the README's first query returns data, and every read
-//! model has something to show.
+//! `serve --demo` serves a living ledger: the README's first query returns data, every read
+//! model has something to show, and every customer's statement closes at its exposure.
 
 use serde_json::json;
 
@@ -95,4 +95,49 @@ async fn serve_demo_shows_a_living_ledger() {
             .is_empty(),
         "{timeline}"
     );
+
+    // Issue 15: the statement's closing balance equals `exposure(asOf: to)` for every demo
+    // customer, over the last year and over a period that ends in the past.
+    let as_of: chrono::NaiveDate = readme["data"]["aging"]["asOf"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("aging asOf");
+    let customers: Vec<&str> = all["data"]["exposures"]["nodes"]
+        .as_array()
+        .expect("exposures")
+        .iter()
+        .filter_map(|e| e["customerId"].as_str())
+        .collect();
+    let mut lines = 0;
+    for customer in customers {
+        for (from_days, to_days) in [(365, 0), (400, 45)] {
+            let from = as_of - chrono::Days::new(from_days);
+            let to = as_of - chrono::Days::new(to_days);
+            let answer = client
+                .query(
+                    "query($c: ID!, $from: Date!, $to: Date!) {
+                       statement(customerId: $c, from: $from, to: $to) {
+                         openingBalance closingBalance lines { balance } }
+                       exposure(customerId: $c, asOf: $to) { exposure } }",
+                    json!({"c": customer, "from": from.to_string(), "to": to.to_string()}),
+                )
+                .await;
+            assert!(answer.get("errors").is_none(), "{answer}");
+            let statement = &answer["data"]["statement"];
+            assert_eq!(
+                statement["closingBalance"], answer["data"]["exposure"]["exposure"],
+                "{customer} {from}..{to}"
+            );
+            let balances = statement["lines"].as_array().expect("lines");
+            lines += balances.len();
+            let last = balances
+                .last()
+                .map_or(&statement["openingBalance"], |l| &l["balance"]);
+            assert_eq!(
+                last, &statement["closingBalance"],
+                "{customer} {from}..{to}"
+            );
+        }
+    }
+    assert!(lines > 0, "the demo has movements");
 }

@@ -24,4 +24,5 @@ mod subscription;
 mod support;
 mod time_travel;
 mod tokens;
+mod values;
 mod whatif;

@@ -46,6 +46,13 @@ pub struct Hold {
     pub manual: bool,
 }
 
+/// Why a hold ended: the reason and whether a person released it (SPEC §3 `AccountReleased`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub reason: String,
+    pub manual: bool,
+}
+
 /// A change of hold (or cash-only) status from `effective_on`; later changes win.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange<T> {
@@ -55,6 +62,9 @@ pub struct StatusChange<T> {
     /// re-decide.
     #[serde(default)]
     pub automatic: bool,
+    /// For a hold's release: why, and whether by hand. `None` for every other change (and for
+    /// a cash-only lift, which has no reason).
+    pub released: Option<Release>,
 }
 
 /// A contact with the customer (reminder, call, sales rep notified), for "days since last contact".
@@ -355,21 +365,28 @@ impl Account {
                     manual: e.manual,
                 }),
                 automatic: !e.manual,
+                released: None,
             }),
             Event::AccountReleased(e) => self.holds.push(StatusChange {
                 effective_on: e.effective_on,
                 state: None,
                 automatic: !e.manual,
+                released: Some(Release {
+                    reason: e.reason.clone(),
+                    manual: e.manual,
+                }),
             }),
             Event::CashOnlyImposed(e) => self.cash_only.push(StatusChange {
                 effective_on: e.effective_on,
                 state: Some(e.reason.clone()),
                 automatic: true,
+                released: None,
             }),
             Event::CashOnlyLifted(e) => self.cash_only.push(StatusChange {
                 effective_on: e.effective_on,
                 state: None,
                 automatic: true,
+                released: None,
             }),
             Event::Escalated(e) => {
                 for id in &e.invoice_ids {

@@ -228,6 +228,10 @@ pub struct RecordPromise {
     pub invoice_ids: Vec<InvoiceId>,
     #[serde(default)]
     pub made_on: Option<NaiveDate>,
+    /// The instant the promise was made (a call's `called_at`). Defaults to the instant the
+    /// command is decided when the promise is made today; its date is `made_on`.
+    #[serde(default)]
+    pub made_at: Option<DateTime<Utc>>,
     #[serde(default = "default_promise_via")]
     pub via: String,
 }

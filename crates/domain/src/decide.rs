@@ -7,6 +7,7 @@ use chrono::{Days, Duration, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::account::{evolve, Account};
+use crate::bounds::check_dates;
 use crate::command::*;
 use crate::context::Context;
 use crate::error::DomainError;
@@ -14,6 +15,7 @@ use crate::event::*;
 use crate::id::InvoiceId;
 use crate::money::{check_positive, percent_of, Currency};
 use crate::promise::coverage;
+use crate::scale::at_scale;
 
 /// Most allocations one payment (or one application of unapplied cash) may carry.
 pub const ALLOCATIONS_PER_PAYMENT_MAX: usize = 1_000;
@@ -34,7 +36,29 @@ pub const CONTACT_FUTURE_HOURS_MAX: i64 = 24;
 pub const BROKEN_PROMISE: &str = "broken_promise";
 
 /// Decides a command against the account's state (`None`: no such account yet).
+///
+/// The dates the command gives are checked against the bounds of SPEC §2 first
+/// ([`crate::bounds`]); every amount of the events decided is written at the currency's minor
+/// units ([`crate::scale`]), so `"3000"` is recorded as `3000.00`.
 pub fn decide(
+    state: Option<&Account>,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Vec<Event>, DomainError> {
+    check_dates(command, ctx)?;
+    let events = decide_command(state, command, ctx)?;
+    let currency = match (state, events.first()) {
+        (Some(account), _) => account.currency.clone(),
+        (None, Some(Event::AccountOpened(opened))) => opened.currency.clone(),
+        (None, _) => return Ok(events),
+    };
+    Ok(events
+        .into_iter()
+        .map(|event| at_scale(&currency, event))
+        .collect())
+}
+
+fn decide_command(
     state: Option<&Account>,
     command: &Command,
     ctx: &Context,
@@ -339,7 +363,22 @@ pub fn decide(
                 return Err(DomainError::duplicate("promise_id", &c.promise_id));
             }
             check_positive(&account.currency, "amount", c.amount)?;
-            let made_on = c.made_on.unwrap_or(today);
+            let made_on = c
+                .made_on
+                .or(c.made_at.map(|at| at.date_naive()))
+                .unwrap_or(today);
+            let made_at = match c.made_at {
+                Some(at) if at.date_naive() != made_on => {
+                    return Err(DomainError::invalid(
+                        "made_at",
+                        at.to_rfc3339(),
+                        &format!("must fall on made_on ({made_on})"),
+                    ))
+                }
+                Some(at) => Some(at),
+                // Made today: now. Back-dated without an instant: unknown.
+                None => (made_on == today).then_some(ctx.now),
+            };
             not_before("promised_on", c.promised_on, "made_on", made_on)?;
             check_text("via", &c.via, true)?;
             check_invoice_ids(account, &c.invoice_ids)?;
@@ -352,6 +391,7 @@ pub fn decide(
                     ));
                 }
             }
+            check_promise_owed(account, "amount", c.amount, made_on)?;
             let primary = vec![PaymentPromised {
                 promise_id: c.promise_id.clone(),
                 amount: c.amount,
@@ -359,6 +399,7 @@ pub fn decide(
                 invoice_ids: c.invoice_ids.clone(),
                 made_on,
                 via: c.via.clone(),
+                made_at,
             }
             .into()];
             Ok(with_follow_ups(account, primary, made_on, ctx))
@@ -400,6 +441,11 @@ pub fn decide(
                 }
                 previous = Some(i.promised_on);
             }
+            let total = c
+                .installments
+                .iter()
+                .fold(Decimal::ZERO, |sum, i| sum.saturating_add(i.amount));
+            check_promise_owed(account, "installments.amount", total, agreed_on)?;
             let primary = vec![PaymentPlanAgreed {
                 plan_id: c.plan_id.clone(),
                 installments: c.installments.clone(),
@@ -477,7 +523,7 @@ pub fn decide(
 
 fn open_account(c: &OpenAccount) -> Result<Vec<Event>, DomainError> {
     check_text("name", &c.name, true)?;
-    let currency = Currency::parse(&c.currency)?;
+    let currency = Currency::parse_active("currency", &c.currency)?;
     check_limit(&currency, "credit_limit", c.credit_limit)?;
     check_terms(&c.terms)?;
     check_contacts(&c.contacts)?;
@@ -856,6 +902,28 @@ fn contact_time(
         ));
     }
     Ok(at)
+}
+
+/// A promise (or a plan, all its installments together) may not exceed what the account owes
+/// on the day it is made (SPEC §2): its exposure then, open invoices less unapplied cash.
+fn check_promise_owed(
+    account: &Account,
+    field: &'static str,
+    amount: Decimal,
+    made_on: NaiveDate,
+) -> Result<(), DomainError> {
+    let owed = account.exposure_on(made_on).max(Decimal::ZERO);
+    if amount > owed {
+        return Err(DomainError::invalid(
+            field,
+            amount,
+            &format!(
+                "must not exceed what the account owes on {made_on} ({})",
+                account.currency.display(owed)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_limit(

@@ -253,6 +253,12 @@ pub struct PaymentPromised {
     pub invoice_ids: Vec<InvoiceId>,
     pub made_on: NaiveDate,
     pub via: String,
+    /// The instant the promise was made (on a call at 14:02, 14:02), so the timeline shows it
+    /// where it happened. Schema 2; `None` in promises recorded before (the store's upcaster)
+    /// and in back-dated ones whose instant the client did not give. Defaulted in JSON so that
+    /// exports of schema 1 read.
+    #[serde(default)]
+    pub made_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +431,7 @@ impl Event {
             Event::PaymentPromised(e) => vec![e.amount],
             Event::PaymentPlanAgreed(e) => e.installments.iter().map(|i| i.amount).collect(),
             Event::PromiseBroken(e) => vec![e.shortfall],
+            Event::LateFeeReversed(e) => vec![e.amount, e.unapplied],
             _ => Vec::new(),
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod binary_form;
+pub mod bounds;
 pub mod clock;
 pub mod command;
 pub mod context;
@@ -16,10 +17,12 @@ pub mod event;
 pub mod id;
 mod id_index;
 pub mod invoice;
+pub mod iso4217;
 pub mod money;
 pub mod policy;
 pub mod promise;
 pub mod reconcile;
+pub mod scale;
 
 pub use account::{evolve, Account};
 pub use clock::tick;

@@ -9,6 +9,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::iso4217;
 
 /// An ISO 4217 code: three uppercase ASCII letters.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -32,25 +33,46 @@ impl Currency {
         &self.0
     }
 
-    /// Digits after the decimal point (SPEC §2: JPY 0, KWD/BHD/OMR/TND/JOD 3, others 2).
-    pub fn minor_units(&self) -> u32 {
-        match self.0.as_str() {
-            "JPY" => 0,
-            "KWD" | "BHD" | "OMR" | "TND" | "JOD" => 3,
-            _ => 2,
+    /// An active ISO 4217 code (SPEC §2: `XYZ` is refused), for opening an account. Decoding a
+    /// recorded event only checks the form ([`Currency::parse`]), so a log written before the
+    /// table existed still reads.
+    pub fn parse_active(field: &'static str, code: &str) -> Result<Self, DomainError> {
+        let currency = Currency::parse(code).map_err(|_| {
+            DomainError::invalid(
+                field,
+                code,
+                "must be an ISO 4217 code of three uppercase letters",
+            )
+        })?;
+        if !iso4217::is_active(code) {
+            return Err(DomainError::invalid(
+                field,
+                code,
+                "is not an active ISO 4217 currency code",
+            ));
         }
+        Ok(currency)
     }
 
-    /// The ledger's single rounding rule: to minor units, midpoint away from zero.
+    /// Digits after the decimal point (SPEC §2: JPY 0, KWD/BHD/OMR/TND/JOD 3, others 2).
+    pub fn minor_units(&self) -> u32 {
+        iso4217::minor_units(&self.0)
+    }
+
+    /// The ledger's single rounding rule: to minor units, midpoint away from zero. The result is
+    /// written at exactly the minor units (`45.0` → `45.00`, SPEC §2 "amounts as shown").
     pub fn round(&self, value: Decimal) -> Decimal {
-        value.round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero)
+        let mut v = value
+            .round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+        v.rescale(self.minor_units());
+        v
     }
 
     /// An amount written with the currency's minor units, for display (`50000` → `50000.00`).
+    /// The edges (GraphQL, CLI tables, read models) show every amount through this, so amounts
+    /// recorded before events were written at scale still show at scale.
     pub fn display(&self, value: Decimal) -> Decimal {
-        let mut v = self.round(value);
-        v.rescale(self.minor_units());
-        v
+        self.round(value)
     }
 
     /// Rejects an amount written with more decimals than the currency has, or larger than

@@ -112,6 +112,18 @@ pub enum LedgerCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// A customer's statement of account for a period (SPEC §7): opening balance, every dated
+    /// movement with its running balance, closing balance.
+    Statement {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Rebuild every projection from position 1 and report events/s. With --policy, also print
     /// aging totals, worklist size and statuses under that policy beside the adopted one;
     /// nothing changes unless --adopt (which records PolicyAdopted).
@@ -224,6 +236,7 @@ impl LedgerCommand {
                 | LedgerCommand::Aging { .. }
                 | LedgerCommand::Exposure { .. }
                 | LedgerCommand::Worklist { .. }
+                | LedgerCommand::Statement { .. }
                 | LedgerCommand::Rebuild { .. }
                 | LedgerCommand::Whatif { .. }
         )
@@ -449,6 +462,24 @@ async fn execute_unwatched(
                 .read()
                 .exposures(as_of.unwrap_or_else(|| service.today()), None);
             report::exposures(&items, format, io.out)?;
+        }
+        LedgerCommand::Statement {
+            customer,
+            from,
+            to,
+            format,
+        } => {
+            let customer_id = domain::CustomerId::parse(&customer)
+                .map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+            let events = service.store.read_stream(&customer_id.stream(), 0)?;
+            let statement = projections::statement::statement(
+                events.iter().map(|e| (e.position, &e.event)),
+                from,
+                to,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .ok_or_else(|| anyhow::anyhow!("customer = {customer:?}: not found"))?;
+            report::statement(&statement, format, io.out)?;
         }
         LedgerCommand::Worklist { as_of, format } => {
             let items = service

@@ -1,5 +1,5 @@
-//! Terminal reports of the CLI (aging, exposure, worklist, what-if, policy comparison): tables,
-//! CSV or JSON.
+//! Terminal reports of the CLI (aging, exposure, worklist, what-if, policy comparison,
+//! statement): tables, CSV or JSON.
 
 use std::io::Write;
 
@@ -16,6 +16,16 @@ pub enum Format {
 }
 
 fn table(out: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+    table_aligned(out, header, rows, 2)
+}
+
+/// A table whose first `left` columns are aligned left (names), the rest right (figures).
+fn table_aligned(
+    out: &mut dyn Write,
+    header: &[String],
+    rows: &[Vec<String>],
+    left: usize,
+) -> Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -28,7 +38,7 @@ fn table(out: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> Result
             .zip(&widths)
             .enumerate()
             .map(|(i, (c, w))| {
-                if i < 2 {
+                if i < left {
                     format!("{c:<w$}")
                 } else {
                     format!("{c:>w$}")
@@ -354,4 +364,87 @@ pub fn policy_comparison(
         "As of {as_of}, under the adopted policy and under the other:"
     )?;
     table(out, &header, &rows)
+}
+
+/// A statement of account (SPEC §7): a head line with the customer, currency, period and
+/// opening balance, one row per movement, and the closing balance; JSON is the GraphQL shape.
+pub fn statement(s: &projections::Statement, format: Format, out: &mut dyn Write) -> Result<()> {
+    let header: Vec<String> = [
+        "date",
+        "kind",
+        "reference",
+        "invoice",
+        "debit",
+        "credit",
+        "balance",
+        "position",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let rows: Vec<Vec<String>> = s
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.date.to_string(),
+                l.kind.as_str().to_owned(),
+                l.reference.clone(),
+                l.invoice_id
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+                l.debit.to_string(),
+                l.credit.to_string(),
+                l.balance.to_string(),
+                l.position.to_string(),
+            ]
+        })
+        .collect();
+    match format {
+        Format::Json => {
+            let lines: Vec<_> = s
+                .lines
+                .iter()
+                .map(|l| {
+                    json!({
+                        "date": l.date.to_string(),
+                        "kind": l.kind.as_str(),
+                        "reference": l.reference,
+                        "invoiceId": l.invoice_id.as_ref().map(|i| i.to_string()),
+                        "debit": l.debit.to_string(),
+                        "credit": l.credit.to_string(),
+                        "balance": l.balance.to_string(),
+                        "position": l.position.to_string(),
+                    })
+                })
+                .collect();
+            let value = json!({
+                "customerId": s.customer_id.to_string(),
+                "currency": s.currency.as_str(),
+                "from": s.from.to_string(),
+                "to": s.to.to_string(),
+                "openingBalance": s.opening_balance.to_string(),
+                "closingBalance": s.closing_balance.to_string(),
+                "lines": lines,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        // One row per movement, so that a spreadsheet sums the columns; the balances are in
+        // the first and last rows' `balance` (opening: the balance before the first line).
+        Format::Csv => csv_out(out, &header, &rows)?,
+        Format::Table => {
+            writeln!(
+                out,
+                "Statement of account {} ({}) from {} to {}",
+                s.customer_id,
+                s.currency.as_str(),
+                s.from,
+                s.to
+            )?;
+            writeln!(out, "Opening balance {}", s.opening_balance)?;
+            table_aligned(out, &header, &rows, 4)?;
+            writeln!(out, "Closing balance {}", s.closing_balance)?;
+        }
+    }
+    Ok(())
 }

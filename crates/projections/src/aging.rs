@@ -67,8 +67,11 @@ pub fn aging_row(account: &Account, rules: &AgingRules, as_of: NaiveDate) -> Opt
         if invoice.disputed_on(as_of) {
             disputed = disputed.saturating_add(open);
         }
-        let past_due = (as_of - invoice.due_on).num_days().max(0);
-        oldest = Some(oldest.map_or(past_due, |o| o.max(past_due)));
+        // Days past due follow the aging basis (SPEC §7: `issue` counts from issued_on), and an
+        // invoice not yet past due contributes nothing: null, not 0, when none is.
+        if days > 0 {
+            oldest = Some(oldest.map_or(days, |o| o.max(days)));
+        }
     }
     let unapplied = account.unapplied_on(as_of);
     if amounts.iter().all(|a| a.is_zero()) && unapplied.is_zero() {

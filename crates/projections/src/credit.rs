@@ -45,12 +45,15 @@ impl Ledger {
         if e.exposure.saturating_add(amount) > e.effective_limit {
             reasons.push(format!(
                 "OVER_LIMIT: exposure {} + amount {} exceeds the effective limit {}",
-                e.exposure, amount, e.effective_limit
+                e.exposure,
+                account.currency.display(amount),
+                e.effective_limit
             ));
         }
         Ok(CreditCheck {
             customer_id: customer_id.clone(),
-            amount,
+            // Shown at the currency's scale, like every amount (SPEC §2).
+            amount: account.currency.display(amount),
             approved: reasons.is_empty(),
             reasons,
             exposure: e.exposure,

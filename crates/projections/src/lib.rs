@@ -1,7 +1,7 @@
 //! Read models of the ledger (SPEC §7), fed from the log in position order: aging, exposure,
-//! credit check, worklist, timeline, promises, metrics; the runtime that keeps them current
-//! (checkpoint, catch-up, live follow, snapshots); time travel, rebuild and what-if; and the
-//! scenario runner that checks them against worked examples.
+//! credit check, worklist, timeline, promises, metrics, the statement of account; the runtime
+//! that keeps them current (checkpoint, catch-up, live follow, snapshots); time travel, rebuild
+//! and what-if; and the scenario runner that checks them against worked examples.
 //!
 //! Invariants, stated as absences: nothing here decides a command or writes to the log; every
 //! money figure comes from `domain::Account`'s as-of functions, so the command side and the
@@ -20,6 +20,7 @@ pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod snapshot;
+pub mod statement;
 pub mod synthetic;
 pub mod time_travel;
 pub mod timeline;
@@ -35,6 +36,7 @@ pub use metrics::Metrics;
 pub use promises::PromiseView;
 pub use rebuild::{rebuild, RebuildStats};
 pub use runtime::Projector;
+pub use statement::{Statement, StatementKind, StatementLine};
 pub use time_travel::{ledger_known_at, KnownAtCache};
 pub use timeline::TimelineEntry;
 pub use whatif::{whatif, WhatIfAccount, WhatIfReport};

@@ -7,7 +7,7 @@
 //! The file is replaced atomically: written to [`SNAPSHOT_TEMP_FILE`], fsync'd, renamed over
 //! the old one, and the directory fsync'd.
 //!
-//! Layout (format 4): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
+//! Layout (format 6): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
 //! then the body's length (u64 LE) and its CRC-32 (u32 LE). The body is a sequence of frames,
 //! each its length (u64 LE) then that many bytes of bincode (serde API, `=2.0.1`):
 //!
@@ -58,8 +58,9 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// accounts' id indexes (now rebuilt after decoding) and dates and amounts as text (now
 /// `domain::binary_form`); format 3 was one bincode body of the whole ledger, decoded on one
 /// core (now a head and chunks of accounts, decoded on every core); format 4 had no fee records,
-/// fee releases or automatic flags on hold changes (reconciliation).
-pub const SNAPSHOT_FORMAT: u32 = 5;
+/// fee releases or automatic flags on hold changes (reconciliation); format 5 was written by
+/// two branches in turn, one without release reasons on hold changes and the fuller timeline.
+pub const SNAPSHOT_FORMAT: u32 = 6;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many

@@ -1,9 +1,11 @@
-//! The contact timeline (SPEC §7): every contact, promise, hold and escalation of an account in
+//! The contact timeline (SPEC §7): every contact, promise, plan, payment, reversal, delivery,
+//! dispute and its resolution, fee, hold, release, cash-only and escalation of an account in
 //! `occurred_at` order, with `recorded_at`, actor and position — the auditor's view of exactly
 //! when each contact happened and who recorded it.
 //!
-//! When it happened: a contact carries its own instant (`sent_at`, `called_at`, `notified_at`).
-//! A promise, hold or escalation carries a business date; its `occurred_at` is the envelope's
+//! When it happened: a contact carries its own instant (`sent_at`, `called_at`, `notified_at`),
+//! and so does a promise (`made_at`: one taken on a 14:02 call is listed at 14:02, not before it).
+//! Every other fact carries a business date; its `occurred_at` is the envelope's
 //! `occurred_at` when that falls on the business date (the instant the collector recorded it
 //! that day), and the business date at 00:00 UTC otherwise (a back-dated fact, or one the clock
 //! emitted days later for the day its rule first held). Entries on the same instant keep log
@@ -45,7 +47,11 @@ pub struct TimelineEntry {
     pub payload: serde_json::Value,
 }
 
-/// Whether the timeline shows this event: contacts, promises, holds, escalations.
+/// Whether the timeline shows this event (SPEC §7): contacts, promises and plans, payments and
+/// their reversals, deliveries, disputes and their resolution, fees, holds and releases,
+/// cash-only, escalations. Facts that only change the account's settings (limit, terms,
+/// contacts) and the ledger's bookkeeping (credit notes, write-offs, cash applied) are on the
+/// statement of account instead.
 pub fn is_timeline_event(event: &Event) -> bool {
     matches!(
         event,
@@ -56,6 +62,12 @@ pub fn is_timeline_event(event: &Event) -> bool {
             | Event::PaymentPlanAgreed(_)
             | Event::PromiseKept(_)
             | Event::PromiseBroken(_)
+            | Event::PaymentReceived(_)
+            | Event::PaymentReversed(_)
+            | Event::InvoiceDelivered(_)
+            | Event::InvoiceDisputed(_)
+            | Event::DisputeResolved(_)
+            | Event::LateFeeCharged(_)
             | Event::AccountHeld(_)
             | Event::AccountReleased(_)
             | Event::CashOnlyImposed(_)
@@ -64,8 +76,9 @@ pub fn is_timeline_event(event: &Event) -> bool {
     )
 }
 
-/// Contacts and promises are about invoices (or, with no invoice ids, every invoice); holds are
-/// about the account.
+/// Contacts, promises and escalations are about invoices (or, with no invoice ids, every
+/// invoice); holds, cash-only and plans are about the account; payments, fees, deliveries and
+/// disputes name their invoices.
 fn is_about_invoices(event: &Event) -> bool {
     !matches!(
         event,
@@ -73,6 +86,8 @@ fn is_about_invoices(event: &Event) -> bool {
             | Event::AccountReleased(_)
             | Event::CashOnlyImposed(_)
             | Event::CashOnlyLifted(_)
+            | Event::PaymentReceived(_)
+            | Event::PaymentReversed(_)
     )
 }
 
@@ -89,7 +104,7 @@ pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
         Event::ReminderSent(e) => e.sent_at,
         Event::CallLogged(e) => e.called_at,
         Event::SalesRepNotified(e) => e.notified_at,
-        Event::PaymentPromised(e) => on_date(e.made_on),
+        Event::PaymentPromised(e) => e.made_at.unwrap_or_else(|| on_date(e.made_on)),
         Event::PaymentPlanAgreed(e) => on_date(e.agreed_on),
         Event::PromiseKept(e) => on_date(e.kept_on),
         Event::PromiseBroken(e) => on_date(e.effective_on),
@@ -98,6 +113,12 @@ pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
         Event::CashOnlyImposed(e) => on_date(e.effective_on),
         Event::CashOnlyLifted(e) => on_date(e.effective_on),
         Event::Escalated(e) => on_date(e.escalated_on),
+        Event::PaymentReceived(e) => on_date(e.received_on),
+        Event::PaymentReversed(e) => on_date(e.reversed_on),
+        Event::InvoiceDelivered(e) => on_date(e.confirmed_on),
+        Event::InvoiceDisputed(e) => on_date(e.disputed_on),
+        Event::DisputeResolved(e) => on_date(e.resolved_on),
+        Event::LateFeeCharged(e) => on_date(e.charged_on),
         _ => record.occurred_at,
     }
 }
@@ -117,6 +138,15 @@ fn invoice_ids(account: Option<&Account>, event: &Event) -> Vec<InvoiceId> {
         Event::PromiseKept(e) => of_promise(&e.promise_id),
         Event::PromiseBroken(e) => of_promise(&e.promise_id),
         Event::Escalated(e) => e.invoice_ids.clone(),
+        Event::PaymentReceived(e) => e.allocations.iter().map(|a| a.invoice_id.clone()).collect(),
+        Event::PaymentReversed(e) => account
+            .and_then(|a| a.payment(&e.payment_id))
+            .map(|p| p.allocations.iter().map(|a| a.invoice_id.clone()).collect())
+            .unwrap_or_default(),
+        Event::InvoiceDelivered(e) => vec![e.invoice_id.clone()],
+        Event::InvoiceDisputed(e) => vec![e.invoice_id.clone()],
+        Event::DisputeResolved(e) => vec![e.invoice_id.clone()],
+        Event::LateFeeCharged(e) => vec![e.invoice_id.clone()],
         _ => Vec::new(),
     }
 }
@@ -212,6 +242,50 @@ pub fn summary(event: &Event) -> String {
                 invoices_note(&e.invoice_ids)
             )
         }
+        Event::PaymentReceived(e) => {
+            let allocated: Vec<String> = e
+                .allocations
+                .iter()
+                .map(|a| {
+                    if a.discount.is_zero() {
+                        format!("{} {}", a.invoice_id, a.amount)
+                    } else {
+                        format!("{} {} (discount {})", a.invoice_id, a.amount, a.discount)
+                    }
+                })
+                .collect();
+            let mut line = format!(
+                "Payment {} of {} received on {} ({})",
+                e.payment_id, e.amount, e.received_on, e.method
+            );
+            if !allocated.is_empty() {
+                line.push_str(&format!(": {}", allocated.join(", ")));
+            }
+            if !e.unapplied.is_zero() {
+                line.push_str(&format!("; unapplied {}", e.unapplied));
+            }
+            line
+        }
+        Event::PaymentReversed(e) => format!(
+            "Payment {} reversed on {} ({})",
+            e.payment_id, e.reversed_on, e.reason
+        ),
+        Event::InvoiceDelivered(e) => format!(
+            "Delivery of {} confirmed on {} ({})",
+            e.invoice_id, e.confirmed_on, e.channel
+        ),
+        Event::InvoiceDisputed(e) => format!(
+            "Invoice {} disputed on {} ({})",
+            e.invoice_id, e.disputed_on, e.reason
+        ),
+        Event::DisputeResolved(e) => format!(
+            "Dispute on {} resolved on {} ({})",
+            e.invoice_id, e.resolved_on, e.outcome
+        ),
+        Event::LateFeeCharged(e) => format!(
+            "Late fee {} charged on {} for {} (period {})",
+            e.amount, e.charged_on, e.invoice_id, e.period
+        ),
         other => other.event_type().to_owned(),
     }
 }

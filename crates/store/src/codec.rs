@@ -90,10 +90,11 @@ domain::for_each_event!(payload_codec);
 /// `InvoiceIssuedV1`) in a module of old shapes, add one arm to [`decode_payload`] that decodes
 /// the old bytes and upcasts them, and add golden vectors for the new schema.
 pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
-    if EVENT_TYPES.contains(&event_type) {
-        Ok(1)
-    } else {
-        Err(CodecError::UnknownEventType(event_type.to_owned()))
+    match event_type {
+        // Schema 2: a promise carries `made_at`, the instant it was made (SPEC §7 timeline).
+        "PaymentPromised" => Ok(2),
+        t if EVENT_TYPES.contains(&t) => Ok(1),
+        _ => Err(CodecError::UnknownEventType(event_type.to_owned())),
     }
 }
 
@@ -101,14 +102,51 @@ pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
 pub fn decode_payload(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Event, CodecError> {
     let current = current_schema(event_type)?;
     match (event_type, schema) {
-        // Upcasters for older schemas go here, one arm each, e.g.:
-        // ("InvoiceIssued", 1) => Ok(Event::InvoiceIssued(decode::<old::InvoiceIssuedV1>(bytes)?.into())),
+        // Upcasters for older schemas, one arm each.
+        ("PaymentPromised", 1) => Ok(Event::PaymentPromised(
+            decode::<old::PaymentPromisedV1>(bytes)?.into(),
+        )),
         (_, s) if s == current => decode_current(event_type, bytes),
         _ => Err(CodecError::UnknownSchema {
             event_type: event_type.to_owned(),
             schema,
             current,
         }),
+    }
+}
+
+/// Payload shapes of older schemas, kept to decode the bytes written with them.
+mod old {
+    use chrono::NaiveDate;
+    use domain::event::PaymentPromised;
+    use domain::id::{InvoiceId, PromiseId};
+    use rust_decimal::Decimal;
+    use serde::Deserialize;
+
+    /// `PaymentPromised` before `made_at`.
+    #[derive(Deserialize)]
+    pub struct PaymentPromisedV1 {
+        pub promise_id: PromiseId,
+        pub amount: Decimal,
+        pub promised_on: NaiveDate,
+        pub invoice_ids: Vec<InvoiceId>,
+        pub made_on: NaiveDate,
+        pub via: String,
+    }
+
+    impl From<PaymentPromisedV1> for PaymentPromised {
+        fn from(p: PaymentPromisedV1) -> PaymentPromised {
+            PaymentPromised {
+                promise_id: p.promise_id,
+                amount: p.amount,
+                promised_on: p.promised_on,
+                invoice_ids: p.invoice_ids,
+                made_on: p.made_on,
+                via: p.via,
+                // The instant was not recorded: the timeline places the promise by its envelope.
+                made_at: None,
+            }
+        }
     }
 }
 

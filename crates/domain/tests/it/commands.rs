@@ -546,7 +546,7 @@ fn payment_remainder_after_explicit_allocations_is_unapplied() {
     check(
         &[opened(), a()],
         pay_to("P1", "100.00", "2026-03-10", &[("A", "40.00")]),
-        "Ok([PaymentReceived P1 100.00 2026-03-10 [A 40.00 discount 0] unapplied 60.00])",
+        "Ok([PaymentReceived P1 100.00 2026-03-10 [A 40.00 discount 0.00] unapplied 60.00])",
     );
 }
 
@@ -684,17 +684,19 @@ fn contact_names_invoices_of_the_account() {
     );
 }
 
+/// SPEC §2: a contact is a fact, and no fact may be dated after today (the ledger's today is
+/// 2026-06-01 in these tests, the instant 12:00 that day).
 #[test]
-fn contact_is_at_most_24_hours_in_the_future() {
+fn contact_is_not_after_today() {
     check(
         &[opened(), a()],
-        reminder(&["A"], None, "2026-06-02T12:00:00Z"),
+        reminder(&["A"], None, "2026-06-01T23:59:59Z"),
         "Ok([ReminderSent])",
     );
     check(
         &[opened(), a()],
-        reminder(&["A"], None, "2026-06-02T12:00:01Z"),
-        "Err(VALIDATION sent_at=2026-06-02T12:00:01+00:00)",
+        reminder(&["A"], None, "2026-06-02T00:00:00Z"),
+        "Err(VALIDATION sent_at=2026-06-02T00:00:00+00:00)",
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod allocation;
 mod binary_form;
+mod bounds;
 mod clock;
 mod commands;
 mod fuzz;

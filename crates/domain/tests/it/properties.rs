@@ -326,6 +326,7 @@ fn to_step(op: &Op) -> Step {
             promised_on: day(t) + Days::new(u64::from(after)),
             invoice_ids: Vec::new(),
             made_on: Some(day(t)),
+            made_at: None,
             via: "call".to_owned(),
         }),
         Op::Plan {

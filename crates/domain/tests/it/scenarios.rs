@@ -68,6 +68,15 @@ fn every_scenario_runs_through_the_domain() {
             }
             Some(other) => panic!("{name}: unknown policy {other}"),
         };
+        // The file's today, or the machine's date (../shared/scenarios/README.md).
+        let today = scenario["today"]
+            .as_str()
+            .map(d)
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let now = today
+            .and_hms_opt(12, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_default();
         let mut accounts: HashMap<String, Option<Account>> = HashMap::new();
         for (i, step) in scenario["steps"].as_array().unwrap().iter().enumerate() {
             let at = format!("{name} step {i}");
@@ -80,7 +89,12 @@ fn every_scenario_runs_through_the_domain() {
                 let state = accounts
                     .entry(command.customer_id().to_string())
                     .or_default();
-                let outcome = decide(state.as_ref(), &command, &ctx(&policy));
+                let ctx = domain::Context {
+                    today,
+                    now,
+                    ..ctx(&policy)
+                };
+                let outcome = decide(state.as_ref(), &command, &ctx);
                 match (outcome, expect_error) {
                     (Ok(events), None) => {
                         for e in &events {

@@ -505,6 +505,7 @@ pub fn promise_for(
         promised_on: d(promised_on),
         invoice_ids: invs(invoice_ids),
         made_on: Some(d(made_on)),
+        made_at: None,
         via: "call".to_owned(),
     })
     .into()

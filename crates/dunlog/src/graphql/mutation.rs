@@ -297,6 +297,9 @@ pub struct RecordPromiseInput {
     pub promised_on: Date,
     pub invoice_ids: Option<Vec<ID>>,
     pub made_on: Option<Date>,
+    /// The instant the promise was made (the call's `calledAt`); defaults to now when made
+    /// today.
+    pub made_at: Option<Instant>,
     pub via: Option<String>,
     pub idempotency_key: Option<String>,
 }

@@ -300,8 +300,9 @@ impl QueryRoot {
     }
 
     #[graphql(complexity = "child_complexity + known_at.map_or(0, |_| KNOWN_AT_COST)")]
-    /// Every contact, promise, hold and escalation of an account in `occurredAt` order, with
-    /// when it was recorded, by whom and its position; optionally one invoice and a time range.
+    /// Every contact, promise, plan, payment, reversal, delivery, dispute and its resolution, fee,
+    /// hold, release, cash-only and escalation of an account in `occurredAt` order, with when it
+    /// was recorded, by whom and its position; optionally one invoice and a time range.
     async fn timeline(
         &self,
         ctx: &Context<'_>,
@@ -348,6 +349,35 @@ impl QueryRoot {
                 .collect())
         })
         .await
+    }
+
+    /// A customer's statement of account for `[from, to]` (SPEC §7): the opening balance, every
+    /// dated movement in date order with its running balance, and the closing balance, which is
+    /// the exposure as of `to`.
+    async fn statement(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        from: Date,
+        to: Date,
+    ) -> ApiResult<types::Statement> {
+        require(ctx, Role::Viewer)?;
+        let customer = self::customer_id(&customer_id)?;
+        let store = service(ctx)?.store.clone();
+        let stream = customer.stream();
+        let (from, to) = (from.0, to.0);
+        let events = tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
+            .await
+            .map_err(internal_error)?
+            .map_err(internal_error)?;
+        let statement = projections::statement::statement(
+            events.iter().map(|e| (e.position, &e.event)),
+            from,
+            to,
+        )
+        .map_err(|e| validation_error(e.to_string()))?
+        .ok_or_else(|| not_found("customerId", &customer_id))?;
+        Ok((&statement).into())
     }
 
     /// Promises to pay (of one customer, or all) and their status as of a date.

@@ -395,8 +395,11 @@ pub struct HoldChange {
     pub effective_on: Date,
     /// False when this change released the account.
     pub held: bool,
+    /// Why the account was held, or why it was released.
     pub reason: Option<String>,
+    /// The policy rule of an automatic hold.
     pub rule: Option<String>,
+    /// Whether a person held (or released) the account; false for the clock's.
     pub manual: Option<bool>,
 }
 
@@ -428,7 +431,7 @@ impl Account {
             customer_id: ID(a.customer_id.to_string()),
             name: a.name.clone(),
             currency: a.currency.as_str().to_owned(),
-            credit_limit: Decimal(a.credit_limit),
+            credit_limit: Decimal(a.currency.display(a.credit_limit)),
             terms: (&a.terms).into(),
             opened_on: Date(a.opened_on),
             contacts: Contacts {
@@ -445,7 +448,7 @@ impl Account {
                 .iter()
                 .map(|i| Invoice {
                     invoice_id: ID(i.id.to_string()),
-                    amount: Decimal(i.amount),
+                    amount: Decimal(a.currency.display(i.amount)),
                     issued_on: Date(i.issued_on),
                     due_on: Date(i.due_on),
                     reference: i.reference.clone(),
@@ -460,7 +463,7 @@ impl Account {
                 .iter()
                 .map(|p| Promise {
                     promise_id: ID(p.id.to_string()),
-                    amount: Decimal(p.amount),
+                    amount: Decimal(a.currency.display(p.amount)),
                     promised_on: Date(p.promised_on),
                     made_on: Date(p.made_on),
                     invoice_ids: p.invoice_ids.iter().map(|i| ID(i.to_string())).collect(),
@@ -468,7 +471,7 @@ impl Account {
                     plan_id: p.plan_id.as_ref().map(|i| ID(i.to_string())),
                     kept_on: p.kept_on.map(Date),
                     broken_on: p.broken_on.map(Date),
-                    shortfall: p.shortfall.map(Decimal),
+                    shortfall: p.shortfall.map(|v| Decimal(a.currency.display(v))),
                 })
                 .collect(),
             holds: a
@@ -477,9 +480,17 @@ impl Account {
                 .map(|h| HoldChange {
                     effective_on: Date(h.effective_on),
                     held: h.state.is_some(),
-                    reason: h.state.as_ref().map(|s| s.reason.clone()),
+                    reason: h
+                        .state
+                        .as_ref()
+                        .map(|s| s.reason.clone())
+                        .or_else(|| h.released.as_ref().map(|r| r.reason.clone())),
                     rule: h.state.as_ref().and_then(|s| s.rule.clone()),
-                    manual: h.state.as_ref().map(|s| s.manual),
+                    manual: h
+                        .state
+                        .as_ref()
+                        .map(|s| s.manual)
+                        .or_else(|| h.released.as_ref().map(|r| r.manual)),
                 })
                 .collect(),
             exposure: exposure.into(),
@@ -533,7 +544,7 @@ impl From<&projections::WorkItem> for WorkItem {
     }
 }
 
-/// One line of an account's timeline: when a contact, promise, hold or escalation happened, when
+/// One line of an account's timeline: when a contact, promise, payment, fee, hold or other fact happened, when
 /// it was recorded, by whom, and where it is in the log.
 #[derive(SimpleObject, Clone)]
 pub struct TimelineEntry {
@@ -561,6 +572,96 @@ impl From<&projections::TimelineEntry> for TimelineEntry {
             invoice_ids: t.invoice_ids.iter().map(|i| ID(i.to_string())).collect(),
             summary: t.summary.clone(),
             payload: Json(t.payload.clone()),
+        }
+    }
+}
+
+/// What moved a statement's balance (SPEC §8; the names are a contract).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum StatementKind {
+    Invoice,
+    LateFee,
+    FeeReversal,
+    CreditNote,
+    Payment,
+    Discount,
+    Reversal,
+    UnappliedApplied,
+    WriteOff,
+}
+
+impl From<projections::StatementKind> for StatementKind {
+    fn from(k: projections::StatementKind) -> Self {
+        use projections::StatementKind as K;
+        match k {
+            K::Invoice => StatementKind::Invoice,
+            K::LateFee => StatementKind::LateFee,
+            K::FeeReversal => StatementKind::FeeReversal,
+            K::CreditNote => StatementKind::CreditNote,
+            K::Payment => StatementKind::Payment,
+            K::Discount => StatementKind::Discount,
+            K::Reversal => StatementKind::Reversal,
+            K::UnappliedApplied => StatementKind::UnappliedApplied,
+            K::WriteOff => StatementKind::WriteOff,
+        }
+    }
+}
+
+/// One movement of a statement of account: a debit or a credit (the other is zero) and the
+/// balance after it.
+#[derive(SimpleObject, Clone)]
+pub struct StatementLine {
+    pub date: Date,
+    pub kind: StatementKind,
+    /// The document: invoice, credit note or payment id; `fee N` for a late fee's period.
+    pub reference: String,
+    /// The invoice moved; null for cash not on an invoice (unapplied).
+    pub invoice_id: Option<ID>,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    /// The running balance after this line.
+    pub balance: Decimal,
+    /// The log position of the event that recorded the movement.
+    pub position: Position,
+}
+
+/// A customer's statement of account for `[from, to]` (SPEC §7): the opening balance (exposure
+/// the day before `from`), every dated movement in date order, the closing balance (exposure as
+/// of `to`).
+#[derive(SimpleObject, Clone)]
+pub struct Statement {
+    pub customer_id: ID,
+    pub currency: String,
+    pub from: Date,
+    pub to: Date,
+    pub opening_balance: Decimal,
+    pub closing_balance: Decimal,
+    pub lines: Vec<StatementLine>,
+}
+
+impl From<&projections::Statement> for Statement {
+    fn from(s: &projections::Statement) -> Self {
+        Statement {
+            customer_id: ID(s.customer_id.to_string()),
+            currency: s.currency.as_str().to_owned(),
+            from: Date(s.from),
+            to: Date(s.to),
+            opening_balance: Decimal(s.opening_balance),
+            closing_balance: Decimal(s.closing_balance),
+            lines: s
+                .lines
+                .iter()
+                .map(|l| StatementLine {
+                    date: Date(l.date),
+                    kind: l.kind.into(),
+                    reference: l.reference.clone(),
+                    invoice_id: l.invoice_id.as_ref().map(|i| ID(i.to_string())),
+                    debit: Decimal(l.debit),
+                    credit: Decimal(l.credit),
+                    balance: Decimal(l.balance),
+                    position: Position(l.position),
+                })
+                .collect(),
         }
     }
 }

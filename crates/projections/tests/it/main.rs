@@ -9,6 +9,7 @@ mod replay;
 mod runtime;
 mod scenarios;
 mod snapshot;
+mod statement;
 mod support;
 mod time_travel;
 mod whatif;

@@ -7,7 +7,7 @@ use crate::support::{d, issue, open, pay, t, History};
 use crate::whatif::recorded_under_default;
 
 #[test]
-fn the_timeline_lists_contacts_promises_holds_in_occurred_at_order_with_envelopes() {
+fn the_timeline_lists_contacts_promises_fees_holds_in_occurred_at_order_with_envelopes() {
     let h = recorded_under_default();
     let a = domain::CustomerId::parse("A").unwrap();
     let timeline = h.ledger.timeline(&a, None, None, None);
@@ -21,20 +21,22 @@ fn the_timeline_lists_contacts_promises_holds_in_occurred_at_order_with_envelope
     assert_eq!(
         types,
         [
+            "LateFeeCharged",
             "ReminderSent",
             "PaymentPromised",
             "PromiseBroken",
             "CashOnlyImposed",
-            "AccountHeld"
+            "AccountHeld",
+            "LateFeeCharged"
         ]
     );
-    let reminder = &timeline[0];
+    let reminder = &timeline[1];
     assert_eq!(reminder.occurred_at, t("2026-02-05T10:00:00Z"));
     assert_eq!(reminder.actor, "alice");
     assert_eq!(reminder.invoice_ids[0].as_str(), "INV-1");
     assert_eq!(reminder.payload["step"], "overdue_reminder");
     // The clock's hold is dated on the day its rule first held, not when the tick ran.
-    let hold = &timeline[4];
+    let hold = &timeline[5];
     assert_eq!(hold.actor, "clock");
     assert_eq!(hold.occurred_at, t("2026-03-03T00:00:00Z"));
     assert!(timeline
@@ -52,7 +54,16 @@ fn the_timeline_lists_contacts_promises_holds_in_occurred_at_order_with_envelope
     let inv = domain::InvoiceId::parse("INV-1").unwrap();
     let about_inv = h.ledger.timeline(&a, Some(&inv), None, None);
     let types: Vec<&str> = about_inv.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["ReminderSent", "PaymentPromised", "PromiseBroken"]);
+    assert_eq!(
+        types,
+        [
+            "LateFeeCharged",
+            "ReminderSent",
+            "PaymentPromised",
+            "PromiseBroken",
+            "LateFeeCharged"
+        ]
+    );
     let other = domain::InvoiceId::parse("INV-404").unwrap();
     assert_eq!(
         h.ledger.timeline(&a, Some(&other), None, None).len(),
@@ -193,4 +204,176 @@ fn metrics_per_currency_worked_example() {
         .unwrap();
     assert_eq!(paid_in_full_on(s1, d("2026-03-31")), Some(d("2026-01-30")));
     assert_eq!(paid_in_full_on(s1, d("2026-01-29")), None);
+}
+
+/// Issue 14: the timeline had no payments, reversals, deliveries, disputes or plans (SPEC §7).
+#[test]
+fn the_timeline_lists_payments_reversals_deliveries_disputes_plans_and_releases() {
+    let mut h = History::new();
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
+    h.run(
+        json!({"command": "confirm_delivery", "customer_id": "A", "invoice_id": "INV-1",
+        "confirmed_on": "2026-01-03"}),
+    );
+    h.run(
+        json!({"command": "raise_dispute", "customer_id": "A", "invoice_id": "INV-1",
+        "reason": "wrong quantity", "disputed_on": "2026-01-10"}),
+    );
+    h.run(
+        json!({"command": "resolve_dispute", "customer_id": "A", "invoice_id": "INV-1",
+        "outcome": "customer accepted", "resolved_on": "2026-01-12"}),
+    );
+    pay(&mut h, "A", "P1", "400.00", "2026-01-15");
+    h.run(
+        json!({"command": "reverse_payment", "customer_id": "A", "payment_id": "P1",
+        "reversed_on": "2026-01-18", "reason": "bounced"}),
+    );
+    h.run(
+        json!({"command": "agree_payment_plan", "customer_id": "A", "plan_id": "PLAN-1",
+        "agreed_on": "2026-01-20", "installments": [
+            {"promise_id": "I-1", "amount": "500.00", "promised_on": "2026-02-01"}]}),
+    );
+    h.run(
+        json!({"command": "hold_account", "customer_id": "A", "reason": "audit",
+        "effective_on": "2026-01-21"}),
+    );
+    h.run(
+        json!({"command": "release_account", "customer_id": "A", "reason": "audit done",
+        "effective_on": "2026-01-22"}),
+    );
+    let a = domain::CustomerId::parse("A").unwrap();
+    let timeline = h.ledger.timeline(&a, None, None, None);
+    let lines: Vec<String> = timeline
+        .iter()
+        .map(|e| format!("{} {}", e.occurred_at.date_naive(), e.summary))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "2026-01-03 Delivery of INV-1 confirmed on 2026-01-03 (email)",
+            "2026-01-10 Invoice INV-1 disputed on 2026-01-10 (wrong quantity)",
+            "2026-01-12 Dispute on INV-1 resolved on 2026-01-12 (customer accepted)",
+            "2026-01-15 Payment P1 of 400.00 received on 2026-01-15 (transfer): INV-1 400.00",
+            "2026-01-18 Payment P1 reversed on 2026-01-18 (bounced)",
+            "2026-01-20 Payment plan PLAN-1 agreed: 1 installments totalling 500.00",
+            "2026-01-21 Account held from 2026-01-21 (audit, manual)",
+            "2026-01-22 Account released from 2026-01-22 (audit done, manual)",
+        ]
+    );
+    // The reversal is about the invoices its payment was on.
+    let inv = domain::InvoiceId::parse("INV-1").unwrap();
+    let about: Vec<String> = h
+        .ledger
+        .timeline(&a, Some(&inv), None, None)
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        about,
+        [
+            "InvoiceDelivered",
+            "InvoiceDisputed",
+            "DisputeResolved",
+            "PaymentReceived",
+            "PaymentReversed",
+            "PaymentPlanAgreed"
+        ]
+    );
+}
+
+/// Issue 14: `Account.holds` showed `reason: null, manual: null` on releases.
+#[test]
+fn a_hold_change_that_releases_keeps_its_reason_and_who_released() {
+    let mut h = History::new();
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    h.run(
+        json!({"command": "hold_account", "customer_id": "A", "reason": "audit",
+        "effective_on": "2026-01-21"}),
+    );
+    h.run(
+        json!({"command": "release_account", "customer_id": "A", "reason": "audit done",
+        "effective_on": "2026-01-22"}),
+    );
+    let a = h
+        .ledger
+        .account(&domain::CustomerId::parse("A").unwrap())
+        .unwrap();
+    let release = a.holds.last().unwrap();
+    assert!(release.state.is_none());
+    assert_eq!(
+        release.released,
+        Some(domain::account::Release {
+            reason: "audit done".to_owned(),
+            manual: true
+        })
+    );
+}
+
+/// Issue 14: under `basis = "issue"` an invoice issued 05-15, due 06-14, aged as of 06-14 sat in
+/// the 16-45 bucket with `oldestDaysPastDue` 0 instead of 30; and it was 0, not null, when
+/// nothing was past due.
+#[test]
+fn oldest_days_past_due_follows_the_aging_basis_and_is_null_when_nothing_is_past_due() {
+    let mut h = History::new();
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    issue(&mut h, "A", "INV-1", "1000.00", "2026-05-15");
+    // Under basis `due`, nothing is past due on the due date: null, not 0.
+    let row = &h.ledger.aging(d("2026-06-14"), None).rows[0];
+    assert_eq!(row.oldest_days_past_due, None);
+    assert_eq!(
+        h.ledger.aging(d("2026-06-20"), None).rows[0].oldest_days_past_due,
+        Some(6)
+    );
+
+    let document = domain::policy::SINGLE_REMINDER_POLICY_TOML
+        .replace("buckets = [30, 60, 90, 120]", "buckets = [15, 45]")
+        .replace("basis = \"due\"", "basis = \"issue\"");
+    h.adopt(&document);
+    let report = h.ledger.aging(d("2026-06-14"), None);
+    assert_eq!(report.buckets[2], "16-45");
+    assert_eq!(report.rows[0].amounts[2].to_string(), "1000.00");
+    assert_eq!(report.rows[0].oldest_days_past_due, Some(30));
+    // Issued today: current, and nothing past due.
+    issue(&mut h, "A", "INV-2", "10.00", "2026-06-14");
+    let report = h.ledger.aging(d("2026-05-15"), None);
+    assert_eq!(report.rows[0].oldest_days_past_due, None);
+}
+
+/// Issue 14: a promise taken on a 14:02 call, recorded the next morning, was listed at 00:00 —
+/// before the call it was taken on. It carries the instant it was made.
+#[test]
+fn a_promise_is_listed_at_the_instant_it_was_made() {
+    let mut h = History::new();
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
+    h.run(
+        json!({"command": "log_call", "customer_id": "A", "invoice_ids": ["INV-1"],
+        "outcome": "promised to pay", "called_at": "2026-02-05T14:02:00Z"}),
+    );
+    h.occurred_at = t("2026-02-06T08:30:00Z");
+    h.run(
+        json!({"command": "record_promise", "customer_id": "A", "promise_id": "PR-1",
+        "amount": "500.00", "promised_on": "2026-02-20", "made_at": "2026-02-05T14:02:30Z"}),
+    );
+    let a = domain::CustomerId::parse("A").unwrap();
+    let timeline = h.ledger.timeline(&a, None, None, None);
+    let entries: Vec<(String, String)> = timeline
+        .iter()
+        .map(|e| (e.occurred_at.to_rfc3339(), e.event_type.clone()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                "2026-02-05T14:02:00+00:00".to_owned(),
+                "CallLogged".to_owned()
+            ),
+            (
+                "2026-02-05T14:02:30+00:00".to_owned(),
+                "PaymentPromised".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(timeline[1].payload["made_on"], "2026-02-05");
 }

@@ -1,4 +1,4 @@
-//! The snapshot file (format 4): a ledger of many accounts, cut into chunks decoded on every
+//! The snapshot file (format 6): a ledger of many accounts, cut into chunks decoded on every
 //! core, comes back equal; damaged, cut, reordered or lying files are refused with a reason.
 
 use std::ops::Range;
@@ -26,7 +26,8 @@ fn many_accounts() -> History {
         if a % 3 == 0 && a % 7 > 0 {
             pay(&mut h, &id, &format!("{id}-P"), "150.00", "2026-02-01");
         }
-        if a % 5 == 1 && a % 7 > 0 {
+        // A promise only where something is still owed (SPEC §2: no larger than what is owed).
+        if a % 5 == 1 && a % 7 > 1 {
             h.run(json!({"command": "record_reminder", "customer_id": id,
                 "invoice_ids": [format!("{id}-I0")], "channel": "email",
                 "step": "overdue_reminder", "sent_at": "2026-02-10T10:00:00Z"}));

@@ -45,6 +45,9 @@ pub struct History {
     pub store: Option<Store>,
     /// The `occurred_at` given to the next events.
     pub occurred_at: DateTime<Utc>,
+    /// The ledger's today for the next commands: no fact may be dated after it (SPEC §2). Far
+    /// ahead of every date in these tests, unless a test sets it.
+    pub today: NaiveDate,
     pub actor: String,
 }
 
@@ -55,6 +58,7 @@ impl History {
             log: Vec::new(),
             store: None,
             occurred_at: t("2026-01-01T09:00:00Z"),
+            today: decision_instant().date_naive(),
             actor: "alice".to_owned(),
         }
     }
@@ -81,7 +85,7 @@ impl History {
     pub fn try_run(&mut self, cmd: &Command) -> Result<Vec<Event>, domain::DomainError> {
         let policy = self.policy();
         let ctx = Context {
-            today: self.occurred_at.date_naive(),
+            today: self.today,
             now: decision_instant(),
             actor: &self.actor,
             policy: &policy,

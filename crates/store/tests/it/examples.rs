@@ -168,6 +168,7 @@ pub fn examples() -> Vec<Event> {
             invoice_ids: vec![inv("INV-1001")],
             made_on: day(2026, 3, 14),
             via: "phone".into(),
+            made_at: Some(at),
         }),
         Event::PaymentPlanAgreed(PaymentPlanAgreed {
             plan_id: PlanId::parse("PLAN-1").unwrap(),

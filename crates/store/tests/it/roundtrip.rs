@@ -232,6 +232,7 @@ fn build(p: &Parts) -> Event {
             invoice_ids: invs(),
             made_on: d1,
             via: t(0),
+            made_at: p.flag.then_some(p.instant),
         }
         .into(),
         "PaymentPlanAgreed" => PaymentPlanAgreed {
