@@ -210,8 +210,8 @@ async fn health_and_metrics_answer_without_a_token() {
     for name in [
         "dunlog_http_requests_total 1",
         "dunlog_http_request_duration_seconds_count 1",
-        // This process's appends: the account. (`dunlog token create` opens the ledger through
-        // the service, which records the default policy before the server starts.)
+        // The account: the default policy was adopted when `dunlog token create` first opened
+        // the ledger, before the server started.
         "dunlog_appends_total 1",
         "dunlog_events_appended_total 1",
         "dunlog_projection_lag_events",
