@@ -3,13 +3,17 @@
 
 mod amounts;
 mod beside;
+mod browser;
 mod chain_check;
 mod chromium;
 mod cli;
 mod crash;
 mod dashboard;
 mod demo;
+mod instants;
+mod introspection;
 mod limits;
+mod messages;
 mod reminders;
 mod restart;
 mod roles;
@@ -21,4 +25,6 @@ mod storm;
 mod subscription;
 mod support;
 mod time_travel;
+mod tokens;
 mod values;
+mod whatif;

@@ -17,6 +17,13 @@ fn rank(role: &str) -> usize {
 fn operations() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     vec![
         ("aging", "viewer", "{ aging { asOf } }", json!({})),
+        ("tokens", "admin", "{ tokens { name } }", json!({})),
+        (
+            "whatif",
+            "auditor",
+            "query($p: String!) { whatif(policyDocument: $p) { accountsCompared } }",
+            json!({"p": include_str!("../../policies/default.toml")}),
+        ),
         (
             "exposure",
             "viewer",
@@ -98,6 +105,25 @@ fn operations() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "admin",
             "mutation { tick(input: {date: \"2026-01-05\"}) { events { type } } }",
             json!({}),
+        ),
+    ]
+}
+
+/// Mutations that are not commands (they append nothing): (field, least role, document,
+/// variables). `{R}` becomes the role's name.
+fn administration() -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    vec![
+        (
+            "createToken",
+            "admin",
+            "mutation($n: String!) { createToken(name: $n, role: VIEWER) { name } }",
+            json!({"n": "made-by-{R}"}),
+        ),
+        (
+            "revokeToken",
+            "admin",
+            "mutation($n: String!) { revokeToken(name: $n) { revoked } }",
+            json!({"n": "made-by-{R}"}),
         ),
     ]
 }
@@ -400,7 +426,11 @@ async fn every_mutation_by_every_role() {
         .collect();
     in_schema.sort();
     let table = every_mutation();
-    let mut in_table: Vec<String> = table.iter().map(|(m, ..)| m.to_string()).collect();
+    let mut in_table: Vec<String> = table
+        .iter()
+        .map(|(m, ..)| m.to_string())
+        .chain(administration().iter().map(|(m, ..)| m.to_string()))
+        .collect();
     in_table.sort();
     assert_eq!(in_table, in_schema, "the table must list every mutation");
 
@@ -457,5 +487,26 @@ async fn every_mutation_by_every_role() {
         assert!(head(&server).await >= before);
     }
     assert_eq!(answers, 26 * ROLES.len());
+    for (mutation, least, query, variables) in administration() {
+        let anonymous = Client::new(&server, None)
+            .query(query, with_role(&variables, "anonymous"))
+            .await;
+        if error_code(&anonymous).as_deref() != Some("UNAUTHENTICATED") {
+            wrong.push(format!("{mutation} without a token: {anonymous}"));
+        }
+        for (role, secret) in &secrets {
+            let allowed = rank(role) >= rank(least);
+            let answer = Client::new(&server, Some(secret))
+                .query(query, with_role(&variables, role))
+                .await;
+            let code = error_code(&answer);
+            if allowed && matches!(code.as_deref(), Some("FORBIDDEN" | "UNAUTHENTICATED")) {
+                wrong.push(format!("{mutation} as {role} was refused: {answer}"));
+            }
+            if !allowed && code.as_deref() != Some("FORBIDDEN") {
+                wrong.push(format!("{mutation} as {role} was not FORBIDDEN: {answer}"));
+            }
+        }
+    }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

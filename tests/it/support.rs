@@ -211,6 +211,14 @@ impl Client {
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// Runs the operation `name` of a document; returns the whole JSON answer.
+    pub async fn query_named(&self, query: &str, name: &str, variables: Value) -> Value {
+        let body = json!({"query": query, "operationName": name, "variables": variables});
+        self.post_raw(serde_json::to_vec(&body).expect("json"))
+            .await
+            .1
+    }
+
     /// Runs a query with variables; returns the whole JSON answer (`data` and `errors`).
     pub async fn query(&self, query: &str, variables: Value) -> Value {
         let body = json!({"query": query, "variables": variables});

@@ -644,6 +644,19 @@ fn syntax_error(document: &str, error: &toml::de::Error) -> DomainError {
         .map(|s| line_of(document, s.start))
         .unwrap_or(1);
     let message = error.message().trim().to_owned();
+    // Not TOML at all: there is no field to name, only the place and what the parser expected.
+    if document.parse::<toml::Table>().is_err() {
+        let near = error
+            .span()
+            .and_then(|s| document.get(s))
+            .map(|t| format!(" near {t:?}"))
+            .unwrap_or_default();
+        return DomainError::InvalidPolicy {
+            line,
+            field: "document".to_owned(),
+            message: format!("not valid TOML{near}: {message}"),
+        };
+    }
     let field = error
         .span()
         .and_then(|s| document.get(s))

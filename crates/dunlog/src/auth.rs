@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::Store;
 
+use crate::limits::{TOKENS_MAX, TOKEN_NAME_LEN_MAX};
+
 /// Meta key prefix of stored tokens.
 const TOKEN_PREFIX: &str = "token/";
 /// Prefix of every secret, so a leaked one is recognisable.
@@ -89,21 +91,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn check_name(name: &str) -> Result<()> {
+/// Whether `name` can name a token; the message says what would be right.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
     let ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= TOKEN_NAME_LEN_MAX
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
     if !ok {
-        bail!("name {name:?}: use 1 to 64 letters, digits, '-', '_', '.', '@'");
+        return Err(format!(
+            "name = {name:?}: use 1 to {TOKEN_NAME_LEN_MAX} letters, digits, '-', '_', '.', '@'"
+        ));
     }
     Ok(())
 }
 
 /// Creates (or replaces) the token `name` and returns its secret.
 pub fn create(store: &Store, name: &str, role: Role) -> Result<String> {
-    check_name(name)?;
+    check_name(name).map_err(anyhow::Error::msg)?;
+    let existing = list(store)?;
+    if existing.len() >= TOKENS_MAX && !existing.iter().any(|t| t.name == name) {
+        bail!("name = {name:?}: this ledger already holds {TOKENS_MAX} tokens; revoke one first");
+    }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!(

@@ -86,6 +86,10 @@ enum Command {
         /// Connections one client address may hold open at once; more are closed at accept.
         #[arg(long, default_value_t = crate::conn::CONNECTIONS_PER_CLIENT)]
         max_connections_per_client: usize,
+        /// Let browser pages of this origin (e.g. https://dash.example.com) call the API
+        /// (CORS; repeatable; none by default; never a wildcard).
+        #[arg(long = "cors-origin", value_name = "URL")]
+        cors_origins: Vec<String>,
         #[command(flatten)]
         delivery: DeliveryArgs,
     },
@@ -195,6 +199,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             today,
             idle_timeout_secs,
             max_connections_per_client,
+            cors_origins,
             delivery,
         } => runtime()?.block_on(serve(
             &data,
@@ -210,6 +215,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
                     connections_per_client: max_connections_per_client.max(1),
                 },
+                cors_origins,
                 delivery: delivery.options(),
             },
         ))?,
@@ -385,6 +391,7 @@ struct ServeOptions {
     auto_tick: bool,
     today: Option<NaiveDate>,
     limits: crate::conn::ConnectionLimits,
+    cors_origins: Vec<String>,
     delivery: crate::reminders::DeliveryOptions,
 }
 
@@ -481,8 +488,10 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         auto_tick,
         today,
         limits,
+        cors_origins,
         delivery,
     } = options;
+    server::check_cors_origins(&cors_origins)?;
     if crate::channel::run_remote_probe(data) {
         bail!(
             "a server already serves {}; stop it first (the CLI works beside it)",
@@ -593,7 +602,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
     // The CLI beside the server: commands on this directory run here, over the local channel.
     let channel = crate::channel::listen(data, service.clone())?;
     let live = service.live.clone();
-    let app = server::app(AppState::new(service, production));
+    let app = server::app(AppState::new(service, production).with_cors_origins(&cors_origins)?);
     // Request heads in time (slowloris), idle keep-alives closed, connections per client capped.
     let listener = crate::conn::LimitedListener::new(listener, limits);
     axum::serve(listener, app)

@@ -23,12 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
-/// Longest a request head may take, from its first byte (or the connection's accept).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default for how long a kept-alive connection may wait for its next request.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default for the connections one client address may hold open at once.
-pub const CONNECTIONS_PER_CLIENT: usize = 256;
+pub use crate::limits::{CONNECTIONS_PER_CLIENT, HEADER_READ_TIMEOUT, IDLE_TIMEOUT};
 
 /// The limits a [`LimitedListener`] enforces.
 #[derive(Clone, Copy, Debug)]

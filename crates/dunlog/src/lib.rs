@@ -13,8 +13,10 @@ pub mod dashboard;
 pub mod demo;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod graphiql;
 pub mod graphql;
 pub mod import;
+pub mod limits;
 pub mod live;
 pub mod loopback;
 pub mod reminders;

@@ -1,39 +1,35 @@
-//! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, subscriptions on `/graphql/ws`,
-//! `/health` and `/metrics`, with limits on body size, batches, depth, complexity and time.
+//! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql` (its assets embedded, under
+//! `/graphiql/`), subscriptions on `/graphql/ws`, `/health` and `/metrics`, with the limits of
+//! `crate::limits` on body size, batches and time, and CORS for the origins `serve
+//! --cors-origin` names.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{Data, ServerError};
+use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{self, Principal};
-use crate::graphql::{self, Caller, DunlogSchema};
+use crate::auth::{Principal, TokenTable};
+use crate::graphql::error::{code_uncoded, error_body};
+use crate::graphql::{self, Caller, DunlogSchema, UnknownToken};
+use crate::limits::{
+    REQUEST_BODY_BYTES_MAX, REQUEST_BODY_HARD_BYTES_MAX, REQUEST_BODY_TIMEOUT, REQUEST_TIMEOUT,
+};
 use crate::service::Service;
 
-/// Largest GraphQL request body accepted, in bytes.
-pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
-/// Largest body read at all (the `RequestBodyLimitLayer` in front). Bodies between the two limits
-/// are read to the end before the `LIMIT` answer, so the client sees the answer rather than a
-/// reset connection; bodies beyond this one are refused at once.
-pub const REQUEST_BODY_HARD_BYTES_MAX: usize = 1024 * 1024;
-/// Longest a GraphQL request may run.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest the whole request body may take to arrive (a slow or stalled body is answered with
-/// `408` and `LIMIT`, and the connection closed). The headers of a new connection are bounded
-/// by `conn::HEADER_READ_TIMEOUT` (and idle kept-alive connections by the idle timeout).
-pub const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bounds of the latency histogram, in seconds.
 const LATENCY_BUCKETS_S: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
@@ -68,19 +64,60 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Production: no GraphiQL, no introspection, no suggestions.
     pub production: bool,
+    /// Origins whose pages may call the API from a browser (`serve --cors-origin`); none by
+    /// default.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 impl AppState {
     /// Requests are authenticated against the service's token table (`Service::tokens`), which
-    /// `dunlog token` on the local channel updates while the server runs.
+    /// `createToken`/`revokeToken` and `dunlog token` on the local channel update while the
+    /// server runs.
     pub fn new(service: Service, production: bool) -> AppState {
         AppState {
             schema: graphql::schema(service.clone(), production),
             service,
             metrics: Arc::default(),
             production,
+            cors_origins: Vec::new(),
         }
     }
+
+    /// Allows browser pages of these origins (`https://dash.example.com`, scheme, host and
+    /// port only) to call the API; an origin that is not one is refused with the reason.
+    pub fn with_cors_origins(mut self, origins: &[String]) -> anyhow::Result<AppState> {
+        self.cors_origins = origins
+            .iter()
+            .map(|o| cors_origin(o))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(self)
+    }
+}
+
+/// Refuses any `--cors-origin` that is not an origin, before the server starts.
+pub fn check_cors_origins(origins: &[String]) -> anyhow::Result<()> {
+    origins.iter().try_for_each(|o| cors_origin(o).map(drop))
+}
+
+/// One `--cors-origin`: `scheme://host[:port]`, no path, never `*` (a wildcard would let any
+/// page on the web use a token a browser holds).
+fn cors_origin(origin: &str) -> anyhow::Result<HeaderValue> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let valid = rest.is_some_and(|host| {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    });
+    if !valid {
+        anyhow::bail!(
+            "--cors-origin {origin:?}: expected an origin like https://dash.example.com \
+             (scheme, host and port; no path, no wildcard)"
+        );
+    }
+    Ok(HeaderValue::from_str(origin)?)
 }
 
 /// The router.
@@ -92,6 +129,7 @@ fn routes() -> Router<AppState> {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
+        .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .merge(crate::dashboard::routes())
@@ -100,12 +138,25 @@ fn routes() -> Router<AppState> {
 /// The layers every route sits behind: the body limit, and the panic guard outermost so that
 /// even a panic in a layer is answered.
 fn with_edge_layers(routes: Router<AppState>, state: AppState) -> Router {
-    routes
+    let router = routes
         // The body limit answers a bare 413 itself; the outer layer turns it into `LIMIT`.
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_HARD_BYTES_MAX))
         .layer(axum::middleware::map_response(limit_as_graphql_error))
         .layer(CatchPanicLayer::custom(internal_error_from_panic))
-        .with_state(state)
+        .with_state(state.clone());
+    // Outside the panic guard, so that its answer carries the CORS headers too. Bearer tokens
+    // travel in the Authorization header, never in cookies, so credentials are not allowed;
+    // preflight requests are answered for the listed origins only.
+    if state.cors_origins.is_empty() {
+        return router;
+    }
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(state.cors_origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// A panic while answering a request is a bug: the client gets `INTERNAL` with a correlation id
@@ -130,10 +181,6 @@ fn internal_error_from_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> 
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
-fn error_body(code: &str, message: &str) -> Value {
-    json!({"data": null, "errors": [{"message": message, "extensions": {"code": code}}]})
-}
-
 /// Turns the body limit's bare 413 into a GraphQL error with code `LIMIT`.
 async fn limit_as_graphql_error(response: Response) -> Response {
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -154,99 +201,27 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_owned())
 }
 
-fn principal(tokens: &auth::TokenTable, secret: Option<&str>) -> Option<Principal> {
-    tokens.authenticate(secret?)
-}
-
-/// Codes async-graphql's own errors (parsing, validation, limits), which carry none.
-fn code_of_uncoded(message: &str) -> &'static str {
-    let m = message.to_ascii_lowercase();
-    if m.contains("too deep")
-        || m.contains("too complex")
-        || m.contains("too many")
-        || m.contains("recursion")
-        || m.contains("recursive")
-        || m.contains("limit")
-        || m.contains("cannot be greater than")
-    {
-        "LIMIT"
-    } else {
-        "VALIDATION"
-    }
-}
-
-pub fn add_missing_codes(errors: &mut [ServerError]) {
-    for error in errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some());
-        if !has_code {
-            let code = code_of_uncoded(&error.message);
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+/// Who the request acts as, and whether a token was sent that matches none.
+fn principal(tokens: &TokenTable, secret: Option<&str>) -> (Option<Principal>, bool) {
+    match secret {
+        None => (None, false),
+        Some(secret) => {
+            let found = tokens.authenticate(secret);
+            let unknown = found.is_none();
+            (found, unknown)
         }
     }
 }
 
-/// The key under which `value` appears as a string in the variables, or as a literal in the query.
-fn field_holding(value: &str, variables: &Value, query: &str) -> Option<String> {
-    fn walk(v: &Value, value: &str) -> Option<String> {
-        match v {
-            Value::Object(map) => map.iter().find_map(|(k, v)| match v {
-                Value::String(s) if s == value => Some(k.clone()),
-                other => walk(other, value),
-            }),
-            Value::Array(items) => items.iter().find_map(|i| walk(i, value)),
-            _ => None,
-        }
+/// The request data of a caller: who they are, and the mark of an unknown token.
+fn caller_data(tokens: &TokenTable, secret: Option<&str>) -> Data {
+    let (caller, unknown) = principal(tokens, secret);
+    let mut data = Data::default();
+    data.insert(Caller(caller));
+    if unknown {
+        data.insert(UnknownToken);
     }
-    walk(variables, value).or_else(|| {
-        let literal = format!("\"{value}\"");
-        let at = query.find(&literal)?;
-        let before = query[..at].trim_end().strip_suffix(':')?.trim_end();
-        let name: String = before
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        (!name.is_empty()).then_some(name)
-    })
-}
-
-/// async-graphql's input-coercion errors (and serde's enum errors) do not say which field held
-/// the bad value: find it in the request and put it first, as every other message does.
-fn name_fields(errors: &mut [ServerError], variables: &Value, query: &str) {
-    for error in errors {
-        let m = &error.message;
-        let value = if let Some(rest) = m.strip_prefix("Failed to parse ") {
-            // Failed to parse "Date": Date = "2026-13-02": expected … (occurred while …)
-            rest.split_once(" = \"")
-                .and_then(|(_, v)| v.split_once('"'))
-                .map(|(v, _)| v.to_owned())
-        } else if m.starts_with("input: unknown variant `") {
-            m.split('`').nth(1).map(str::to_owned)
-        } else {
-            None
-        };
-        let Some(value) = value else { continue };
-        if let Some(field) = field_holding(&value, variables, query) {
-            let detail = m
-                .split_once(": ")
-                .map(|(_, d)| d)
-                .unwrap_or(m)
-                .split(" (occurred while parsing")
-                .next()
-                .unwrap_or(m)
-                .to_owned();
-            error.message = format!("{field}: {detail}");
-        }
-    }
+    data
 }
 
 /// Reads the whole body within [`REQUEST_BODY_TIMEOUT`], or answers why not.
@@ -340,10 +315,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response
             )
         }
     };
-    let variables = serde_json::to_value(&request.variables).unwrap_or(Value::Null);
-    let query_text = request.query.clone();
-    let caller = principal(&state.service.tokens, bearer(headers).as_deref());
-    let request = request.data(Caller(caller));
+    let mut request = request;
+    request.data = caller_data(&state.service.tokens, bearer(headers).as_deref());
     let mut response =
         match tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await {
             Ok(r) => r,
@@ -358,8 +331,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response
         };
     if !response.errors.is_empty() {
         state.metrics.errors.fetch_add(1, Ordering::Relaxed);
-        add_missing_codes(&mut response.errors);
-        name_fields(&mut response.errors, &variables, &query_text);
+        code_uncoded(&mut response.errors);
     }
     Json(response).into_response()
 }
@@ -391,10 +363,7 @@ async fn graphql_ws(
                                 .map(str::to_owned)
                         });
                     let secret = from_payload.or(header_secret);
-                    let caller = principal(&tokens, secret.as_deref());
-                    let mut data = Data::default();
-                    data.insert(Caller(caller));
-                    Ok(data)
+                    Ok(caller_data(&tokens, secret.as_deref()))
                 })
                 .serve()
         })
@@ -404,7 +373,22 @@ async fn graphiql(State(state): State<AppState>) -> Response {
     if state.production {
         return (StatusCode::NOT_FOUND, "GraphiQL is off in production").into_response();
     }
-    Html(GRAPHIQL_HTML).into_response()
+    Html(crate::graphiql::PAGE).into_response()
+}
+
+/// GraphiQL's scripts and styles, from the binary (it works without internet).
+async fn graphiql_asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    match crate::graphiql::asset(&file) {
+        Some(asset) if !state.production => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            asset.bytes,
+        )
+            .into_response(),
+        _ => (StatusCode::NOT_FOUND, "no such GraphiQL asset").into_response(),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -428,8 +412,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     );
     let _ = writeln!(out, "# TYPE dunlog_http_requests_total counter");
     let _ = writeln!(out, "dunlog_http_requests_total {}", load(&m.requests));
+    let _ = writeln!(out, "# HELP dunlog_http_request_errors_total GraphQL HTTP requests answered with at least one error.");
     let _ = writeln!(out, "# TYPE dunlog_http_request_errors_total counter");
     let _ = writeln!(out, "dunlog_http_request_errors_total {}", load(&m.errors));
+    let _ = writeln!(out, "# HELP dunlog_http_requests_limited_total GraphQL HTTP requests refused by a limit (LIMIT).");
     let _ = writeln!(out, "# TYPE dunlog_http_requests_limited_total counter");
     let _ = writeln!(
         out,
@@ -463,10 +449,19 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "dunlog_http_request_duration_seconds_count {}",
         load(&m.requests)
     );
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_appends_total Appends to the log (each one durable batch of one command)."
+    );
     let _ = writeln!(out, "# TYPE dunlog_appends_total counter");
     let _ = writeln!(out, "dunlog_appends_total {}", load(&s.appends));
+    let _ = writeln!(
+        out,
+        "# HELP dunlog_events_appended_total Events appended to the log."
+    );
     let _ = writeln!(out, "# TYPE dunlog_events_appended_total counter");
     let _ = writeln!(out, "dunlog_events_appended_total {}", load(&s.events));
+    let _ = writeln!(out, "# HELP dunlog_append_conflicts_total Appends that met a version conflict and were retried.");
     let _ = writeln!(out, "# TYPE dunlog_append_conflicts_total counter");
     let _ = writeln!(out, "dunlog_append_conflicts_total {}", load(&s.conflicts));
     let _ = writeln!(
@@ -502,34 +497,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
-
-const GRAPHIQL_HTML: &str = r#"<!doctype html>
-<html>
-<head>
-  <meta charset="utf-8">
-  <title>dunlog GraphiQL</title>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
-</head>
-<body style="margin:0">
-  <div id="graphiql" style="height:100vh"></div>
-  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-  <script>
-    const ws = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql/ws';
-    const fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl: ws });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        defaultEditorToolsVisibility: true,
-        defaultHeaders: '{"Authorization": "Bearer PASTE-YOUR-TOKEN"}',
-        defaultQuery: '{ aging(first: 10) { asOf buckets totals { currency amounts total } rows { nodes { customerId name amounts total } } } }',
-      }),
-    );
-  </script>
-</body>
-</html>
-"#;
 
 #[cfg(test)]
 mod tests {

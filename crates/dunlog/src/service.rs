@@ -18,14 +18,15 @@ use crate::live::Live;
 
 /// How many times a command is re-decided after a version conflict before `CONFLICT`.
 pub const CONFLICT_RETRIES_MAX: usize = 5;
-/// Longest idempotency key accepted, in bytes.
-pub const IDEMPOTENCY_KEY_LEN_MAX: usize = 128;
-/// Most days one tick may walk for one account (about ten years). The clock decides day by day
-/// and each day looks at every entry of every invoice, so a date centuries ahead (`9999-12-31`)
-/// would pin a core for hours; further ticks are made in steps.
-pub const TICK_DAYS_MAX: i64 = 3_660;
+pub use crate::limits::{IDEMPOTENCY_KEY_LEN_MAX, TICK_DAYS_MAX};
 /// The actor recorded on events the clock emits.
 pub const CLOCK_ACTOR: &str = "clock";
+
+/// The clock's instant at microsecond precision, as SPEC §2 records instants.
+pub fn now_micros() -> DateTime<Utc> {
+    use chrono::SubsecRound as _;
+    Utc::now().trunc_subsecs(6)
+}
 
 /// Why a request failed: a named kind of SPEC §4 with a message naming the field, or an internal
 /// failure (logged; clients see `INTERNAL` only).
@@ -49,6 +50,15 @@ impl std::fmt::Display for ServiceError {
         match self {
             ServiceError::Rejected { kind, message } => write!(f, "{kind}: {message}"),
             ServiceError::Internal(e) => write!(f, "internal error: {e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for ServiceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServiceError::Rejected { .. } => None,
+            ServiceError::Internal(e) => Some(e.as_ref()),
         }
     }
 }
@@ -285,7 +295,7 @@ impl Service {
         policy_version: u32,
         idempotency: Option<Idempotency>,
     ) -> AppendRequest {
-        let now = Utc::now();
+        let now = now_micros();
         AppendRequest {
             stream,
             expected,
@@ -416,7 +426,9 @@ impl Service {
         }
         let stream = customer_id.stream();
         for _attempt in 0..CONFLICT_RETRIES_MAX {
-            let now = Utc::now();
+            // Instants are recorded at microsecond precision (SPEC §2): a contact's default
+            // `sent_at`/`called_at` is this `now`.
+            let now = now_micros();
             // The last day the clock walked for the account: a fact dated on or before it is
             // reconciled with what the clock decided (SPEC §5), in the command's own append.
             let clock = self.last_tick(&customer_id)?;

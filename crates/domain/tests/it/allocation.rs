@@ -230,7 +230,7 @@ fn cash_only_lift_waits_for_the_tick_when_the_clock_is_behind() {
         &cash_only,
         &given[..4],
         given[4].clone(),
-        "Ok([PaymentReceived P1 1000.00 2026-04-09 [A 1000.00 discount 0] unapplied 0.00])",
+        "Ok([PaymentReceived P1 1000.00 2026-04-09 [A 1000.00 discount 0.00] unapplied 0.00])",
     );
     check_with(
         &cash_only,

@@ -32,7 +32,7 @@ fn a_back_dated_payment_reverses_each_fee_it_makes_unjustified() {
     check(
         &walked_past_due(),
         pay("P1", "1000.00", "2026-04-02"),
-        "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0] unapplied 0.00; \
+        "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0.00] unapplied 0.00; \
          LateFeeReversed A 15.00 #1 unapplied 0.00 reverses @3 (payment P1 received 2026-04-02); \
          AccountReleased reconciled auto 2026-05-01; \
          LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @5 (payment P1 received 2026-04-02)])",
@@ -45,7 +45,7 @@ fn a_back_dated_partial_payment_re_prices_the_fee_it_halves() {
     check(
         &walked_past_due(),
         pay("P1", "500.00", "2026-04-20"),
-        "Ok([PaymentReceived P1 500.00 2026-04-20 [A 500.00 discount 0] unapplied 0.00; \
+        "Ok([PaymentReceived P1 500.00 2026-04-20 [A 500.00 discount 0.00] unapplied 0.00; \
          LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @5 (payment P1 received 2026-04-20); \
          LateFeeCharged A 7.50 2026-05-05 #2])",
     );
@@ -118,7 +118,7 @@ fn a_payment_inside_a_promises_grace_reinstates_it_and_lifts_cash_only_while_oth
     check(
         &given,
         pay_to("P1", "1000.00", "2026-04-06", &[("A", "1000.00")]),
-        "Ok([PaymentReceived P1 1000.00 2026-04-06 [A 1000.00 discount 0] unapplied 0.00; \
+        "Ok([PaymentReceived P1 1000.00 2026-04-06 [A 1000.00 discount 0.00] unapplied 0.00; \
          PromiseReinstated PR1 2026-04-08 reverses @5 (payment P1 received 2026-04-06); \
          CashOnlyLifted 2026-04-08; \
          PromiseKept PR1 2026-04-06])",
@@ -134,7 +134,7 @@ fn a_hold_never_justified_is_released_from_its_first_day_even_without_auto_relea
         &no_auto_release,
         &walked_past_due(),
         pay("P1", "1000.00", "2026-04-02"),
-        "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0] unapplied 0.00; \
+        "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0.00] unapplied 0.00; \
          LateFeeReversed A 15.00 #1 unapplied 0.00 reverses @3 (payment P1 received 2026-04-02); \
          AccountReleased reconciled auto 2026-05-01; \
          LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @5 (payment P1 received 2026-04-02)])",
@@ -152,7 +152,7 @@ fn a_hold_justified_once_stays_when_auto_release_is_off() {
         &no_auto_release,
         &walked_past_due(),
         pay("P1", "1030.00", "2026-05-10"),
-        "Ok([PaymentReceived P1 1030.00 2026-05-10 [A 1030.00 discount 0] unapplied 0.00])",
+        "Ok([PaymentReceived P1 1030.00 2026-05-10 [A 1030.00 discount 0.00] unapplied 0.00])",
     );
 }
 

@@ -1,6 +1,10 @@
 //! The GraphQL API of SPEC §8: schema, queries, mutations, the `events` subscription, error
 //! codes and role checks.
 
+pub mod admin;
+pub mod document;
+pub mod error;
+pub mod input;
 pub mod mutation;
 pub mod query;
 pub mod reminders;
@@ -8,48 +12,57 @@ pub mod scalars;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::{Context, ErrorExtensions, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use domain::ErrorKind;
 
 use crate::auth::{Principal, Role};
-use crate::service::{Service, ServiceError};
+use crate::limits::{QUERY_DIRECTIVES_MAX, QUERY_RECURSIVE_DEPTH_MAX};
+use crate::service::Service;
+
+pub use error::{
+    coded_error, internal_error, limit_error, policy_error, service_error, validation_error,
+};
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
-/// Every query: the read models and the reminder previews (SPEC §12).
-#[derive(async_graphql::MergedObject, Default)]
+/// Every query: the read models (`query.rs`), administration (`admin.rs`) and the reminder
+/// previews (`reminders.rs`, SPEC §12).
+#[derive(MergedObject, Default)]
 #[graphql(name = "QueryRoot")]
-pub struct Query(QueryRoot, reminders::ReminderQuery);
+pub struct Query(QueryRoot, admin::AdminQuery, reminders::ReminderQuery);
 
-/// Every mutation: the commands and `sendReminder` (SPEC §12).
-#[derive(async_graphql::MergedObject, Default)]
+/// Every mutation: one per command (`mutation.rs`), administration (`admin.rs`) and
+/// `sendReminder` (`reminders.rs`, SPEC §12).
+#[derive(MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
-pub struct Mutation(MutationRoot, reminders::ReminderMutation);
+pub struct Mutation(
+    MutationRoot,
+    admin::AdminMutation,
+    reminders::ReminderMutation,
+);
 
 pub type DunlogSchema = Schema<Query, Mutation, SubscriptionRoot>;
 pub type ApiResult<T> = async_graphql::Result<T>;
-
-/// Deepest query accepted.
-pub const QUERY_DEPTH_MAX: usize = 12;
-/// Most fields (counted with aliases) one query may select.
-pub const QUERY_COMPLEXITY_MAX: usize = 2_000;
-/// Most directives on one field.
-pub const QUERY_DIRECTIVES_MAX: usize = 8;
-/// Deepest nesting of the query text itself.
-pub const QUERY_RECURSIVE_DEPTH_MAX: usize = 32;
 
 /// Who is asking: set by the HTTP layer from the bearer token (`None`: no or unknown token).
 #[derive(Clone, Debug)]
 pub struct Caller(pub Option<Principal>);
 
-/// Builds the schema; `production` turns off introspection and field suggestions.
+/// Set beside `Caller(None)` when a bearer token was sent but matches no token (unknown or
+/// revoked), so the answer can say so rather than ask for a token.
+#[derive(Clone, Copy, Debug)]
+pub struct UnknownToken;
+
+/// Builds the schema; `production` turns off introspection (refused with an error) and field
+/// suggestions. Depth and complexity are checked by [`document::DocumentChecks`], which counts
+/// introspection apart; async-graphql's own nesting and directive checks stay as a backstop
+/// with the same bounds.
 pub fn schema(service: Service, production: bool) -> DunlogSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(service)
-        .limit_depth(QUERY_DEPTH_MAX)
-        .limit_complexity(QUERY_COMPLEXITY_MAX)
+        .extension(document::DocumentChecks { production })
         .limit_directives(QUERY_DIRECTIVES_MAX)
         .limit_recursive_depth(QUERY_RECURSIVE_DEPTH_MAX);
     if production {
@@ -65,38 +78,15 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-pub fn coded_error(kind: ErrorKind, message: impl Into<String>) -> async_graphql::Error {
-    let code = kind.code();
-    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
-}
-
-pub fn validation_error(message: impl Into<String>) -> async_graphql::Error {
-    coded_error(ErrorKind::Validation, message)
-}
-
-pub fn limit_error(message: impl Into<String>) -> async_graphql::Error {
-    coded_error(ErrorKind::Limit, message)
-}
-
-/// A service failure as clients see it; internal failures are logged with a correlation id.
-pub fn service_error(e: ServiceError) -> async_graphql::Error {
-    match e {
-        ServiceError::Rejected { kind, message } => coded_error(kind, message),
-        ServiceError::Internal(e) => internal_error(e),
-    }
-}
-
-pub fn internal_error(e: impl std::fmt::Display) -> async_graphql::Error {
-    let id = uuid::Uuid::now_v7();
-    tracing::error!(correlation_id = %id, error = %e, "internal error");
-    async_graphql::Error::new(format!("internal error (correlation id {id})"))
-        .extend_with(|_, ext| ext.set("code", "INTERNAL"))
-}
-
 /// The caller, if their role is at least `min`: else `UNAUTHENTICATED` or `FORBIDDEN`.
 pub fn require<'a>(ctx: &'a Context<'_>, min: Role) -> ApiResult<&'a Principal> {
     let caller = ctx.data_opt::<Caller>().and_then(|c| c.0.as_ref());
     match caller {
+        None if ctx.data_opt::<UnknownToken>().is_some() => Err(coded_error(
+            ErrorKind::Unauthenticated,
+            "authorization: the bearer token is unknown or revoked; ask an admin for a new one \
+             (createToken, or dunlog token create)",
+        )),
         None => Err(coded_error(
             ErrorKind::Unauthenticated,
             "authorization: send a bearer token (Authorization: Bearer …)",

@@ -3,21 +3,96 @@
 //! own command (its snake_case JSON form) so the domain alone decides what is valid.
 
 use async_graphql::{Context, InputObject, Object, ID};
-use domain::{Command, ErrorKind};
+use domain::Command;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::scalars::{Date, Decimal, Instant};
 use super::types::{CommandResult, EventRecord, Exposure};
-use super::{coded_error, require, service, service_error, validation_error, ApiResult};
+use super::{policy_error, require, service, service_error, validation_error, ApiResult};
 use crate::auth::Role;
+use crate::limits::check_idempotency_key;
 
+/// Payment terms. Days are GraphQL `Int`s (32-bit, signed); a negative one is refused here,
+/// naming the field, before the command is built.
 #[derive(InputObject, Serialize)]
 pub struct TermsInput {
-    pub net_days: u32,
+    pub net_days: i32,
     pub discount_percent: Option<Decimal>,
-    pub discount_days: Option<u32>,
+    pub discount_days: Option<i32>,
 }
+
+impl TermsInput {
+    /// Refuses negative days, naming `at` (`terms`) and the field.
+    fn check(&self, at: &str) -> ApiResult<()> {
+        let days = [
+            ("netDays", Some(self.net_days)),
+            ("discountDays", self.discount_days),
+        ];
+        for (field, value) in days {
+            if let Some(v) = value.filter(|v| *v < 0) {
+                return Err(validation_error(format!(
+                    "{at}.{field} = {v}: must be 0 or more (days after the invoice date)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a mutation input makes before it becomes a command (most checks are the domain's).
+trait CheckInput {
+    fn check(&self) -> ApiResult<()> {
+        Ok(())
+    }
+}
+
+impl CheckInput for OpenAccountInput {
+    fn check(&self) -> ApiResult<()> {
+        self.terms.check("input.terms")
+    }
+}
+
+impl CheckInput for ChangeTermsInput {
+    fn check(&self) -> ApiResult<()> {
+        self.terms.check("input.terms")
+    }
+}
+
+impl CheckInput for IssueInvoiceInput {
+    fn check(&self) -> ApiResult<()> {
+        self.terms
+            .as_ref()
+            .map_or(Ok(()), |t| t.check("input.terms"))
+    }
+}
+
+macro_rules! no_input_checks {
+    ($($input:ty),* $(,)?) => { $(impl CheckInput for $input {})* };
+}
+
+no_input_checks!(
+    ChangeCreditLimitInput,
+    UpdateContactDetailsInput,
+    VerifyContactDetailsInput,
+    AssignSalesRepInput,
+    ConfirmDeliveryInput,
+    RaiseDisputeInput,
+    ResolveDisputeInput,
+    IssueCreditNoteInput,
+    WriteOffInvoiceInput,
+    RecordPaymentInput,
+    ReversePaymentInput,
+    ApplyUnappliedCashInput,
+    RecordReminderInput,
+    LogCallInput,
+    NotifySalesRepInput,
+    RecordPromiseInput,
+    AgreePaymentPlanInput,
+    HoldAccountInput,
+    ReleaseAccountInput,
+    EscalateInput,
+);
 
 #[derive(InputObject, Serialize)]
 pub struct ContactsInput {
@@ -312,13 +387,14 @@ pub fn to_command(name: &str, input: &impl Serialize) -> ApiResult<(Command, Opt
     Ok((command, key))
 }
 
-async fn run(
+async fn run<I: Serialize + CheckInput>(
     ctx: &Context<'_>,
     min: Role,
     name: &str,
-    input: &impl Serialize,
+    input: &I,
 ) -> ApiResult<CommandResult> {
     let caller = require(ctx, min)?;
+    input.check()?;
     let (command, key) = to_command(name, input)?;
     let output = service(ctx)?
         .execute(&caller.name, command, key)
@@ -335,7 +411,8 @@ pub struct MutationRoot;
 
 macro_rules! command_mutations {
     ($( $(#[$doc:meta])* $method:ident($input:ty) => $name:literal, $role:expr; )*) => {
-        #[Object(name = "LedgerMutationRoot")]
+        // Named apart from the merged `MutationRoot` (mod.rs) it is part of.
+        #[Object(name = "CommandMutations")]
         impl MutationRoot {
             $(
                 $(#[$doc])*
@@ -354,7 +431,7 @@ macro_rules! command_mutations {
                 let events = service(ctx)?
                     .adopt_policy(&caller.name, &input.document, input.idempotency_key.clone())
                     .await
-                    .map_err(service_error)?;
+                    .map_err(policy_error)?;
                 Ok(CommandResult {
                     events: events.iter().map(EventRecord::from).collect(),
                     exposure: None,
@@ -370,8 +447,8 @@ macro_rules! command_mutations {
                     Some(d) => d.0,
                     None => service(ctx)?.today(),
                 };
-                if input.idempotency_key.as_deref().is_some_and(|k| k.len() > 128) {
-                    return Err(coded_error(ErrorKind::Validation, "idempotencyKey: longer than 128 bytes"));
+                if let Some(key) = input.idempotency_key.as_deref() {
+                    check_idempotency_key(key).map_err(validation_error)?;
                 }
                 let events = service(ctx)?.tick(date).await.map_err(service_error)?;
                 Ok(CommandResult {

@@ -20,12 +20,11 @@ use crate::auth::Role;
 #[derive(Default)]
 pub struct QueryRoot;
 
-/// Complexity charged for a `knownAt` field: each replays the log into a fresh ledger (cached), so
-/// one query may ask for only a few.
-pub const KNOWN_AT_COST: usize = 400;
+use crate::limits::{KNOWN_AT_COST, METRICS_WINDOW_DAYS_MAX};
 
 fn customer_id(value: &str) -> ApiResult<CustomerId> {
-    CustomerId::parse(value).map_err(|e| validation_error(e.to_string()))
+    CustomerId::parse(value)
+        .map_err(|e| validation_error(super::error::camel_case_fields(&e.to_string())))
 }
 
 fn today() -> chrono::NaiveDate {
@@ -58,8 +57,8 @@ fn not_found(field: &str, value: &str) -> async_graphql::Error {
     )
 }
 
-// Named apart from the root it is merged into (`graphql::Query`, exposed as `QueryRoot`).
-#[Object(name = "LedgerQueryRoot")]
+// Named apart from the merged `QueryRoot` (mod.rs) it is part of.
+#[Object(name = "ReadModelQueries")]
 impl QueryRoot {
     #[graphql(complexity = "child_complexity + known_at.map_or(0, |_| KNOWN_AT_COST)")]
     /// Aging of every account as of a business date (default today), by bucket.
@@ -73,6 +72,14 @@ impl QueryRoot {
         after: Option<String>,
     ) -> ApiResult<AgingReport> {
         require(ctx, Role::Viewer)?;
+        // A currency the ledger could never hold is a mistake, not an empty report.
+        if let Some(code) = &currency {
+            domain::Currency::parse(code).map_err(|_| {
+                validation_error(format!(
+                    "currency = {code:?}: not an ISO 4217 code; write three capitals, e.g. \"EUR\""
+                ))
+            })?;
+        }
         let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
         with_ledger(ctx, known_at, |ledger| {
             AgingReport::new(
@@ -308,8 +315,24 @@ impl QueryRoot {
         require(ctx, Role::Viewer)?;
         let customer = self::customer_id(&customer_id)?;
         let invoice = invoice_id
-            .map(|i| domain::InvoiceId::parse(&i).map_err(|e| validation_error(e.to_string())))
+            .map(|i| {
+                domain::InvoiceId::parse(&i)
+                    .map_err(|e| validation_error(super::error::camel_case_fields(&e.to_string())))
+            })
             .transpose()?;
+        if let (Some(Instant(f)), Some(Instant(t))) = (from, to) {
+            if f > t {
+                return Err(validation_error(format!(
+                    "from = \"{}\": after to = \"{}\"; give a range with from on or before to",
+                    Instant(f)
+                        .0
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    Instant(t)
+                        .0
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                )));
+            }
+        }
         with_ledger(ctx, known_at, |ledger| {
             if ledger.account(&customer).is_none() {
                 return Err(not_found("customerId", &customer_id));
@@ -393,10 +416,10 @@ impl QueryRoot {
         let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
         let window = match window_days {
             None => 90,
-            Some(w) if (1..=3660).contains(&w) => w as u32,
+            Some(w) if (1..=METRICS_WINDOW_DAYS_MAX).contains(&w) => w.unsigned_abs(),
             Some(w) => {
                 return Err(validation_error(format!(
-                    "windowDays = {w}: must be 1 to 3660"
+                    "windowDays = {w}: must be 1 to {METRICS_WINDOW_DAYS_MAX}"
                 )))
             }
         };

@@ -12,10 +12,7 @@ use store::RecordedEvent;
 use super::scalars::{Date, Decimal, Instant, Position};
 use super::{limit_error, ApiResult};
 
-/// Most items one page may hold.
-pub const PAGE_SIZE_MAX: usize = 500;
-/// Items per page when `first` is not given.
-pub const PAGE_SIZE_DEFAULT: usize = 50;
+use crate::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
 
 pub type Page<T, N = DefaultConnectionName, E = DefaultEdgeName> =
     Connection<String, T, EmptyFields, EmptyFields, N, E>;
