@@ -258,16 +258,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             appends_only,
         } => {
             if appends_only {
-                crate::bench::fresh_dir(&data)?;
-                let report = runtime()?.block_on(crate::bench::appends(&data, !json))?;
+                loadtest::bench::fresh_dir(&data)?;
+                let report = runtime()?.block_on(loadtest::bench::appends(&data, !json))?;
                 println!("{}", serde_json::to_string(&report)?);
             } else {
                 let report =
-                    runtime()?.block_on(crate::bench::run(&data, events, accounts, !json))?;
+                    runtime()?.block_on(loadtest::bench::run(&data, events, accounts, !json))?;
                 if json {
                     println!("{}", serde_json::to_string(&report)?);
                 } else {
-                    crate::bench::print_table(&report);
+                    loadtest::bench::print_table(&report);
                 }
             }
         }
@@ -286,7 +286,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if seconds == 0 || interval == 0 {
                 bail!("--minutes/--seconds and --interval must be above 0");
             }
-            let options = crate::soak::SoakOptions {
+            let options = loadtest::soak::SoakOptions {
                 duration: std::time::Duration::from_secs(seconds),
                 writers,
                 readers,
@@ -296,11 +296,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 think: std::time::Duration::from_millis(think_ms),
                 progress: true,
             };
-            let report = runtime()?.block_on(crate::soak::run(&data, options))?;
+            let report = runtime()?.block_on(loadtest::soak::run(&data, options))?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                crate::soak::print_report(&report);
+                loadtest::soak::print_report(&report);
             }
             if !report.ok() {
                 eprintln!("soak: a correctness check failed");

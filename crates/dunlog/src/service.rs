@@ -164,19 +164,8 @@ pub const VERIFY_CHECKPOINT_KEY: &str = "verify/checkpoint";
 
 fn parse_checkpoint(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let (position, hex) = text.trim().split_once(' ')?;
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut hash = [0u8; 32];
-    for (i, byte) in hash.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some((position.parse().ok()?, hash))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let (position, hash) = text.trim().split_once(' ')?;
+    Some((position.parse().ok()?, store::hex::from_hex_array(hash)?))
 }
 
 /// The start-up chain check: verifies the log from the last verified position (kept in `meta`
@@ -203,7 +192,7 @@ pub fn check_chain(store: &Store) -> anyhow::Result<Option<String>> {
         if let Some(last) = store.read_from(head - 1, 1)?.pop() {
             store.meta_put(
                 VERIFY_CHECKPOINT_KEY,
-                format!("{} {}", last.position, hex(&last.hash)).as_bytes(),
+                format!("{} {}", last.position, store::hex::to_hex(&last.hash)).as_bytes(),
             )?;
         }
     }

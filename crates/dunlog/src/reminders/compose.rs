@@ -61,9 +61,7 @@ pub fn canonical_body(body: &str) -> String {
     out
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use store::hex::to_hex as hex;
 
 /// The `Message-ID` of the reminder for (account, step, invoices, date): the same inputs give the
 /// same id after any restart, which is what lets a re-send after a crash be recognised as the
