@@ -1,6 +1,5 @@
-//! The collection policy (SPEC §5): a TOML document, parsed and validated into rules.
-//!
-//! Errors carry the line and the field. A missing section turns its rule off (see docs/policy.md).
+//! The policy document as written (TOML with spans) and its validation into a [`Policy`], with
+//! errors naming the line and the field. Never a rule's meaning: the values are in `policy`.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -9,209 +8,15 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::{
+    AgingBasis, AgingRules, Anchor, HoldRules, LadderStep, LateFees, MinOpenAmount, OnBroken,
+    Policy, Probation, PromiseRules, SendMode, AGING_BUCKETS_MAX, LADDER_STEPS_MAX,
+};
 use crate::error::DomainError;
-use crate::event::PolicyAdopted;
-
-/// The policy shipped as `policies/default.toml` (seeds 000/001/002/004).
-pub const DEFAULT_POLICY_TOML: &str = include_str!("../../../policies/default.toml");
-/// Seed 003: one reminder 15 days after the invoice date, no calls, no fees.
-pub const SINGLE_REMINDER_POLICY_TOML: &str =
-    include_str!("../../../policies/single-reminder.toml");
-
-/// Longest policy document accepted, in bytes.
-pub const POLICY_DOCUMENT_LEN_MAX: usize = 64 * 1024;
-/// Most ladder steps a policy may have.
-pub const LADDER_STEPS_MAX: usize = 64;
-/// Most aging buckets a policy may have.
-pub const AGING_BUCKETS_MAX: usize = 32;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AgingBasis {
-    /// Days counted from the due date.
-    Due,
-    /// Days counted from the issue date.
-    Issue,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AgingRules {
-    pub basis: AgingBasis,
-    /// Upper bounds of the aged buckets, strictly increasing and > 0.
-    pub buckets: Vec<u32>,
-}
-
-impl AgingRules {
-    /// Bucket labels, Current first: `Current, 1-30, 31-60, …, 121+`.
-    pub fn labels(&self) -> Vec<String> {
-        let mut labels = vec!["Current".to_owned()];
-        let mut low = 0u32;
-        for &high in &self.buckets {
-            labels.push(format!("{}-{}", low + 1, high));
-            low = high;
-        }
-        labels.push(format!("{}+", low + 1));
-        labels
-    }
-
-    /// The bucket index for an age in days (0 = Current).
-    pub fn bucket_of(&self, days: i64) -> usize {
-        if days <= 0 {
-            return 0;
-        }
-        for (i, &high) in self.buckets.iter().enumerate() {
-            if days <= i64::from(high) {
-                return i + 1;
-            }
-        }
-        self.buckets.len() + 1
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Probation {
-    pub days: u32,
-    pub limit_ratio: Decimal,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HoldRules {
-    pub days_past_due: Option<u32>,
-    pub over_limit: bool,
-    pub auto_release: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnBroken {
-    CashOnly,
-    Hold,
-    None,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PromiseRules {
-    pub grace_days: u32,
-    pub on_broken: OnBroken,
-    /// An invoice covered by an active promise does not count for the `days_past_due` hold
-    /// (SPEC §5 "a new understanding"; default true).
-    pub suspend_holds: bool,
-    /// An invoice covered by an active promise accrues no late fee (default true).
-    pub suspend_late_fees: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LateFees {
-    pub percent: Decimal,
-    pub after_days: u32,
-    /// `None`: a single fee.
-    pub every_days: Option<u32>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Anchor {
-    Issue,
-    Due,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LadderStep {
-    pub step: String,
-    pub from: Anchor,
-    pub days: i32,
-    pub channel: String,
-    /// Whether dunlog sends this step by itself when it falls due (SPEC §12). Only `email` and
-    /// `letter` steps can be sent; every other channel is `Manual`.
-    pub send: SendMode,
-    /// The least open amount an invoice must have for this step to be offered (`None`: any).
-    /// A smaller balance stays at the step before: tiny balances are written off or chased,
-    /// not sent to an agency.
-    pub min_open_amount: Option<MinOpenAmount>,
-}
-
-/// Who sends a reminder step: dunlog on its own (`auto`) or a person pressing send (`manual`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum SendMode {
-    Auto,
-    #[default]
-    Manual,
-}
-
-/// A ladder step's `min_open_amount`: one amount in every account's currency, or one per
-/// currency (a currency the table does not name has no minimum).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MinOpenAmount {
-    Any(Decimal),
-    PerCurrency(std::collections::BTreeMap<String, Decimal>),
-}
-
-impl LadderStep {
-    /// True when dunlog can deliver this step itself (an e-mail or a letter).
-    pub fn is_deliverable(&self) -> bool {
-        matches!(self.channel.as_str(), "email" | "letter")
-    }
-
-    /// Whether an invoice with `open` left in `currency` (ISO code) may be given this step.
-    pub fn offered_for(&self, open: Decimal, currency: &str) -> bool {
-        let min = match &self.min_open_amount {
-            None => return true,
-            Some(MinOpenAmount::Any(min)) => Some(*min),
-            Some(MinOpenAmount::PerCurrency(table)) => table.get(currency).copied(),
-        };
-        min.is_none_or(|min| open >= min)
-    }
-}
-
-/// A validated policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Policy {
-    pub name: String,
-    pub aging: AgingRules,
-    pub probation: Probation,
-    pub holds: HoldRules,
-    pub promises: PromiseRules,
-    pub late_fees: Option<LateFees>,
-    pub ladder: Vec<LadderStep>,
-}
-
-impl Policy {
-    /// The policy of `policies/default.toml`.
-    pub fn default_policy() -> Policy {
-        // The shipped document is checked by a test; parsing it cannot fail at run time.
-        Policy::parse(DEFAULT_POLICY_TOML).unwrap_or_else(|e| unreachable!("default policy: {e}"))
-    }
-
-    /// Parses and validates a policy document.
-    pub fn parse(document: &str) -> Result<Policy, DomainError> {
-        if document.len() > POLICY_DOCUMENT_LEN_MAX {
-            return Err(DomainError::InvalidPolicy {
-                line: 1,
-                field: "document".to_owned(),
-                message: format!("longer than {POLICY_DOCUMENT_LEN_MAX} bytes"),
-            });
-        }
-        let doc: Doc = toml::from_str(document).map_err(|e| syntax_error(document, &e))?;
-        Validator { document }.validate(doc)
-    }
-
-    pub fn step(&self, name: &str) -> Option<&LadderStep> {
-        self.ladder.iter().find(|s| s.step == name)
-    }
-}
-
-/// Decides `AdoptPolicy`: the document must parse and validate; versions count 1, 2, 3, ….
-pub fn decide_adopt(document: &str, current_version: u32) -> Result<PolicyAdopted, DomainError> {
-    let policy = Policy::parse(document)?;
-    Ok(PolicyAdopted {
-        version: current_version + 1,
-        name: policy.name,
-        document: document.to_owned(),
-    })
-}
-
-// ---- The document as written -----------------------------------------------------------------
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Doc {
+pub(super) struct Doc {
     name: Spanned<String>,
     aging: Option<AgingDoc>,
     probation: Option<ProbationDoc>,
@@ -290,8 +95,8 @@ enum DecimalDoc {
     Float(f64),
 }
 
-struct Validator<'a> {
-    document: &'a str,
+pub(super) struct Validator<'a> {
+    pub(super) document: &'a str,
 }
 
 impl Validator<'_> {
@@ -376,17 +181,30 @@ impl Validator<'_> {
         }
     }
 
-    fn validate(&self, doc: Doc) -> Result<Policy, DomainError> {
+    /// Validates the document section by section, in the order docs/policy.md describes them;
+    /// the first error found is the one reported.
+    pub(super) fn validate(&self, doc: Doc) -> Result<Policy, DomainError> {
         let name = doc.name.get_ref().trim().to_owned();
         if name.is_empty() {
             return Err(self.err(doc.name.span(), "name", "must not be empty"));
         }
+        Ok(Policy {
+            name,
+            aging: self.aging(doc.aging)?,
+            probation: self.probation(doc.probation)?,
+            holds: self.holds(doc.holds)?,
+            promises: self.promises(doc.promises)?,
+            late_fees: self.late_fees(doc.late_fees)?,
+            ladder: self.ladder(doc.ladder)?,
+        })
+    }
 
+    fn aging(&self, doc: Option<AgingDoc>) -> Result<AgingRules, DomainError> {
         let mut aging = AgingRules {
             basis: AgingBasis::Due,
             buckets: vec![30, 60, 90, 120],
         };
-        if let Some(a) = doc.aging {
+        if let Some(a) = doc {
             if let Some(basis) = a.basis {
                 aging.basis = match basis.get_ref().as_str() {
                     "due" => AgingBasis::Due,
@@ -435,12 +253,15 @@ impl Validator<'_> {
                 aging.buckets = out;
             }
         }
+        Ok(aging)
+    }
 
+    fn probation(&self, doc: Option<ProbationDoc>) -> Result<Probation, DomainError> {
         let mut probation = Probation {
             days: 0,
             limit_ratio: Decimal::ONE,
         };
-        if let Some(p) = doc.probation {
+        if let Some(p) = doc {
             if let Some(d) = &p.days {
                 probation.days = self.days(d, "probation.days", 0)?;
             }
@@ -456,27 +277,33 @@ impl Validator<'_> {
                 probation.limit_ratio = ratio;
             }
         }
+        Ok(probation)
+    }
 
+    fn holds(&self, doc: Option<HoldsDoc>) -> Result<HoldRules, DomainError> {
         let mut holds = HoldRules {
             days_past_due: None,
             over_limit: false,
             auto_release: true,
         };
-        if let Some(h) = doc.holds {
+        if let Some(h) = doc {
             if let Some(d) = &h.days_past_due {
                 holds.days_past_due = Some(self.days(d, "holds.days_past_due", 0)?);
             }
             holds.over_limit = h.over_limit.unwrap_or(false);
             holds.auto_release = h.auto_release.unwrap_or(true);
         }
+        Ok(holds)
+    }
 
+    fn promises(&self, doc: Option<PromisesDoc>) -> Result<PromiseRules, DomainError> {
         let mut promises = PromiseRules {
             grace_days: 0,
             on_broken: OnBroken::None,
             suspend_holds: true,
             suspend_late_fees: true,
         };
-        if let Some(p) = doc.promises {
+        if let Some(p) = doc {
             promises.suspend_holds = p.suspend_holds.unwrap_or(true);
             promises.suspend_late_fees = p.suspend_late_fees.unwrap_or(true);
             if let Some(g) = &p.grace_days {
@@ -504,8 +331,11 @@ impl Validator<'_> {
                 };
             }
         }
+        Ok(promises)
+    }
 
-        let late_fees = match doc.late_fees {
+    fn late_fees(&self, doc: Option<LateFeesDoc>) -> Result<Option<LateFees>, DomainError> {
+        let late_fees = match doc {
             None => None,
             Some(f) => {
                 let percent = self.decimal(&f.percent, "late_fees.percent")?;
@@ -531,8 +361,11 @@ impl Validator<'_> {
                 })
             }
         };
+        Ok(late_fees)
+    }
 
-        if doc.ladder.len() > LADDER_STEPS_MAX {
+    fn ladder(&self, steps: Vec<LadderDoc>) -> Result<Vec<LadderStep>, DomainError> {
+        if steps.len() > LADDER_STEPS_MAX {
             return Err(DomainError::InvalidPolicy {
                 line: 1,
                 field: "ladder".to_owned(),
@@ -540,8 +373,8 @@ impl Validator<'_> {
             });
         }
         let mut seen = HashSet::new();
-        let mut ladder = Vec::with_capacity(doc.ladder.len());
-        for s in doc.ladder {
+        let mut ladder = Vec::with_capacity(steps.len());
+        for s in steps {
             let step = s.step.get_ref().trim().to_owned();
             if step.is_empty() {
                 return Err(self.err(s.step.span(), "ladder.step", "must not be empty"));
@@ -613,16 +446,7 @@ impl Validator<'_> {
                 min_open_amount,
             });
         }
-
-        Ok(Policy {
-            name,
-            aging,
-            probation,
-            holds,
-            promises,
-            late_fees,
-            ladder,
-        })
+        Ok(ladder)
     }
 }
 
@@ -638,7 +462,7 @@ fn line_of(document: &str, offset: usize) -> usize {
 }
 
 /// Turns a TOML error into one naming the line and, where the parser says it, the field.
-fn syntax_error(document: &str, error: &toml::de::Error) -> DomainError {
+pub(super) fn syntax_error(document: &str, error: &toml::de::Error) -> DomainError {
     let line = error
         .span()
         .map(|s| line_of(document, s.start))
