@@ -96,14 +96,48 @@ fn reconcile_once(
     let base = before(account, from);
     let (walked, ideal) = walk(&base, policy, from, span.through, span.enforce_through);
 
-    let mut work = Some(account.clone());
-    // Each with the date it takes effect, for the order of the answer.
-    let mut out: Vec<(NaiveDate, Event)> = Vec::new();
-    let emit = |work: &mut Option<Account>, out: &mut Vec<(NaiveDate, Event)>, e: Event| {
-        evolve(work, &e);
-        out.push((effective_on(&e), e));
+    let mut re = Rewalk {
+        work: Some(account.clone()),
+        out: Vec::new(),
     };
+    reconcile_fees(&mut re, account, &ideal, from, span, cause);
+    reconcile_broken_promises(&mut re, account, &ideal, from, span, cause);
+    reconcile_status(&mut re, &walked, &ideal, from, span);
 
+    // In the order they take effect (stable: within a day, reversals before charges before
+    // promises before status, as emitted).
+    let mut out = re.out;
+    out.sort_by_key(|(on, _)| *on);
+    out
+}
+
+/// The account as reconciliation has changed it so far, and the events that changed it, each
+/// with the date it takes effect (for the order of the answer).
+struct Rewalk {
+    work: Option<Account>,
+    out: Vec<(NaiveDate, Event)>,
+}
+
+impl Rewalk {
+    fn emit(&mut self, e: Event) {
+        let on = effective_on(&e);
+        self.emit_on(on, e);
+    }
+
+    fn emit_on(&mut self, on: NaiveDate, e: Event) {
+        evolve(&mut self.work, &e);
+        self.out.push((on, e));
+    }
+}
+
+fn reconcile_fees(
+    re: &mut Rewalk,
+    account: &Account,
+    ideal: &[Event],
+    from: NaiveDate,
+    span: Span,
+    cause: &str,
+) {
     // Fees: each recorded fee from `from` the walk does not make exactly is reversed; each fee
     // the walk makes that is not recorded is charged.
     let ideal_fees: Vec<&LateFeeCharged> = ideal
@@ -141,7 +175,7 @@ fn reconcile_once(
                 fee_matched[i] = true;
                 continue;
             }
-            let Some(current) = work.as_ref().and_then(|w| w.invoice(&invoice.id)) else {
+            let Some(current) = re.work.as_ref().and_then(|w| w.invoice(&invoice.id)) else {
                 continue;
             };
             let (unapplied, unapplied_on) = released(current, fee.amount, fee.charged_on);
@@ -156,17 +190,24 @@ fn reconcile_once(
                 reason: cause.to_owned(),
                 reverses: fee.position,
             };
-            let e: Event = reversal.into();
-            evolve(&mut work, &e);
-            out.push((fee.charged_on, e));
+            re.emit_on(fee.charged_on, reversal.into());
         }
     }
     for (f, matched) in ideal_fees.iter().zip(&fee_matched) {
         if !matched {
-            emit(&mut work, &mut out, Event::LateFeeCharged((*f).clone()));
+            re.emit(Event::LateFeeCharged((*f).clone()));
         }
     }
+}
 
+fn reconcile_broken_promises(
+    re: &mut Rewalk,
+    account: &Account,
+    ideal: &[Event],
+    from: NaiveDate,
+    span: Span,
+    cause: &str,
+) {
     // Broken promises: the same, by promise, date and shortfall.
     let ideal_broken: Vec<&PromiseBroken> = ideal
         .iter()
@@ -199,21 +240,29 @@ fn reconcile_once(
             reverses: position,
             effective_on: on,
         };
-        emit(&mut work, &mut out, reinstated.into());
+        re.emit(reinstated.into());
     }
     for (b, matched) in ideal_broken.iter().zip(&broken_matched) {
         if !matched {
-            emit(&mut work, &mut out, Event::PromiseBroken((*b).clone()));
+            re.emit(Event::PromiseBroken((*b).clone()));
         }
     }
+}
 
+fn reconcile_status(
+    re: &mut Rewalk,
+    walked: &Account,
+    ideal: &[Event],
+    from: NaiveDate,
+    span: Span,
+) {
     // Cash-only and hold status, day by day: where the recorded status (with what was emitted
     // so far) differs from the walk's, a change effective that day makes it agree — the walk's
     // own event if it changed status that day, else one named `reconciled` that undoes what
     // was recorded. Each change holds until the next recorded one, so the runs line up.
     let mut day = from;
     while day <= span.enforce_through {
-        let Some(current) = work.as_ref() else {
+        let Some(current) = re.work.as_ref() else {
             break;
         };
         let recorded = current.cash_only_on(day).is_some();
@@ -235,9 +284,9 @@ fn reconcile_once(
                     CashOnlyLifted { effective_on: day }.into()
                 }
             });
-            emit(&mut work, &mut out, e);
+            re.emit(e);
         }
-        let Some(current) = work.as_ref() else {
+        let Some(current) = re.work.as_ref() else {
             break;
         };
         let recorded = hold_key(current.hold_on(day));
@@ -263,18 +312,13 @@ fn reconcile_once(
                 }
                 .into(),
             });
-            emit(&mut work, &mut out, e);
+            re.emit(e);
         }
         match day.checked_add_days(Days::new(1)) {
             Some(next) => day = next,
             None => break,
         }
     }
-
-    // In the order they take effect (stable: within a day, reversals before charges before
-    // promises before status, as emitted).
-    out.sort_by_key(|(on, _)| *on);
-    out
 }
 
 /// What distinguishes one hold status from another for reconciliation: held or not, and by

@@ -1,5 +1,6 @@
 //! The domain's one integration-test binary: commands, allocation, the clock, policy, values,
-//! properties over random command sequences, the shared scenarios, and tidy checks on the docs.
+//! properties over random command sequences, the shared scenarios, `evolve` on events it cannot
+//! apply, and tidy checks on the docs and the source.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod allocation;
@@ -7,6 +8,7 @@ mod binary_form;
 mod bounds;
 mod clock;
 mod commands;
+mod evolve;
 mod fuzz;
 mod policy;
 mod properties;

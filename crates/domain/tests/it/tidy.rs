@@ -1,6 +1,6 @@
 //! Tidy tests that make invariants executable: the domain stays pure, every source file says what
-//! lives in it, and docs/events.md and docs/policy.md stay true (every event documented with an
-//! example that decodes as that event, every policy key documented).
+//! lives in it and stays short enough to read, and docs/events.md and docs/policy.md stay true
+//! (every event documented with an example that decodes as that event, every policy key documented).
 
 use std::path::PathBuf;
 
@@ -98,8 +98,8 @@ fn domain_depends_on_no_runtime_storage_or_server() {
     }
 }
 
-#[test]
-fn every_source_file_starts_with_a_doc_line() {
+/// The `.rs` files under the crate's `dirs`, recursively.
+fn rust_files(dirs: &[&str]) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -111,12 +111,19 @@ fn every_source_file_starts_with_a_doc_line() {
         }
     }
     let mut files = Vec::new();
-    for dir in ["src", "tests"] {
+    for dir in dirs {
         walk(
             &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir),
             &mut files,
         );
     }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_source_file_starts_with_a_doc_line() {
+    let files = rust_files(&["src", "tests"]);
     assert!(files.len() > 10);
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -126,4 +133,48 @@ fn every_source_file_starts_with_a_doc_line() {
             file.display()
         );
     }
+}
+
+/// Longest source file, in lines: one concept per file, readable in one sitting (issue 13).
+const SOURCE_FILE_LINES_MAX: usize = 600;
+
+/// Source files allowed over [`SOURCE_FILE_LINES_MAX`], each (path under `src/`, why it must be
+/// long). Empty: every file that grew past the limit was split by concept instead.
+const LONG_SOURCE_FILES: &[(&str, &str)] = &[];
+
+#[test]
+fn no_source_file_is_longer_than_600_lines_unless_allowed_with_a_reason() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut too_long = Vec::new();
+    let mut allowed_but_short = Vec::new();
+    for file in rust_files(&["src"]) {
+        let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+        let name = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let allowed = LONG_SOURCE_FILES.iter().find(|(path, _)| *path == name);
+        match allowed {
+            None if lines > SOURCE_FILE_LINES_MAX => too_long.push(format!("src/{name}: {lines}")),
+            Some(_) if lines <= SOURCE_FILE_LINES_MAX => allowed_but_short.push(name),
+            _ => {}
+        }
+    }
+    for (path, reason) in LONG_SOURCE_FILES {
+        assert!(
+            !reason.trim().is_empty(),
+            "src/{path} is allowed long without a reason"
+        );
+    }
+    assert!(
+        too_long.is_empty(),
+        "longer than {SOURCE_FILE_LINES_MAX} lines: split by concept, or add the file to \
+         LONG_SOURCE_FILES with the reason it must be long:\n{}",
+        too_long.join("\n")
+    );
+    assert!(
+        allowed_but_short.is_empty(),
+        "in LONG_SOURCE_FILES but no longer long (remove them): {allowed_but_short:?}"
+    );
 }
