@@ -1,6 +1,5 @@
-//! The account aggregate: its state, how recorded facts change it (`evolve`), and what it owes
-//! or holds as of a date. `evolve` holds no business rule: every decision was made in `decide`
-//! or the clock and recorded in the event.
+//! The account aggregate: here its state, lookups by id, and what it owes or holds as of a date;
+//! `evolve.rs` how recorded facts change it. Nothing here decides: that is `decide` and the clock.
 
 use std::collections::HashSet;
 

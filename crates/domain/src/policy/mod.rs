@@ -1,4 +1,5 @@
-//! The collection policy (SPEC §5): a TOML document, parsed and validated into rules.
+//! The collection policy (SPEC §5): here the validated rules and what they answer; `parse.rs`
+//! reads the TOML document into them. Never a decision about an account: the clock applies these.
 //!
 //! Errors carry the line and the field. A missing section turns its rule off (see docs/policy.md).
 
