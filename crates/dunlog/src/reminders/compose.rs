@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::templates::{Rendered, Templates};
-use crate::service::ServiceError;
+use crate::app::service::ServiceError;
 
 /// A reminder ready to deliver: everything that goes into the message and into `ReminderSent`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use domain::{CustomerId, ErrorKind, InvoiceId};
 
 use super::types::{CommandResult, EventRecord, Exposure};
 use super::{coded_error, require, service, service_error, validation_error, ApiResult};
-use crate::auth::Role;
+use crate::app::auth::Role;
+use crate::app::service::IDEMPOTENCY_KEY_LEN_MAX;
 use crate::reminders::{Delivered, Request};
-use crate::service::IDEMPOTENCY_KEY_LEN_MAX;
 
 /// A reminder as it would be sent: recipient, subject, body, the language of the template used,
 /// and the invoices it covers.

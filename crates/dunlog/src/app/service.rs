@@ -14,11 +14,11 @@ use store::{
     AppendRequest, ExpectedVersion, Idempotency, NewEvent, RecordedEvent, Store, StoreError,
 };
 
-use crate::live::Live;
+use crate::app::live::Live;
 
 /// How many times a command is re-decided after a version conflict before `CONFLICT`.
 pub const CONFLICT_RETRIES_MAX: usize = 5;
-pub use crate::limits::{IDEMPOTENCY_KEY_LEN_MAX, TICK_DAYS_MAX};
+pub use crate::api::limits::{IDEMPOTENCY_KEY_LEN_MAX, TICK_DAYS_MAX};
 /// The actor recorded on events the clock emits.
 pub const CLOCK_ACTOR: &str = "clock";
 
@@ -123,7 +123,7 @@ pub struct Service {
     pub live: Live,
     pub stats: Arc<AppendStats>,
     /// The API tokens, changed at runtime by `createToken`/`revokeToken` and `dunlog token`.
-    pub tokens: crate::auth::TokenTable,
+    pub tokens: crate::app::auth::TokenTable,
     known_at_cache: Arc<KnownAtCache>,
     /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
     writes_refused: Arc<Option<String>>,
@@ -226,7 +226,7 @@ impl Service {
         }
         let live = Live::start(&store).await?;
         let service = Service {
-            tokens: crate::auth::TokenTable::load(&store),
+            tokens: crate::app::auth::TokenTable::load(&store),
             store,
             live,
             stats: Arc::new(AppendStats::default()),

@@ -6,7 +6,7 @@ use futures::Stream;
 use super::scalars::Position;
 use super::types::EventRecord;
 use super::{internal_error, require, service, ApiResult};
-use crate::auth::Role;
+use crate::app::auth::Role;
 
 pub struct SubscriptionRoot;
 
