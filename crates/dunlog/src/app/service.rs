@@ -343,12 +343,8 @@ impl Service {
         fingerprint: [u8; 32],
     ) -> Result<Option<Vec<RecordedEvent>>, ServiceError> {
         let Some(key) = key else { return Ok(None) };
-        if key.is_empty() || key.len() > IDEMPOTENCY_KEY_LEN_MAX {
-            return Err(ServiceError::rejected(
-                ErrorKind::Validation,
-                format!("idempotencyKey = {key:?}: must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} bytes"),
-            ));
-        }
+        crate::api::limits::check_idempotency_key(key)
+            .map_err(|message| ServiceError::rejected(ErrorKind::Validation, message))?;
         match self.store.idempotency(key)? {
             Some(record) if record.fingerprint == fingerprint => {
                 Ok(Some(self.recorded_at_positions(&record.positions)?))
