@@ -281,6 +281,8 @@ impl Writer {
         Ok(v)
     }
 
+    // Long: one append's checks and staging (idempotency, expected version, chain, keys, index
+    // runs) in the order the durability argument of decision 0040 relies on, read top to bottom.
     fn stage(
         &mut self,
         a: PreparedAppend,
