@@ -179,8 +179,17 @@ impl Reminders {
 
     /// Writes the reminder a request asks for, against the live ledger.
     pub fn compose(&self, service: &Service, req: &Request<'_>) -> Result<Draft, ServiceError> {
+        // The account's stream, read before the ledger's lock is taken: the enclosed statement
+        // is made from it by the same read model as `dunlog statement`.
+        let stream = service.store.read_stream(&req.customer_id.stream(), 0)?;
         let ledger = service.live.read();
-        compose::compose(&ledger, &self.templates, &self.sender, req)
+        compose::compose(
+            &ledger,
+            stream.iter().map(|e| (e.position, &e.event)),
+            &self.templates,
+            &self.sender,
+            req,
+        )
     }
 
     /// Delivers a draft: records it first in the outbox, then attempts it (up to `attempts`
