@@ -38,6 +38,9 @@ use crate::service::{Service, ServiceError};
 /// Test hook: milliseconds to wait between the receiver's acceptance and the append, so a crash
 /// test can kill the server inside that window. Never set in production.
 pub const PAUSE_AFTER_ACCEPT_ENV: &str = "DUNLOG_TEST_PAUSE_AFTER_ACCEPT_MS";
+/// Test hook: milliseconds to wait between the append of `ReminderSent` and the removal of the
+/// outbox entry, so a crash test can kill the server inside that window. Never set in production.
+pub const PAUSE_AFTER_RECORD_ENV: &str = "DUNLOG_TEST_PAUSE_AFTER_RECORD_MS";
 /// The actor recorded on reminders the delivery loop sends on its own (`send = "auto"`).
 pub const DELIVERY_ACTOR: &str = "delivery";
 /// Attempts `sendReminder` makes before answering that delivery is deferred to the loop.
@@ -125,6 +128,7 @@ pub struct Reminders {
     letters: Option<Letters>,
     in_flight: Mutex<HashSet<String>>,
     pause_after_accept: Option<Duration>,
+    pause_after_record: Option<Duration>,
 }
 
 /// Transport settings from `serve`.
@@ -146,6 +150,7 @@ impl Reminders {
             letters: None,
             in_flight: Mutex::new(HashSet::new()),
             pause_after_accept: None,
+            pause_after_record: None,
         }
     }
 
@@ -161,10 +166,14 @@ impl Reminders {
             r.smtp = Some(Smtp::new(url, &from)?);
         }
         r.letters = options.letters_dir.clone().map(|dir| Letters { dir });
-        r.pause_after_accept = std::env::var(PAUSE_AFTER_ACCEPT_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_millis);
+        let pause = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        r.pause_after_accept = pause(PAUSE_AFTER_ACCEPT_ENV);
+        r.pause_after_record = pause(PAUSE_AFTER_RECORD_ENV);
         Ok(r)
     }
 
@@ -327,6 +336,10 @@ impl Reminders {
                 let out = service
                     .execute_keyed(&p.actor, command, p.sent_key(), p.fingerprint("sent"))
                     .await?;
+                if let Some(pause) = self.pause_after_record {
+                    eprintln!("dunlog: recorded {} (test pause)", p.message_id);
+                    tokio::time::sleep(pause).await;
+                }
                 self.remove_pending(p).map_err(ServiceError::Internal)?;
                 Ok(Delivered::Sent(out.events))
             }
