@@ -453,6 +453,14 @@ impl Reminders {
     /// attempt failed for good wait for a person (they show on the worklist). Returns the
     /// deliveries made.
     pub async fn send_due(&self, service: &Service, date: NaiveDate) -> Vec<Delivered> {
+        // A message for an (account, step) still waiting in the outbox (its relay down since
+        // an earlier day) is that step's message: a new day must not write a second one with
+        // a new Message-ID beside it.
+        let waiting: HashSet<(CustomerId, String)> = self
+            .pending()
+            .into_iter()
+            .map(|p| (p.customer_id, p.step))
+            .collect();
         let groups: BTreeMap<(CustomerId, String), Vec<InvoiceId>> = {
             let ledger = service.live.read();
             let policy = ledger.policy_in_use();
@@ -462,7 +470,10 @@ impl Reminders {
                     continue;
                 };
                 let deliverable = compose::channel_of(step).is_some_and(|c| self.can_deliver(c));
-                if step.send != SendMode::Auto || !deliverable || item.last_attempt_failed.is_some()
+                if step.send != SendMode::Auto
+                    || !deliverable
+                    || item.last_attempt_failed.is_some()
+                    || waiting.contains(&(item.customer_id.clone(), item.step.clone()))
                 {
                     continue;
                 }
