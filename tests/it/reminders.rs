@@ -740,8 +740,7 @@ async fn a_reminder_encloses_the_statement_dunlog_statement_gives() {
         )
         .await;
     assert_eq!(
-        answer["data"]["sendReminder"]["events"][0]["type"],
-        "ReminderSent",
+        answer["data"]["sendReminder"]["events"][0]["type"], "ReminderSent",
         "{answer}"
     );
     let email = sink.wait_for(1, DEADLINE)[0].body();
@@ -752,8 +751,7 @@ async fn a_reminder_encloses_the_statement_dunlog_statement_gives() {
         )
         .await;
     assert_eq!(
-        answer["data"]["sendReminder"]["events"][0]["type"],
-        "ReminderSent",
+        answer["data"]["sendReminder"]["events"][0]["type"], "ReminderSent",
         "{answer}"
     );
     let letter = std::fs::read_dir(&letters)
@@ -792,9 +790,10 @@ async fn a_reminder_encloses_the_statement_dunlog_statement_gives() {
             let reference = line["reference"].as_str().expect("reference");
             let balance = line["balance"].as_str().expect("balance");
             assert!(
-                body.lines().any(|l| l.starts_with(line["date"].as_str().unwrap_or("?"))
-                    && l.contains(reference)
-                    && plain_amount(l.rsplit("  ").next().unwrap_or("").trim()) == balance),
+                body.lines()
+                    .any(|l| l.starts_with(line["date"].as_str().unwrap_or("?"))
+                        && l.contains(reference)
+                        && plain_amount(l.rsplit("  ").next().unwrap_or("").trim()) == balance),
                 "{what}: no line for {line} in\n{body}"
             );
         }
@@ -829,7 +828,10 @@ async fn remind_works_beside_a_running_server() {
     let sink = SmtpSink::start();
     let url = sink.url();
     let data = ledger.data();
-    let server = Server::start_with(&data, &["--smtp", &url, "--smtp-from", "credit@dunlog.test"]);
+    let server = Server::start_with(
+        &data,
+        &["--smtp", &url, "--smtp-from", "credit@dunlog.test"],
+    );
     let admin = Client::new(&server, Some(&ledger.admin));
     open_overdue(&admin, "ACME", "pt", Some("financeiro@acme.example.com")).await;
     let preview = cli(
@@ -843,10 +845,16 @@ async fn remind_works_beside_a_running_server() {
             "--preview",
         ],
     );
-    assert!(preview.contains("To: financeiro@acme.example.com"), "{preview}");
+    assert!(
+        preview.contains("To: financeiro@acme.example.com"),
+        "{preview}"
+    );
     assert!(preview.contains("Language: pt"), "{preview}");
     assert!(preview.contains("ACME-1"), "{preview}");
-    assert!(preview.contains("@dunlog.test>"), "the server's sender: {preview}");
+    assert!(
+        preview.contains("@dunlog.test>"),
+        "the server's sender: {preview}"
+    );
     let sent = cli(
         &data,
         &[
@@ -945,9 +953,15 @@ async fn automatic_sending_honours_min_open_amount() {
     }
     let got = sink.received();
     let to: Vec<&str> = got.iter().map(|m| m.to[0].as_str()).collect();
-    assert_eq!(to, ["<ap@big.example.com>"], "only the balance above the minimum");
+    assert_eq!(
+        to,
+        ["<ap@big.example.com>"],
+        "only the balance above the minimum"
+    );
     let client = Client::new(&server, Some(&viewer));
-    assert!(timeline_of(&client, "SMALL", "ReminderSent").await.is_empty());
+    assert!(timeline_of(&client, "SMALL", "ReminderSent")
+        .await
+        .is_empty());
     assert!(timeline_of(&client, "SMALL", "ReminderFailed")
         .await
         .is_empty());
@@ -1039,7 +1053,10 @@ async fn kill_9_between_the_record_and_the_outbox_removal_sends_nothing_twice() 
         let server = Server::start_with(&data, &smtp[..4]);
         let until = Instant::now() + DEADLINE;
         while outbox_entries() > 0 {
-            assert!(Instant::now() < until, "{id}: the entry stays in the outbox");
+            assert!(
+                Instant::now() < until,
+                "{id}: the entry stays in the outbox"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let client = Client::new(&server, Some(&collector));

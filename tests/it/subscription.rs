@@ -131,7 +131,10 @@ async fn a_subscription_ends_when_its_token_is_revoked() {
         .await
         .expect("send subscribe");
     let first = next_json(&mut ws).await;
-    assert_eq!(first["payload"]["data"]["events"]["type"], "PolicyAdopted", "{first}");
+    assert_eq!(
+        first["payload"]["data"]["events"]["type"], "PolicyAdopted",
+        "{first}"
+    );
 
     // Revoked beside the running server, then a new event is appended.
     crate::support::cli(&ledger.data(), &["token", "revoke", "--name", "dashboard"]);

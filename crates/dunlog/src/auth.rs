@@ -248,7 +248,8 @@ impl TokenTable {
     /// not replaced by a new secret under its name) with the same role.
     pub fn still_stands(&self, p: &Principal) -> bool {
         self.current().iter().any(|t| {
-            t.role == p.role && constant_time_eq(t.secret_sha256.as_bytes(), p.secret_sha256.as_bytes())
+            t.role == p.role
+                && constant_time_eq(t.secret_sha256.as_bytes(), p.secret_sha256.as_bytes())
         })
     }
 }

@@ -33,38 +33,35 @@ impl SubscriptionRoot {
         let subscription = store.subscribe(after);
         // The token is checked before every event and every `TOKEN_RECHECK` while none comes:
         // once it is revoked the subscription answers one UNAUTHENTICATED error and ends.
-        Ok(futures::stream::unfold(
-            Some(subscription),
-            move |state| {
-                let (tokens, principal) = (tokens.clone(), principal.clone());
-                async move {
-                    let mut sub = state?;
-                    loop {
-                        if !tokens.still_stands(&principal) {
-                            let error = coded_error(
-                                ErrorKind::Unauthenticated,
-                                format!(
-                                    "authorization: the token {:?} was revoked; the subscription ends",
-                                    principal.name
-                                ),
-                            );
-                            return Some((Err(error), None));
-                        }
-                        // `Subscription::next` is cancel-safe: a time-out loses no event.
-                        match tokio::time::timeout(TOKEN_RECHECK, sub.next()).await {
-                            Err(_) => continue,
-                            Ok(Some(Ok(event))) => {
-                                if !tokens.still_stands(&principal) {
-                                    continue;
-                                }
-                                return Some((Ok(EventRecord::from(&event)), Some(sub)));
+        Ok(futures::stream::unfold(Some(subscription), move |state| {
+            let (tokens, principal) = (tokens.clone(), principal.clone());
+            async move {
+                let mut sub = state?;
+                loop {
+                    if !tokens.still_stands(&principal) {
+                        let error = coded_error(
+                            ErrorKind::Unauthenticated,
+                            format!(
+                                "authorization: the token {:?} was revoked; the subscription ends",
+                                principal.name
+                            ),
+                        );
+                        return Some((Err(error), None));
+                    }
+                    // `Subscription::next` is cancel-safe: a time-out loses no event.
+                    match tokio::time::timeout(TOKEN_RECHECK, sub.next()).await {
+                        Err(_) => continue,
+                        Ok(Some(Ok(event))) => {
+                            if !tokens.still_stands(&principal) {
+                                continue;
                             }
-                            Ok(Some(Err(e))) => return Some((Err(internal_error(e)), Some(sub))),
-                            Ok(None) => return None,
+                            return Some((Ok(EventRecord::from(&event)), Some(sub)));
                         }
+                        Ok(Some(Err(e))) => return Some((Err(internal_error(e)), Some(sub))),
+                        Ok(None) => return None,
                     }
                 }
-            },
-        ))
+            }
+        }))
     }
 }
