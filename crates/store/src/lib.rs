@@ -13,6 +13,7 @@ pub mod chain;
 pub mod codec;
 mod durability;
 mod error;
+pub mod hex;
 mod import;
 mod keys;
 mod migrate;

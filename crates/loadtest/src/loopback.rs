@@ -3,12 +3,15 @@
 //! JSON and the server's own scheduling, as a user's would.
 
 use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use serde_json::Value;
+
+pub use crate::http::HttpClient;
 
 /// How often start-up and shutdown are polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -39,13 +42,6 @@ pub fn create_token(data: &Path, name: &str, role: &str) -> anyhow::Result<Strin
     Ok(out.trim().to_owned())
 }
 
-/// A free TCP port on loopback (free when asked; the server binds it right after).
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// A running `dunlog serve`, killed when dropped however the caller ends.
 pub struct ServeChild {
     child: Child,
@@ -53,7 +49,7 @@ pub struct ServeChild {
     pub base: String,
     /// The bearer token every request carries.
     pub token: String,
-    pub http: reqwest::Client,
+    pub http: HttpClient,
 }
 
 impl ServeChild {
@@ -67,8 +63,6 @@ impl ServeChild {
         startup: Duration,
     ) -> anyhow::Result<ServeChild> {
         let exe = std::env::current_exe()?;
-        let port = free_port()?;
-        let addr = format!("127.0.0.1:{port}");
         let stderr = match log {
             Some(path) => Stdio::from(
                 std::fs::File::create(path)
@@ -76,23 +70,63 @@ impl ServeChild {
             ),
             None => Stdio::null(),
         };
-        let child = Command::new(&exe)
-            .args(["serve", "--addr", &addr])
+        // Port 0: the kernel picks a free port and the server says which on its first line of
+        // stdout, so no other process can take the port between choosing and binding it.
+        let mut child = Command::new(&exe)
+            .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
             .arg("--data")
             .arg(data)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
             .context("starting dunlog serve")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("dunlog serve has no stdout"))?;
+        let (addr_tx, mut addr_rx) = tokio::sync::oneshot::channel::<String>();
+        std::thread::spawn(move || {
+            let mut addr_tx = Some(addr_tx);
+            // Keeps reading to the end so the server never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("listening on http://") {
+                    if let Some(tx) = addr_tx.take() {
+                        let _ = tx.send(rest.trim_end_matches("/graphql").to_owned());
+                    }
+                }
+            }
+        });
         let mut server = ServeChild {
             child,
-            base: format!("http://{addr}"),
+            base: String::new(),
             token: token.to_owned(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()?,
+            http: HttpClient::default(),
         };
+        let deadline = Instant::now() + startup;
+        loop {
+            match addr_rx.try_recv() {
+                Ok(addr) => {
+                    server.base = format!("http://{addr}");
+                    break;
+                }
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    bail!("dunlog serve closed its output before saying where it listens")
+                }
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
+            if let Some(status) = server.child.try_wait()? {
+                bail!("dunlog serve exited during start-up with {status}");
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the server did not say where it listens within {} s",
+                    startup.as_secs()
+                );
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
         let deadline = Instant::now() + startup;
         loop {
             if server.health().await.is_ok() {
@@ -127,14 +161,7 @@ impl ServeChild {
 
     /// `/health`: the log's durable head and the read model's applied position.
     pub async fn health(&self) -> anyhow::Result<(u64, u64)> {
-        let answer: Value = self
-            .http
-            .get(format!("{}/health", self.base))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let answer = self.http.get_json(&format!("{}/health", self.base)).await?;
         let position = |field: &str| {
             answer[field]
                 .as_str()
@@ -187,7 +214,7 @@ impl Drop for ServeChild {
 
 /// Posts one GraphQL request with a bearer token; `Err` only when no JSON answer came back.
 pub async fn graphql(
-    http: &reqwest::Client,
+    http: &HttpClient,
     base: &str,
     token: &str,
     query: &str,
@@ -197,15 +224,11 @@ pub async fn graphql(
     if !variables.is_null() {
         body["variables"] = variables;
     }
-    let answer = http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await?
-        .json()
+    let (status, answer) = http
+        .post_json(&format!("{base}/graphql"), token, &body)
         .await?;
-    Ok(answer)
+    serde_json::from_slice(&answer)
+        .with_context(|| format!("POST {base}/graphql: HTTP {status}, the answer is not JSON"))
 }
 
 /// The `q` quantile (0..=1) of ascending `sorted` samples, nearest rank; 0 when empty.

@@ -9,7 +9,7 @@ use futures::Stream;
 use super::scalars::Position;
 use super::types::EventRecord;
 use super::{coded_error, internal_error, require, service, ApiResult};
-use crate::auth::Role;
+use crate::app::auth::Role;
 
 /// How often a quiet subscription checks that its token still stands: a revoked token's
 /// subscription ends within this long even when no event comes (issue 15).

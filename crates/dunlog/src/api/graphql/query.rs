@@ -15,12 +15,12 @@ use super::types::{
     Exposure, ExposureStatus, Page, Verification,
 };
 use super::{coded_error, internal_error, require, service, validation_error, ApiResult};
-use crate::auth::Role;
+use crate::app::auth::Role;
 
 #[derive(Default)]
 pub struct QueryRoot;
 
-use crate::limits::{KNOWN_AT_COST, METRICS_WINDOW_DAYS_MAX};
+use crate::api::limits::{KNOWN_AT_COST, METRICS_WINDOW_DAYS_MAX};
 
 fn customer_id(value: &str) -> ApiResult<CustomerId> {
     CustomerId::parse(value)

@@ -1,7 +1,7 @@
 //! The CLI commands that touch a ledger, each a function over an already-open [`Service`] writing
 //! to an [`Output`]: the CLI runs them in its own process when no server holds the data directory,
 //! and `dunlog serve` runs the very same functions for a client of its local channel
-//! (`crate::channel`), so the output is the same either way by construction
+//! (`crate::cli::channel`), so the output is the same either way by construction
 //! (docs/decisions/0025-the-cli-beside-a-live-server.md).
 
 use std::io::Write;
@@ -12,9 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Role;
-use crate::report::{self, Format};
-use crate::service::Service;
+use crate::app::auth::Role;
+use crate::app::service::Service;
+use crate::cli::report::{self, Format};
 
 /// Where a command writes: its stdout and stderr, and whether long work may draw a progress bar
 /// (only in the user's own terminal: the server's process has none).
@@ -399,7 +399,7 @@ async fn execute_unwatched(
                     data.display()
                 );
             }
-            let stats = crate::demo::generate(service, customers, seed, io.progress).await?;
+            let stats = crate::ops::demo::generate(service, customers, seed, io.progress).await?;
             service.live.save_snapshot()?;
             writeln!(
                 io.err,
@@ -409,20 +409,20 @@ async fn execute_unwatched(
                 data.display(),
                 stats.rejected
             )?;
-            let figures = crate::demo::figures(&service.live.read(), service.today());
-            crate::demo::print_figures(&figures, io.out)?;
+            let figures = crate::ops::demo::figures(&service.live.read(), service.today());
+            crate::ops::demo::print_figures(&figures, io.out)?;
         }
         LedgerCommand::Import {
             accounts,
             invoices,
             payments,
         } => {
-            let files = crate::import::Files {
+            let files = crate::ops::import::Files {
                 accounts: accounts.as_deref(),
                 invoices: invoices.as_deref(),
                 payments: payments.as_deref(),
             };
-            let count = crate::import::import(service, files, io).await?;
+            let count = crate::ops::import::import(service, files, io).await?;
             writeln!(io.out, "imported {count} rows")?;
         }
         LedgerCommand::Account { command } => match command {
@@ -439,20 +439,23 @@ async fn execute_unwatched(
                 phone,
                 sales_rep,
             } => {
-                let step = crate::import::open_account_json(crate::import::AccountFields {
-                    customer_id: &customer,
-                    name: &name,
-                    currency: &currency,
-                    credit_limit: &credit_limit,
-                    net_days: Some(net_days),
-                    discount_percent: discount_percent.as_deref(),
-                    discount_days,
-                    opened_on: opened_on.unwrap_or_else(|| service.today()),
-                    emails: email,
-                    phones: phone,
-                    sales_rep,
-                })
-                .map_err(|e| anyhow::anyhow!("{}", e.replace("credit_limit", "--credit-limit")))?;
+                let step =
+                    crate::ops::import::open_account_json(crate::ops::import::AccountFields {
+                        customer_id: &customer,
+                        name: &name,
+                        currency: &currency,
+                        credit_limit: &credit_limit,
+                        net_days: Some(net_days),
+                        discount_percent: discount_percent.as_deref(),
+                        discount_days,
+                        opened_on: opened_on.unwrap_or_else(|| service.today()),
+                        emails: email,
+                        phones: phone,
+                        sales_rep,
+                    })
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}", e.replace("credit_limit", "--credit-limit"))
+                    })?;
                 let command: domain::Command =
                     serde_json::from_value(step).context("building the open_account command")?;
                 let done = service

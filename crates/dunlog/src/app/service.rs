@@ -14,11 +14,11 @@ use store::{
     AppendRequest, ExpectedVersion, Idempotency, NewEvent, RecordedEvent, Store, StoreError,
 };
 
-use crate::live::Live;
+use crate::app::live::Live;
 
 /// How many times a command is re-decided after a version conflict before `CONFLICT`.
 pub const CONFLICT_RETRIES_MAX: usize = 5;
-pub use crate::limits::{IDEMPOTENCY_KEY_LEN_MAX, TICK_DAYS_MAX};
+pub use crate::api::limits::{IDEMPOTENCY_KEY_LEN_MAX, TICK_DAYS_MAX};
 /// The actor recorded on events the clock emits.
 pub const CLOCK_ACTOR: &str = "clock";
 
@@ -123,7 +123,7 @@ pub struct Service {
     pub live: Live,
     pub stats: Arc<AppendStats>,
     /// The API tokens, changed at runtime by `createToken`/`revokeToken` and `dunlog token`.
-    pub tokens: crate::auth::TokenTable,
+    pub tokens: crate::app::auth::TokenTable,
     known_at_cache: Arc<KnownAtCache>,
     /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
     writes_refused: Arc<Option<String>>,
@@ -177,19 +177,8 @@ pub const VERIFY_CHECKPOINT_KEY: &str = "verify/checkpoint";
 
 fn parse_checkpoint(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let (position, hex) = text.trim().split_once(' ')?;
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut hash = [0u8; 32];
-    for (i, byte) in hash.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some((position.parse().ok()?, hash))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let (position, hash) = text.trim().split_once(' ')?;
+    Some((position.parse().ok()?, store::hex::from_hex_array(hash)?))
 }
 
 /// The start-up chain check: verifies the log from the last verified position (kept in `meta`
@@ -216,7 +205,7 @@ pub fn check_chain(store: &Store) -> anyhow::Result<Option<String>> {
         if let Some(last) = store.read_from(head - 1, 1)?.pop() {
             store.meta_put(
                 VERIFY_CHECKPOINT_KEY,
-                format!("{} {}", last.position, hex(&last.hash)).as_bytes(),
+                format!("{} {}", last.position, store::hex::to_hex(&last.hash)).as_bytes(),
             )?;
         }
     }
@@ -250,7 +239,7 @@ impl Service {
         }
         let live = Live::start(&store).await?;
         let service = Service {
-            tokens: crate::auth::TokenTable::load(&store),
+            tokens: crate::app::auth::TokenTable::load(&store),
             store,
             live,
             stats: Arc::new(AppendStats::default()),
@@ -387,12 +376,8 @@ impl Service {
         fingerprint: [u8; 32],
     ) -> Result<Option<Vec<RecordedEvent>>, ServiceError> {
         let Some(key) = key else { return Ok(None) };
-        if key.is_empty() || key.len() > IDEMPOTENCY_KEY_LEN_MAX {
-            return Err(ServiceError::rejected(
-                ErrorKind::Validation,
-                format!("idempotencyKey = {key:?}: must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} bytes"),
-            ));
-        }
+        crate::api::limits::check_idempotency_key(key)
+            .map_err(|message| ServiceError::rejected(ErrorKind::Validation, message))?;
         match self.store.idempotency(key)? {
             Some(record) if record.fingerprint == fingerprint => {
                 Ok(Some(self.recorded_at_positions(&record.positions)?))

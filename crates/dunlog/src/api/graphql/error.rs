@@ -10,7 +10,7 @@ use async_graphql::{ErrorExtensions, Pos, ServerError};
 use domain::ErrorKind;
 use serde_json::{json, Value};
 
-use crate::service::ServiceError;
+use crate::app::service::ServiceError;
 
 /// Code of the errors nobody expected (SPEC §4's kinds are for rejections).
 pub const INTERNAL: &str = "INTERNAL";

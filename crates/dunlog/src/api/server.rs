@@ -1,6 +1,6 @@
 //! The HTTP server: `POST /graphql`, GraphiQL on `GET /graphql` (its assets embedded, under
 //! `/graphiql/`), subscriptions on `/graphql/ws`, `/health` and `/metrics`, with the limits of
-//! `crate::limits` on body size, batches and time, and CORS for the origins `serve
+//! `crate::api::limits` on body size, batches and time, and CORS for the origins `serve
 //! --cors-origin` names.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,13 +22,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{Principal, TokenTable};
-use crate::graphql::error::{code_uncoded, error_body};
-use crate::graphql::{self, Caller, DunlogSchema, UnknownToken};
-use crate::limits::{
+use crate::api::graphql::error::{code_uncoded, error_body};
+use crate::api::graphql::{self, Caller, DunlogSchema, UnknownToken};
+use crate::api::limits::{
     REQUEST_BODY_BYTES_MAX, REQUEST_BODY_HARD_BYTES_MAX, REQUEST_BODY_TIMEOUT, REQUEST_TIMEOUT,
 };
-use crate::service::Service;
+use crate::app::auth::{Principal, TokenTable};
+use crate::app::service::Service;
 
 /// Upper bounds of the latency histogram, in seconds.
 const LATENCY_BUCKETS_S: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -132,7 +132,7 @@ fn routes() -> Router<AppState> {
         .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .merge(crate::dashboard::routes())
+        .merge(crate::api::dashboard::routes())
 }
 
 /// The layers every route sits behind: the body limit, and the panic guard outermost so that
@@ -234,7 +234,7 @@ async fn read_body(state: &AppState, body: axum::body::Body) -> Result<Bytes, Re
                 std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
                     e.source()
                 })
-                .any(|e| e.to_string().contains("length limit"));
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
             if too_large {
                 state.metrics.limited.fetch_add(1, Ordering::Relaxed);
                 Err(limit_as_graphql_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()).await)
@@ -373,12 +373,12 @@ async fn graphiql(State(state): State<AppState>) -> Response {
     if state.production {
         return (StatusCode::NOT_FOUND, "GraphiQL is off in production").into_response();
     }
-    Html(crate::graphiql::PAGE).into_response()
+    Html(crate::api::graphiql::PAGE).into_response()
 }
 
 /// GraphiQL's scripts and styles, from the binary (it works without internet).
 async fn graphiql_asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    match crate::graphiql::asset(&file) {
+    match crate::api::graphiql::asset(&file) {
         Some(asset) if !state.production => (
             [
                 (header::CONTENT_TYPE, asset.content_type),
@@ -506,7 +506,7 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
-    use crate::auth::Role;
+    use crate::app::auth::Role;
 
     async fn answer(app: &Router, uri: &str, token: &str, query: &str) -> (StatusCode, Value) {
         let request = Request::post(uri)

@@ -1,7 +1,7 @@
 //! The local channel between the CLI and a running `dunlog serve` on the same data directory
 //! (SPEC §9): a Unix socket `dunlog.sock` inside the data directory, mode 0600, that accepts only
 //! peers running as the socket's owner. The server runs each command with the same function the
-//! CLI would run itself (`crate::commands::execute`) and streams back its stdout, stderr and
+//! CLI would run itself (`crate::cli::commands::execute`) and streams back its stdout, stderr and
 //! exit status (docs/decisions/0025-the-cli-beside-a-live-server.md).
 //!
 //! Protocol, one command per connection: the client sends one JSON line
@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::commands::{self, LedgerCommand, Output};
-use crate::service::Service;
+use crate::app::service::Service;
+use crate::cli::commands::{self, LedgerCommand, Output};
 
 /// The socket's file name inside the data directory.
 pub const SOCKET_NAME: &str = "dunlog.sock";

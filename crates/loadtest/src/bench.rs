@@ -452,13 +452,9 @@ async fn load(
             let mut samples = Vec::with_capacity(mine.len());
             for q in mine {
                 let t = Instant::now();
-                let r = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&serde_json::json!({ "query": q }))
-                    .send()
+                let _ = client
+                    .post_json(&url, &token, &serde_json::json!({ "query": q }))
                     .await?;
-                let _ = r.bytes().await?;
                 samples.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             anyhow::Ok(samples)

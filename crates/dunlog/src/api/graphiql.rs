@@ -3,7 +3,7 @@
 //! react-dom 18.3.1 from the npm registry; licences beside them in `assets/graphiql/`).
 
 /// The GraphiQL page; every URL in it is a path on this server.
-pub const PAGE: &str = include_str!("../assets/graphiql/index.html");
+pub const PAGE: &str = include_str!("../../assets/graphiql/index.html");
 
 /// One embedded file.
 pub struct Asset {
@@ -20,49 +20,49 @@ pub const ASSETS: [(&str, Asset); 7] = [
     (
         "graphiql.min.js",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/graphiql.min.js"),
+            bytes: include_bytes!("../../assets/graphiql/graphiql.min.js"),
             content_type: JS,
         },
     ),
     (
         "graphiql.min.css",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/graphiql.min.css"),
+            bytes: include_bytes!("../../assets/graphiql/graphiql.min.css"),
             content_type: CSS,
         },
     ),
     (
         "react.production.min.js",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/react.production.min.js"),
+            bytes: include_bytes!("../../assets/graphiql/react.production.min.js"),
             content_type: JS,
         },
     ),
     (
         "react-dom.production.min.js",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+            bytes: include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
             content_type: JS,
         },
     ),
     (
         "LICENSE-graphiql",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/LICENSE-graphiql"),
+            bytes: include_bytes!("../../assets/graphiql/LICENSE-graphiql"),
             content_type: TEXT,
         },
     ),
     (
         "LICENSE-react",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/LICENSE-react"),
+            bytes: include_bytes!("../../assets/graphiql/LICENSE-react"),
             content_type: TEXT,
         },
     ),
     (
         "LICENSE-react-dom",
         Asset {
-            bytes: include_bytes!("../assets/graphiql/LICENSE-react-dom"),
+            bytes: include_bytes!("../../assets/graphiql/LICENSE-react-dom"),
             content_type: TEXT,
         },
     ),

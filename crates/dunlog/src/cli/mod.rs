@@ -1,5 +1,9 @@
 //! The command line of SPEC §9, parsed in two steps: what was typed (clap) and what it means.
 
+pub mod channel;
+pub mod commands;
+pub mod report;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,10 +13,10 @@ use anyhow::{bail, Context as _, Result};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use crate::auth::Role;
-use crate::commands::{DeliveryArgs, LedgerCommand, Output};
-use crate::server::{self, AppState};
-use crate::service::Service;
+use crate::api::server::{self, AppState};
+use crate::app::auth::Role;
+use crate::app::service::Service;
+use crate::cli::commands::{DeliveryArgs, LedgerCommand, Output};
 
 #[derive(Parser)]
 #[command(
@@ -56,10 +60,10 @@ enum Command {
         #[arg(long)]
         today: Option<NaiveDate>,
         /// Close a kept-alive connection that sends no request for this many seconds.
-        #[arg(long, default_value_t = crate::conn::IDLE_TIMEOUT.as_secs())]
+        #[arg(long, default_value_t = crate::api::conn::IDLE_TIMEOUT.as_secs())]
         idle_timeout_secs: u64,
         /// Connections one client address may hold open at once; more are closed at accept.
-        #[arg(long, default_value_t = crate::conn::CONNECTIONS_PER_CLIENT)]
+        #[arg(long, default_value_t = crate::api::conn::CONNECTIONS_PER_CLIENT)]
         max_connections_per_client: usize,
         /// Let browser pages of this origin (e.g. https://dash.example.com) call the API
         /// (CORS; repeatable; none by default; never a wildcard).
@@ -160,8 +164,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 production,
                 auto_tick: !no_auto_tick,
                 today,
-                limits: crate::conn::ConnectionLimits {
-                    header_read_timeout: crate::conn::HEADER_READ_TIMEOUT,
+                limits: crate::api::conn::ConnectionLimits {
+                    header_read_timeout: crate::api::conn::HEADER_READ_TIMEOUT,
                     idle_timeout: std::time::Duration::from_secs(idle_timeout_secs.max(1)),
                     connections_per_client: max_connections_per_client.max(1),
                 },
@@ -173,7 +177,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scenario { files, today } => return run_scenarios(&files, today),
         Command::Schema => {
             let mut out = std::io::stdout().lock();
-            write!(out, "{}", crate::graphql::sdl())?;
+            write!(out, "{}", crate::api::graphql::sdl())?;
             out.flush()?;
         }
         Command::Bench {
@@ -183,16 +187,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             appends_only,
         } => {
             if appends_only {
-                crate::bench::fresh_dir(&data)?;
-                let report = runtime()?.block_on(crate::bench::appends(&data, !json))?;
+                loadtest::bench::fresh_dir(&data)?;
+                let report = runtime()?.block_on(loadtest::bench::appends(&data, !json))?;
                 println!("{}", serde_json::to_string(&report)?);
             } else {
                 let report =
-                    runtime()?.block_on(crate::bench::run(&data, events, accounts, !json))?;
+                    runtime()?.block_on(loadtest::bench::run(&data, events, accounts, !json))?;
                 if json {
                     println!("{}", serde_json::to_string(&report)?);
                 } else {
-                    crate::bench::print_table(&report);
+                    loadtest::bench::print_table(&report);
                 }
             }
         }
@@ -211,7 +215,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if seconds == 0 || interval == 0 {
                 bail!("--minutes/--seconds and --interval must be above 0");
             }
-            let options = crate::soak::SoakOptions {
+            let options = loadtest::soak::SoakOptions {
                 duration: std::time::Duration::from_secs(seconds),
                 writers,
                 readers,
@@ -221,11 +225,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 think: std::time::Duration::from_millis(think_ms),
                 progress: true,
             };
-            let report = runtime()?.block_on(crate::soak::run(&data, options))?;
+            let report = runtime()?.block_on(loadtest::soak::run(&data, options))?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                crate::soak::print_report(&report);
+                loadtest::soak::print_report(&report);
             }
             if !report.ok() {
                 eprintln!("soak: a correctness check failed");
@@ -238,9 +242,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Runs a command that touches the ledger: through the server when one answers on the data
 /// directory's local channel, otherwise against the directory opened here; the same function
-/// runs it either way (`crate::commands::execute`).
+/// runs it either way (`crate::cli::commands::execute`).
 fn run_ledger_command(data: &Path, command: LedgerCommand) -> Result<ExitCode> {
-    if let Some(status) = crate::channel::run_remote(data, &command)? {
+    if let Some(status) = crate::cli::channel::run_remote(data, &command)? {
         return Ok(ExitCode::from(status));
     }
     if command.needs_existing_ledger() && !data.exists() {
@@ -249,7 +253,7 @@ fn run_ledger_command(data: &Path, command: LedgerCommand) -> Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
         let service = Service::open(data).await.map_err(|e| {
-            if data.join(crate::channel::SOCKET_NAME).exists() {
+            if data.join(crate::cli::channel::SOCKET_NAME).exists() {
                 e.context(format!(
                     "a server may be starting on {} (its local channel is not answering yet)",
                     data.display()
@@ -266,7 +270,7 @@ fn run_ledger_command(data: &Path, command: LedgerCommand) -> Result<ExitCode> {
             err: &mut err,
             progress: true,
         };
-        let result = crate::commands::execute(&service, data, command, &mut io).await;
+        let result = crate::cli::commands::execute(&service, data, command, &mut io).await;
         // Dropped unflushed: a reader that went away must not get a second chance to fail.
         let flushed = if result.is_ok() { out.flush() } else { Ok(()) };
         service.close().await;
@@ -284,7 +288,7 @@ fn run_scenarios(files: &[PathBuf], today: Option<NaiveDate>) -> Result<ExitCode
             .with_context(|| format!("cannot read {}", file.display()))?;
         let scenario: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", file.display()))?;
-        let mut target = crate::scenario::ServiceTarget::new(&rt);
+        let mut target = crate::ops::scenario::ServiceTarget::new(&rt);
         target.today = today;
         match projections::scenario::run(&scenario, &mut target) {
             Ok(steps) => writeln!(std::io::stdout(), "ok   {} ({steps} steps)", file.display())?,
@@ -315,7 +319,7 @@ struct ServeOptions {
     production: bool,
     auto_tick: bool,
     today: Option<NaiveDate>,
-    limits: crate::conn::ConnectionLimits,
+    limits: crate::api::conn::ConnectionLimits,
     cors_origins: Vec<String>,
     delivery: crate::reminders::DeliveryOptions,
 }
@@ -332,7 +336,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         delivery,
     } = options;
     server::check_cors_origins(&cors_origins)?;
-    if crate::channel::run_remote_probe(data) {
+    if crate::cli::channel::run_remote_probe(data) {
         bail!(
             "a server already serves {}; stop it first (the CLI works beside it)",
             data.display()
@@ -346,7 +350,7 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
     );
     if demo && service.live.read().accounts.is_empty() {
         eprintln!("demo: generating {demo_customers} customers…");
-        crate::demo::generate(&service, demo_customers, 42, false).await?;
+        crate::ops::demo::generate(&service, demo_customers, 42, false).await?;
         service.live.save_snapshot()?;
     }
     let tokens = service.tokens.list();
@@ -440,11 +444,11 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
         data.display()
     );
     // The CLI beside the server: commands on this directory run here, over the local channel.
-    let channel = crate::channel::listen(data, service.clone())?;
+    let channel = crate::cli::channel::listen(data, service.clone())?;
     let live = service.live.clone();
     let app = server::app(AppState::new(service, production).with_cors_origins(&cors_origins)?);
     // Request heads in time (slowloris), idle keep-alives closed, connections per client capped.
-    let listener = crate::conn::LimitedListener::new(listener, limits);
+    let listener = crate::api::conn::LimitedListener::new(listener, limits);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

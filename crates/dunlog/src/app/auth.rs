@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::Store;
 
-use crate::limits::{TOKENS_MAX, TOKEN_NAME_LEN_MAX};
+use crate::api::limits::{TOKENS_MAX, TOKEN_NAME_LEN_MAX};
 
 /// Meta key prefix of stored tokens.
 const TOKEN_PREFIX: &str = "token/";

@@ -1,5 +1,5 @@
 //! Checks every GraphQL document before it runs: parses it, applies the limits of
-//! `crate::limits` (nesting, directives, depth, complexity) and checks each argument's value
+//! `crate::api::limits` (nesting, directives, depth, complexity) and checks each argument's value
 //! against its declared type, so a refusal carries its kind (`LIMIT`, `VALIDATION`, `FORBIDDEN`)
 //! and names the argument's path (`input.terms.netDays`) and the value. async-graphql's own
 //! checks run afterwards on the same parsed document and, with the same bounds, never fire.
@@ -25,7 +25,7 @@ use async_graphql::{
 use domain::ErrorKind;
 
 use super::error::{parse_error, request_error};
-use crate::limits::{
+use crate::api::limits::{
     INTROSPECTION_DEPTH_MAX, QUERY_COMPLEXITY_MAX, QUERY_DEPTH_MAX, QUERY_DIRECTIVES_MAX,
     QUERY_RECURSIVE_DEPTH_MAX,
 };

@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::scalars::{Date, Decimal, Instant};
 use super::types::{CommandResult, EventRecord, Exposure};
 use super::{policy_error, require, service, service_error, validation_error, ApiResult};
-use crate::auth::Role;
-use crate::limits::check_idempotency_key;
+use crate::api::limits::check_idempotency_key;
+use crate::app::auth::Role;
 
 /// Payment terms. Days are GraphQL `Int`s (32-bit, signed); a negative one is refused here,
 /// naming the field, before the command is built.

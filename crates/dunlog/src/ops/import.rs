@@ -27,8 +27,8 @@ use projections::{EventMeta, Ledger};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use crate::commands::Output;
-use crate::service::{Service, ServiceError};
+use crate::app::service::{Service, ServiceError};
+use crate::cli::commands::Output;
 
 /// Test hook: milliseconds to wait between the check of every row and the first append, so a
 /// test can try to write to the ledger inside that window. Never set in production.
@@ -616,8 +616,8 @@ mod tests {
     use std::path::Path;
 
     use super::{import, Files};
-    use crate::commands::Output;
-    use crate::service::Service;
+    use crate::app::service::Service;
+    use crate::cli::commands::Output;
 
     struct Ledger {
         dir: tempfile::TempDir,

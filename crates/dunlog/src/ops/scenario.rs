@@ -6,7 +6,7 @@ use domain::CustomerId;
 use projections::scenario::{self, aging_rows_json, exposure_json, CommandOutcome, Target};
 use serde_json::{Map, Value};
 
-use crate::service::{Service, ServiceError};
+use crate::app::service::{Service, ServiceError};
 
 /// Drives a service from synchronous scenario code.
 pub struct ServiceTarget<'rt> {

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::service::{Service, ServiceError};
+use crate::app::service::{Service, ServiceError};
 
 /// Customers generated concurrently (their appends share the store's group commit).
 const CUSTOMERS_IN_FLIGHT_MAX: usize = 64;

@@ -22,66 +22,66 @@ const ASSETS: &[Asset] = &[
     Asset {
         name: "app.css",
         media_type: "text/css; charset=utf-8",
-        body: include_str!("../dashboard/app.css"),
+        body: include_str!("../../dashboard/app.css"),
     },
     Asset {
         name: "app.js",
         media_type: JS,
-        body: include_str!("../dashboard/app.js"),
+        body: include_str!("../../dashboard/app.js"),
     },
     Asset {
         name: "api.js",
         media_type: JS,
-        body: include_str!("../dashboard/api.js"),
+        body: include_str!("../../dashboard/api.js"),
     },
     Asset {
         name: "format.js",
         media_type: JS,
-        body: include_str!("../dashboard/format.js"),
+        body: include_str!("../../dashboard/format.js"),
     },
     Asset {
         name: "ui.js",
         media_type: JS,
-        body: include_str!("../dashboard/ui.js"),
+        body: include_str!("../../dashboard/ui.js"),
     },
     Asset {
         name: "charts.js",
         media_type: JS,
-        body: include_str!("../dashboard/charts.js"),
+        body: include_str!("../../dashboard/charts.js"),
     },
     Asset {
         name: "overview.js",
         media_type: JS,
-        body: include_str!("../dashboard/overview.js"),
+        body: include_str!("../../dashboard/overview.js"),
     },
     Asset {
         name: "lists.js",
         media_type: JS,
-        body: include_str!("../dashboard/lists.js"),
+        body: include_str!("../../dashboard/lists.js"),
     },
     Asset {
         name: "worklist.js",
         media_type: JS,
-        body: include_str!("../dashboard/worklist.js"),
+        body: include_str!("../../dashboard/worklist.js"),
     },
     Asset {
         name: "customer.js",
         media_type: JS,
-        body: include_str!("../dashboard/customer.js"),
+        body: include_str!("../../dashboard/customer.js"),
     },
     Asset {
         name: "audit.js",
         media_type: JS,
-        body: include_str!("../dashboard/audit.js"),
+        body: include_str!("../../dashboard/audit.js"),
     },
     Asset {
         name: "whatif.js",
         media_type: JS,
-        body: include_str!("../dashboard/whatif.js"),
+        body: include_str!("../../dashboard/whatif.js"),
     },
 ];
 
-const INDEX_HTML: &str = include_str!("../dashboard/index.html");
+const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
 
 /// What the page may load and where it may connect: only this server (the GraphQL endpoint and
 /// its WebSocket), no inline script, no framing.

@@ -15,9 +15,9 @@ pub mod types;
 use async_graphql::{Context, MergedObject, Schema};
 use domain::ErrorKind;
 
-use crate::auth::{Principal, Role};
-use crate::limits::{QUERY_DIRECTIVES_MAX, QUERY_RECURSIVE_DEPTH_MAX};
-use crate::service::Service;
+use crate::api::limits::{QUERY_DIRECTIVES_MAX, QUERY_RECURSIVE_DEPTH_MAX};
+use crate::app::auth::{Principal, Role};
+use crate::app::service::Service;
 
 pub use error::{
     coded_error, internal_error, limit_error, policy_error, service_error, validation_error,

@@ -12,7 +12,7 @@ use store::RecordedEvent;
 use super::scalars::{Date, Decimal, Instant, Position};
 use super::{limit_error, ApiResult};
 
-use crate::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
+use crate::api::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
 
 pub type Page<T, N = DefaultConnectionName, E = DefaultEdgeName> =
     Connection<String, T, EmptyFields, EmptyFields, N, E>;

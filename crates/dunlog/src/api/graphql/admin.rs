@@ -1,6 +1,6 @@
 //! Administration over GraphQL while the server runs (SPEC §8): tokens — `createToken` (the
 //! secret is shown once), `revokeToken`, `tokens` — for admins, effective for the very next
-//! request through `Service::tokens` ([`crate::auth::TokenTable`]), the same table `dunlog token …`
+//! request through `Service::tokens` ([`crate::app::auth::TokenTable`]), the same table `dunlog token …`
 //! changes over the local channel; and
 //! `whatif(policyDocument, asOf)` for auditors and admins, the comparison `dunlog whatif` prints.
 
@@ -10,8 +10,8 @@ use domain::ErrorKind;
 
 use super::scalars::{Date, Decimal, Instant};
 use super::{coded_error, internal_error, require, service, validation_error, ApiResult};
-use crate::auth::{self, Role, TokenRecord};
-use crate::limits::TOKENS_MAX;
+use crate::api::limits::TOKENS_MAX;
+use crate::app::auth::{self, Role, TokenRecord};
 
 /// A token's role (SPEC §8); each includes the ones before it.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +160,7 @@ impl AdminQuery {
     /// What the clock would have done under `policyDocument` (TOML, SPEC §5) up to `asOf`
     /// (default today), beside what it did: holds, broken promises, late fees, work items.
     /// Auditors and admins; appends nothing.
-    #[graphql(complexity = "child_complexity + crate::limits::KNOWN_AT_COST")]
+    #[graphql(complexity = "child_complexity + crate::api::limits::KNOWN_AT_COST")]
     async fn whatif(
         &self,
         ctx: &Context<'_>,

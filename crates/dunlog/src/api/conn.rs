@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
-pub use crate::limits::{CONNECTIONS_PER_CLIENT, HEADER_READ_TIMEOUT, IDLE_TIMEOUT};
+pub use crate::api::limits::{CONNECTIONS_PER_CLIENT, HEADER_READ_TIMEOUT, IDLE_TIMEOUT};
 
 /// The limits a [`LimitedListener`] enforces.
 #[derive(Clone, Copy, Debug)]
