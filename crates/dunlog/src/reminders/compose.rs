@@ -633,6 +633,8 @@ pub fn statement_period(account: &Account, date: NaiveDate) -> (NaiveDate, Naive
 
 /// Words of the enclosed statement in each language.
 struct StatementWords {
+    /// What follows a label: `": "`, or `" : "` in French typography.
+    colon: &'static str,
     period: &'static str,
     opening: &'static str,
     closing: &'static str,
@@ -644,6 +646,7 @@ fn statement_words(lang: &str) -> StatementWords {
     use StatementKind as K;
     match lang {
         "pt" => StatementWords {
+            colon: ": ",
             period: "Período",
             opening: "Saldo inicial",
             closing: "Saldo final",
@@ -668,6 +671,7 @@ fn statement_words(lang: &str) -> StatementWords {
             },
         },
         "fr" => StatementWords {
+            colon: " : ",
             period: "Période",
             opening: "Solde initial",
             closing: "Solde final",
@@ -685,6 +689,7 @@ fn statement_words(lang: &str) -> StatementWords {
             },
         },
         "nb" => StatementWords {
+            colon: ": ",
             period: "Periode",
             opening: "Inngående saldo",
             closing: "Utgående saldo",
@@ -702,6 +707,7 @@ fn statement_words(lang: &str) -> StatementWords {
             },
         },
         "ro" => StatementWords {
+            colon: ": ",
             period: "Perioada",
             opening: "Sold inițial",
             closing: "Sold final",
@@ -719,6 +725,7 @@ fn statement_words(lang: &str) -> StatementWords {
             },
         },
         "id" => StatementWords {
+            colon: ": ",
             period: "Periode",
             opening: "Saldo awal",
             closing: "Saldo akhir",
@@ -743,6 +750,7 @@ fn statement_words(lang: &str) -> StatementWords {
             },
         },
         _ => StatementWords {
+            colon: ": ",
             period: "Period",
             opening: "Opening balance",
             closing: "Closing balance",
@@ -795,8 +803,9 @@ pub fn enclosed_statement(s: &Statement, lang: &str) -> String {
             st.money(currency, l.balance),
         ]);
     }
+    let colon = words.colon;
     let mut out = format!(
-        "{}: {} – {}\n{}: {} {}\n",
+        "{}{colon}{} – {}\n{}{colon}{} {}\n",
         words.period,
         st.date(s.from),
         st.date(s.to),
@@ -806,7 +815,7 @@ pub fn enclosed_statement(s: &Statement, lang: &str) -> String {
     );
     out.push_str(&statement_table(&rows));
     out.push_str(&format!(
-        "\n{}: {} {}",
+        "\n{}{colon}{} {}",
         words.closing,
         st.money(currency, s.closing_balance),
         currency.as_str()
