@@ -1077,3 +1077,120 @@ async fn kill_9_between_the_record_and_the_outbox_removal_sends_nothing_twice() 
     }
     assert_eq!(sink.received().len(), ids.len());
 }
+
+/// Issue 17, SPEC §12 "one message per account and step": with the relay down past midnight,
+/// the next day's automatic sending used to compose the still-due step again — a second message
+/// with a new Message-ID beside the one waiting in the outbox — and both went out once the relay
+/// came back. The waiting message is the step's: one message, recorded once.
+#[tokio::test]
+async fn a_relay_down_past_midnight_still_sends_one_message_per_account_and_step() {
+    let ledger = Ledger::new();
+    let data = ledger.data();
+    let viewer = token(&data, "viewer", "viewer");
+    {
+        let server = Server::start_with(&data, &[]);
+        let admin = Client::new(&server, Some(&ledger.admin));
+        let answer = admin
+            .query(
+                OPEN,
+                json!({"i": {"customerId": "ACME", "name": "Acme Lda", "currency": "EUR",
+                             "creditLimit": "50000.00", "terms": {"netDays": 30},
+                             "openedOn": days_ago(200).to_string(),
+                             "contacts": {"billingEmail": "ap@acme.example.com", "language": "en"}}}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        // Due five days ago: `overdue_reminder` (due + 5) is due today and tomorrow (the call
+        // comes at due + 7).
+        let answer = admin
+            .query(
+                ISSUE,
+                json!({"i": {"customerId": "ACME", "invoiceId": "ACME-1", "amount": "1234.50",
+                             "issuedOn": days_ago(35).to_string()}}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        server.terminate();
+    }
+    let port = SmtpSink::free_port();
+    let url = format!("smtp://{port}");
+    let log = data.with_extension("log");
+    let outbox_entries = || {
+        std::fs::read_dir(data.join("outbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let day1 = today();
+    let day2 = day1.checked_add_days(Days::new(1)).expect("date");
+    for day in [day1, day2] {
+        let day_text = day.to_string();
+        let server = Server::start_full(
+            &data,
+            &[
+                "--smtp",
+                &url,
+                "--smtp-from",
+                "credit@dunlog.test",
+                "--today",
+                &day_text,
+            ],
+            &[],
+        );
+        let until = Instant::now() + DEADLINE;
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(&format!("automatic reminder(s) for {day_text}"))
+        {
+            assert!(Instant::now() < until, "{day}: the daily loop did not run");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            outbox_entries(),
+            1,
+            "{day}: one message waits for the relay"
+        );
+        server.terminate();
+    }
+    // The relay comes up on the second day: the waiting message goes out, once.
+    let sink = SmtpSink::start_on(port);
+    let day_text = day2.to_string();
+    let server = Server::start_full(
+        &data,
+        &[
+            "--smtp",
+            &url,
+            "--smtp-from",
+            "credit@dunlog.test",
+            "--today",
+            &day_text,
+        ],
+        &[],
+    );
+    let client = Client::new(&server, Some(&viewer));
+    let sent = wait_for_events(&client, "ACME", "ReminderSent", 1).await;
+    let until = Instant::now() + DEADLINE;
+    while outbox_entries() > 0 {
+        assert!(Instant::now() < until, "the outbox does not empty");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(timeline_of(&client, "ACME", "ReminderSent").await.len(), 1);
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "one message for the account and step");
+    assert_eq!(
+        got[0].header("Message-ID").as_deref(),
+        sent[0]["message_id"].as_str()
+    );
+    // Its Message-ID is the first day's.
+    assert!(
+        sent[0]["message_id"]
+            .as_str()
+            .is_some_and(|id| id.contains(&day1.format(".%Y%m%d@").to_string())),
+        "{}",
+        sent[0]
+    );
+    server.terminate();
+}
