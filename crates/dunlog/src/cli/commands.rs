@@ -639,6 +639,8 @@ struct RemindArgs {
 /// transports are those given with the command, else the service's own (a running server's
 /// `--smtp`/`--letters-dir`; none when the CLI opened the directory itself). Exit status: 0 sent,
 /// 1 refused for good (recorded as `ReminderFailed`), 75 (EX_TEMPFAIL) deferred to the outbox.
+// Long: parse, compose, then print or deliver and say what became of it, in the order a person
+// reads the output.
 async fn remind(service: &Service, args: RemindArgs, io: &mut Output<'_>) -> Result<u8> {
     use crate::reminders::{Delivered, Reminders, Request};
     let customer = domain::CustomerId::parse(&args.customer)

@@ -141,6 +141,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+// Long: one arm per subcommand of SPEC §9; each arm only picks where the command runs.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let data = cli.data;
     match cli.command {
@@ -324,6 +325,8 @@ struct ServeOptions {
     delivery: crate::reminders::DeliveryOptions,
 }
 
+// Long: the start-up sequence of the server in the order it must happen (checks, open, demo,
+// listeners, background loops, graceful stop, snapshot), read top to bottom.
 async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<()> {
     let ServeOptions {
         demo,

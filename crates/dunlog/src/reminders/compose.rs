@@ -642,6 +642,7 @@ struct StatementWords {
     kinds: fn(StatementKind) -> &'static str,
 }
 
+// Long: one table of words per shipped language, side by side so a translator sees them all.
 fn statement_words(lang: &str) -> StatementWords {
     use StatementKind as K;
     match lang {
