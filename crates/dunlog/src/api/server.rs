@@ -234,7 +234,7 @@ async fn read_body(state: &AppState, body: axum::body::Body) -> Result<Bytes, Re
                 std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
                     e.source()
                 })
-                .any(|e| e.to_string().contains("length limit"));
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
             if too_large {
                 state.metrics.limited.fetch_add(1, Ordering::Relaxed);
                 Err(limit_as_graphql_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()).await)

@@ -117,6 +117,8 @@ struct History {
 }
 
 /// The dated commands of one customer's history, in the order they happen.
+// Long: one customer's story told in date order (invoices, payments, reminders, calls, promises,
+// disputes, bounces by the customer's profile); split, the story would not read as one.
 fn history(index: usize, seed: u64, today: NaiveDate) -> History {
     let mut rng = StdRng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let behaviour = behaviour_of(index);

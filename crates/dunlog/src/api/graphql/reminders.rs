@@ -7,8 +7,8 @@ use domain::{CustomerId, ErrorKind, InvoiceId};
 
 use super::types::{CommandResult, EventRecord, Exposure};
 use super::{coded_error, require, service, service_error, validation_error, ApiResult};
+use crate::api::limits::check_idempotency_key;
 use crate::app::auth::Role;
-use crate::app::service::IDEMPOTENCY_KEY_LEN_MAX;
 use crate::reminders::{Delivered, Request};
 
 /// A reminder as it would be sent: recipient, subject, body, the language of the template used,
@@ -121,11 +121,7 @@ impl ReminderMutation {
         let customer = customer_id(input.customer_id.as_str())?;
         let invoices = invoice_ids(&input.invoice_ids)?;
         if let Some(key) = &input.idempotency_key {
-            if key.is_empty() || key.len() > IDEMPOTENCY_KEY_LEN_MAX {
-                return Err(validation_error(format!(
-                    "idempotencyKey = {key:?}: must be 1 to {IDEMPOTENCY_KEY_LEN_MAX} bytes"
-                )));
-            }
+            check_idempotency_key(key).map_err(validation_error)?;
         }
         let service = service(ctx)?;
         let req = Request {
