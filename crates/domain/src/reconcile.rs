@@ -32,11 +32,66 @@ pub const RECONCILED: &str = "reconciled";
 /// The days a reconciliation covers: re-walked from `from`; the clock's decisions (fees,
 /// broken promises) through `through`, the last day the clock walked; hold rules and the end
 /// of cash-only status through `enforce_through` (today, once holds follow commands).
+///
+/// Nothing new is added after `adds_through` (today: the clock never runs ahead of it); what
+/// is recorded after it — automatic events an older dunlog dated after today — is only
+/// compensated where the facts as now known do not justify it
+/// (docs/decisions/0011-automatic-events-after-today.md).
 #[derive(Clone, Copy, Debug)]
 pub struct Span {
     pub from: NaiveDate,
     pub through: NaiveDate,
     pub enforce_through: NaiveDate,
+    pub adds_through: NaiveDate,
+}
+
+impl Span {
+    /// The span of a walk that may add decisions on every day it covers.
+    pub fn new(from: NaiveDate, through: NaiveDate, enforce_through: NaiveDate) -> Span {
+        Span {
+            from,
+            through,
+            enforce_through,
+            adds_through: through.max(enforce_through),
+        }
+    }
+
+    /// The span widened over the automatic events recorded after it (dated after today by an
+    /// older dunlog): they are compared with the walk like any other, but nothing new is added
+    /// after the span's own last day.
+    pub fn over_recorded(self, account: &Account) -> Span {
+        let Some(last) = last_automatic_on(account) else {
+            return self;
+        };
+        Span {
+            through: self.through.max(last),
+            enforce_through: self.enforce_through.max(last),
+            ..self
+        }
+    }
+}
+
+/// The last day an automatic decision recorded on the account takes effect (fees not reversed,
+/// broken promises, the clock's hold and cash-only changes); `None` when there is none.
+pub fn last_automatic_on(account: &Account) -> Option<NaiveDate> {
+    let fees = account
+        .invoices
+        .iter()
+        .flat_map(|i| i.fees.iter())
+        .filter(|f| f.reversed.is_none())
+        .map(|f| f.charged_on);
+    let broken = account.promises.iter().filter_map(|p| p.broken_on);
+    let holds = account
+        .holds
+        .iter()
+        .filter(|c| c.automatic)
+        .map(|c| c.effective_on);
+    let cash_only = account
+        .cash_only
+        .iter()
+        .filter(|c| c.automatic)
+        .map(|c| c.effective_on);
+    fees.chain(broken).chain(holds).chain(cash_only).max()
 }
 
 /// The compensations and newly justified decisions that make the account's automatic events
@@ -162,7 +217,7 @@ fn reconcile_once(
         }
     }
     for (f, matched) in ideal_fees.iter().zip(&fee_matched) {
-        if !matched {
+        if !matched && f.charged_on <= span.adds_through {
             emit(&mut work, &mut out, Event::LateFeeCharged((*f).clone()));
         }
     }
@@ -202,7 +257,7 @@ fn reconcile_once(
         emit(&mut work, &mut out, reinstated.into());
     }
     for (b, matched) in ideal_broken.iter().zip(&broken_matched) {
-        if !matched {
+        if !matched && b.effective_on <= span.adds_through {
             emit(&mut work, &mut out, Event::PromiseBroken((*b).clone()));
         }
     }
@@ -211,14 +266,25 @@ fn reconcile_once(
     // so far) differs from the walk's, a change effective that day makes it agree — the walk's
     // own event if it changed status that day, else one named `reconciled` that undoes what
     // was recorded. Each change holds until the next recorded one, so the runs line up.
+    //
+    // After `adds_through` nothing new is decided: a change is emitted only where it brings
+    // the recorded status back to what it was on that last day, undoing a change recorded
+    // after today that the walk does not make.
     let mut day = from;
     while day <= span.enforce_through {
         let Some(current) = work.as_ref() else {
             break;
         };
+        let frozen = (day > span.adds_through).then(|| {
+            (
+                current.cash_only_on(span.adds_through).is_some(),
+                hold_key(current.hold_on(span.adds_through)).map(|r| r.map(str::to_owned)),
+            )
+        });
         let recorded = current.cash_only_on(day).is_some();
         let wanted = walked.cash_only_on(day).is_some();
-        if recorded != wanted {
+        let undoes = |frozen_cash: bool| frozen_cash == wanted;
+        if recorded != wanted && frozen.as_ref().is_none_or(|(c, _)| undoes(*c)) {
             let own = ideal.iter().rev().find(|e| match e {
                 Event::CashOnlyImposed(c) => wanted && c.effective_on == day,
                 Event::CashOnlyLifted(c) => !wanted && c.effective_on == day,
@@ -242,7 +308,10 @@ fn reconcile_once(
         };
         let recorded = hold_key(current.hold_on(day));
         let wanted_hold = walked.hold_on(day);
-        if recorded != hold_key(wanted_hold) {
+        let undoes_hold = frozen
+            .as_ref()
+            .is_none_or(|(_, h)| h.as_ref().map(|r| r.as_deref()) == hold_key(wanted_hold));
+        if recorded != hold_key(wanted_hold) && undoes_hold {
             let own = ideal.iter().rev().find(|e| match e {
                 Event::AccountHeld(h) => wanted_hold.is_some() && h.effective_on == day,
                 Event::AccountReleased(r) => wanted_hold.is_none() && r.effective_on == day,
@@ -444,19 +513,73 @@ pub fn execute(
     ctx: &crate::context::Context,
     clock: Option<NaiveDate>,
 ) -> Result<Vec<Event>, crate::error::DomainError> {
-    let mut events = crate::decide::decide(state, command, ctx)?;
+    Ok(execute_planned(state, command, ctx, clock)?.events)
+}
+
+/// What [`execute_planned`] decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executed {
+    /// The command's own events, then the compensations (and decisions newly justified) they
+    /// make necessary, in the order they apply.
+    pub events: Vec<Event>,
+    /// How many of `events` are the command's own.
+    pub own: usize,
+    /// When the command reconciled: the first day re-walked and the cause named on the
+    /// compensations — what a caller that spreads them over several appends records first, so
+    /// that [`repair_dated`] finishes the work after a crash between them.
+    pub reconciled: Option<Pending>,
+}
+
+/// Reconciliation still owed to an account: from which day, and the cause its compensations
+/// name (docs/decisions/0012-compensations-beyond-one-append.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub from: NaiveDate,
+    pub cause: String,
+}
+
+impl Pending {
+    /// `2026-04-02 payment P1 received 2026-04-02`: how the service keeps it in the store's meta.
+    pub fn encode(&self) -> String {
+        format!("{} {}", self.from, self.cause)
+    }
+
+    /// The inverse of [`Pending::encode`]; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Pending> {
+        let (from, cause) = text.split_once(' ').unwrap_or((text, RECONCILED));
+        Some(Pending {
+            from: from.parse().ok()?,
+            cause: cause.to_owned(),
+        })
+    }
+}
+
+/// [`execute`], saying which events are the command's own and what it reconciled.
+pub fn execute_planned(
+    state: Option<&Account>,
+    command: &crate::command::Command,
+    ctx: &crate::context::Context,
+    clock: Option<NaiveDate>,
+) -> Result<Executed, crate::error::DomainError> {
+    let events = crate::decide::decide(state, command, ctx)?;
+    let own = events.len();
+    let unreconciled = |events| Executed {
+        events,
+        own,
+        reconciled: None,
+    };
     let Some(mark) = clock else {
-        return Ok(events);
+        return Ok(unreconciled(events));
     };
     if events.is_empty() {
-        return Ok(events);
+        return Ok(unreconciled(events));
     }
     let mut after = state.cloned();
     for e in &events {
         evolve(&mut after, e);
     }
-    let Some(mut after) = after else {
-        return Ok(events);
+    let Some(after) = after else {
+        return Ok(unreconciled(events));
     };
     let fact_on = events.iter().filter_map(Event::business_date).min();
     let follows = ctx
@@ -468,35 +591,93 @@ pub fn execute(
         (Some(on), true) => on.min(next),
         (Some(on), false) => on,
         (None, true) => next,
-        (None, false) => return Ok(events),
+        (None, false) => return Ok(unreconciled(events)),
     };
-    let span = Span {
+    let pending = Pending {
+        from,
+        cause: cause_of(&events),
+    };
+    let mut events = events;
+    events.extend(
+        reconcile_with_kept(&after, ctx.policy, &pending, mark, ctx.today)
+            .into_iter()
+            .map(|(_, e)| e),
+    );
+    Ok(Executed {
+        events,
+        own,
+        reconciled: Some(pending),
+    })
+}
+
+/// The span a command (or the repair of one) reconciles: from `from` through the clock mark;
+/// hold rules through today once the clock has walked through yesterday; widened over
+/// automatic events recorded after today, which are compensated but never added to.
+fn command_span(account: &Account, from: NaiveDate, mark: NaiveDate, today: NaiveDate) -> Span {
+    let follows = today.pred_opt().is_some_and(|yesterday| mark >= yesterday);
+    Span {
         from,
         through: mark,
-        enforce_through: if follows { ctx.today.max(mark) } else { mark },
-    };
-    let cause = cause_of(&events);
+        enforce_through: if follows { today.max(mark) } else { mark },
+        adds_through: today,
+    }
+    .over_recorded(account)
+}
+
+/// Reconciles `account` from `pending.from` as a command does, and keeps the promises the
+/// reconciled payments now cover: each event with the day it takes effect.
+fn reconcile_with_kept(
+    account: &Account,
+    policy: &Policy,
+    pending: &Pending,
+    mark: NaiveDate,
+    today: NaiveDate,
+) -> Vec<(NaiveDate, Event)> {
+    let span = command_span(account, pending.from, mark, today);
+    let mut after = account.clone();
+    let mut out = Vec::new();
     // A promise reinstated is kept by the payment that reinstated it, and a kept promise no
     // longer suspends fees and holds: that `PromiseKept` is reconciled in turn.
     for _pass in 0..RECONCILE_PASSES_MAX {
-        let compensations = reconcile(&after, ctx.policy, span, &cause);
+        let compensations = reconcile_dated(&after, policy, span, &pending.cause);
         if compensations.is_empty() {
             break;
         }
-        for e in &compensations {
+        for (_, e) in &compensations {
             after.evolve(e);
         }
-        events.extend(compensations);
-        let kept = crate::decide::promises_kept(&after, ctx.policy, fact_on.unwrap_or(ctx.today));
+        out.extend(compensations);
+        let kept = crate::decide::promises_kept(&after, policy, pending.from);
         if kept.is_empty() {
             break;
         }
-        for e in &kept {
-            after.evolve(e);
+        for e in kept {
+            after.evolve(&e);
+            let on = match &e {
+                Event::PromiseKept(k) => k.kept_on,
+                _ => pending.from,
+            };
+            out.push((on, e));
         }
-        events.extend(kept);
     }
-    Ok(events)
+    out
+}
+
+/// The reconciliation an interrupted command still owes (its compensations did not fit in one
+/// append and the process stopped between appends): the compensations that make the account
+/// agree with one walk of the clock from `pending.from`, each with the day it takes effect.
+/// Empty when nothing is owed (also when the account's clock never ran).
+pub fn repair_dated(
+    account: &Account,
+    policy: &Policy,
+    pending: &Pending,
+    clock: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Vec<(NaiveDate, Event)> {
+    match clock {
+        Some(mark) => reconcile_with_kept(account, policy, pending, mark, today),
+        None => Vec::new(),
+    }
 }
 
 /// The clock through `date` for an account whose clock last walked `clock` (`None`: never):
@@ -530,11 +711,7 @@ pub fn tick_dated(
     Ok(reconcile_dated(
         account,
         policy,
-        Span {
-            from,
-            through: date,
-            enforce_through: date,
-        },
+        Span::new(from, date, date),
         CLOCK_CAUSE,
     ))
 }
