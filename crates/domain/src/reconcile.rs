@@ -513,17 +513,17 @@ pub fn execute(
     ctx: &crate::context::Context,
     clock: Option<NaiveDate>,
 ) -> Result<Vec<Event>, crate::error::DomainError> {
-    Ok(execute_planned(state, command, ctx, clock)?.events)
+    Ok(execute_planned(state, command, ctx, clock)?.events())
 }
 
 /// What [`execute_planned`] decided.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Executed {
-    /// The command's own events, then the compensations (and decisions newly justified) they
-    /// make necessary, in the order they apply.
-    pub events: Vec<Event>,
-    /// How many of `events` are the command's own.
-    pub own: usize,
+    /// The command's own events.
+    pub own: Vec<Event>,
+    /// Then the compensations (and decisions newly justified) they make necessary, in the
+    /// order they apply, each with the day it takes effect.
+    pub compensations: Vec<(NaiveDate, Event)>,
     /// When the command reconciled: the first day re-walked and the cause named on the
     /// compensations — what a caller that spreads them over several appends records first, so
     /// that [`repair_dated`] finishes the work after a crash between them.
@@ -562,10 +562,9 @@ pub fn execute_planned(
     clock: Option<NaiveDate>,
 ) -> Result<Executed, crate::error::DomainError> {
     let events = crate::decide::decide(state, command, ctx)?;
-    let own = events.len();
-    let unreconciled = |events| Executed {
-        events,
+    let unreconciled = |own| Executed {
         own,
+        compensations: Vec::new(),
         reconciled: None,
     };
     let Some(mark) = clock else {
@@ -597,17 +596,20 @@ pub fn execute_planned(
         from,
         cause: cause_of(&events),
     };
-    let mut events = events;
-    events.extend(
-        reconcile_with_kept(&after, ctx.policy, &pending, mark, ctx.today)
-            .into_iter()
-            .map(|(_, e)| e),
-    );
     Ok(Executed {
-        events,
-        own,
+        compensations: reconcile_with_kept(&after, ctx.policy, &pending, mark, ctx.today),
+        own: events,
         reconciled: Some(pending),
     })
+}
+
+impl Executed {
+    /// Every event, the command's own first: what one append records.
+    pub fn events(self) -> Vec<Event> {
+        let mut events = self.own;
+        events.extend(self.compensations.into_iter().map(|(_, e)| e));
+        events
+    }
 }
 
 /// The span a command (or the repair of one) reconciles: from `from` through the clock mark;
