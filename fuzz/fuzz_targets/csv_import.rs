@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &b""[..]),
     };
-    if let Err(e) = dunlog::import::fuzz_parse_and_decide(invoices, payments) {
+    if let Err(e) = dunlog::ops::import::fuzz_parse_and_decide(invoices, payments) {
         let message = format!("{e:#}");
         assert!(
             message.contains(".csv"),

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use dunlog::auth::Role;
+use dunlog::app::auth::Role;
 use dunlog::fuzz::GraphqlHarness;
 use libfuzzer_sys::fuzz_target;
 

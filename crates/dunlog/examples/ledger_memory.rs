@@ -45,9 +45,9 @@ fn mib(kib: u64) -> f64 {
 
 fn build(events: u64, file: &Path) -> anyhow::Result<()> {
     let rss_before_kib = status_kib("VmRSS:");
-    let accounts = dunlog::bench::accounts_for(events);
+    let accounts = loadtest::bench::accounts_for(events);
     let per_account = (events / accounts).max(2);
-    let start = dunlog::bench::history_start();
+    let start = loadtest::bench::history_start();
     let now = Utc::now();
     let mut ledger = Ledger::new();
     let mut position = 0u64;

@@ -18,9 +18,9 @@ use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::auth::Role;
-use crate::server::{self, AppState};
-use crate::service::Service;
+use crate::api::server::{self, AppState};
+use crate::app::auth::Role;
+use crate::app::service::Service;
 
 /// The codes of docs/graphql.md a refused request may carry (`INTERNAL` is a bug).
 pub const ERROR_CODES: [&str; 7] = [

@@ -3,28 +3,15 @@
 //! axum, async-graphql and anyhow. A library so the end-to-end tests can build the same program
 //! under their own binary name; `main.rs` only calls [`main`].
 
-pub mod auth;
-pub mod bench;
-pub mod channel;
+pub mod api;
+pub mod app;
 pub mod cli;
-pub mod commands;
-pub mod conn;
-pub mod dashboard;
-pub mod demo;
-#[doc(hidden)]
+// Fuzzing entry points: compiled for the crate's own tests and for `fuzz/` (feature `fuzzing`),
+// never into the product.
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
-pub mod graphiql;
-pub mod graphql;
-pub mod import;
-pub mod limits;
-pub mod live;
-pub mod loopback;
+pub mod ops;
 pub mod reminders;
-pub mod report;
-pub mod scenario;
-pub mod server;
-pub mod service;
-pub mod soak;
 
 use std::process::ExitCode;
 

@@ -74,6 +74,8 @@ pub fn policy_document(scenario: &Value) -> Result<String, String> {
 }
 
 /// Runs every step of a scenario; returns the number of steps run.
+// Long: one arm per step kind of the scenario format (../shared/scenarios/README.md), so the
+// format reads in one place.
 pub fn run(scenario: &Value, target: &mut dyn Target) -> Result<usize, Box<Failure>> {
     let name = scenario
         .get("name")

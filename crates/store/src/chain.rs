@@ -2,6 +2,7 @@
 //! zero bytes. `canonical` is defined here byte for byte; docs/operations.md repeats it for
 //! auditors, and the golden envelope vector pins it.
 
+pub use crate::hex::{from_hex, to_hex};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -66,29 +67,4 @@ pub fn next_hash(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     hasher.update(prev);
     hasher.update(canonical);
     hasher.finalize().into()
-}
-
-/// Lowercase hexadecimal, as the export writes hashes.
-pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Parses lowercase or uppercase hexadecimal; `None` if malformed.
-pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let digits = std::str::from_utf8(pair).ok()?;
-            u8::from_str_radix(digits, 16).ok()
-        })
-        .collect()
 }

@@ -13,10 +13,10 @@ use crate::append::check_stream;
 use crate::block::LogBatch;
 use crate::chain::{self, Canonical, HASH_ZERO};
 use crate::codec::{self, Envelope};
+use crate::db::{check_format, open_db};
 use crate::durability::Durability;
 use crate::error::StoreError;
 use crate::keys::{self, ChainHead};
-use crate::store::{check_format, open_db};
 
 /// Events written per batch while importing.
 const IMPORT_BATCH_EVENTS: usize = 10_000;

@@ -11,8 +11,10 @@ mod append;
 mod block;
 pub mod chain;
 pub mod codec;
+mod db;
 mod durability;
 mod error;
+pub mod hex;
 mod import;
 mod keys;
 mod migrate;
@@ -29,8 +31,9 @@ pub use append::{
     AppendOutcome, AppendRequest, ExpectedVersion, Idempotency, IdempotencyRecord, NewEvent,
     EVENTS_PER_APPEND_MAX, PAYLOAD_BYTES_MAX, STREAM_LEN_MAX, TEXT_LEN_MAX,
 };
+pub use db::FORMAT_VERSION;
 pub use error::StoreError;
 pub use recorded::RecordedEvent;
-pub use store::{Store, FORMAT_VERSION};
+pub use store::Store;
 pub use subscription::{Subscription, SUBSCRIPTION_PAGE_EVENTS};
 pub use verify::Verification;

@@ -281,6 +281,8 @@ impl Writer {
         Ok(v)
     }
 
+    // Long: one append's checks and staging (idempotency, expected version, chain, keys, index
+    // runs) in the order the durability argument of decision 0040 relies on, read top to bottom.
     fn stage(
         &mut self,
         a: PreparedAppend,
@@ -418,6 +420,21 @@ impl Writer {
 
         let first_position = stage.head.position + 1;
         let count = head.position - stage.head.position;
+        // Bugs, not input: positions follow the head one by one, versions follow the stream's,
+        // and each event's previous hash is the one before it.
+        debug_assert_eq!(count, recorded.len() as u64, "one position per event");
+        debug_assert!(
+            recorded
+                .iter()
+                .zip(recorded.iter().skip(1))
+                .all(|(a, b)| b.position == a.position + 1
+                    && b.version == a.version + 1
+                    && b.prev_hash == a.hash),
+            "positions, versions and the chain advance one event at a time"
+        );
+        debug_assert!(recorded
+            .first()
+            .is_none_or(|e| e.position == first_position && e.version == current + 1));
         // Encode everything before touching the batch, so a failure stages nothing.
         let idempotency_record = match &a.idempotency {
             None => None,

@@ -8,7 +8,7 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{json, Map, Value};
 
 use super::GraphqlHarness;
-use crate::auth::Role;
+use crate::app::auth::Role;
 
 /// Marks text to splice into the body unquoted (JSON numbers `serde_json::Value` cannot hold).
 const RAW: &str = "@RAW@";

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::templates::{Rendered, Templates};
-use crate::service::ServiceError;
+use crate::app::service::ServiceError;
 
 /// A reminder ready to deliver: everything that goes into the message and into `ReminderSent`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,9 +61,7 @@ pub fn canonical_body(body: &str) -> String {
     out
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use store::hex::to_hex as hex;
 
 /// The `Message-ID` of the reminder for (account, step, invoices, date): the same inputs give the
 /// same id after any restart, which is what lets a re-send after a crash be recognised as the

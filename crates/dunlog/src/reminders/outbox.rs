@@ -33,7 +33,7 @@ use store::RecordedEvent;
 use super::compose::{self, hex, Draft, Request, Sender};
 use super::templates::Templates;
 use super::transport::{self, Attempt, Letters, Outgoing, Smtp};
-use crate::service::{Service, ServiceError};
+use crate::app::service::{Service, ServiceError};
 
 /// Test hook: milliseconds to wait between the receiver's acceptance and the append, so a crash
 /// test can kill the server inside that window. Never set in production.

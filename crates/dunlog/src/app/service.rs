@@ -1,0 +1,1448 @@
+//! The service layer: runs a domain command for an actor against the live ledger and appends its
+//! events with optimistic concurrency, idempotency keys and read-your-writes; also the clock
+//! (`tick`) and policy adoption.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::reconcile::Pending;
+use domain::{Command, Context, CustomerId, DomainError, ErrorKind, Event};
+use projections::{Exposure, KnownAtCache, Ledger};
+use sha2::{Digest, Sha256};
+use store::{
+    AppendRequest, ExpectedVersion, Idempotency, NewEvent, RecordedEvent, Store, StoreError,
+};
+
+use crate::app::live::Live;
+
+/// How many times a command is re-decided after a version conflict before `CONFLICT`.
+pub const CONFLICT_RETRIES_MAX: usize = 5;
+pub use crate::api::limits::{IDEMPOTENCY_KEY_LEN_MAX, TICK_DAYS_MAX};
+/// The actor recorded on events the clock emits.
+pub const CLOCK_ACTOR: &str = "clock";
+
+/// The clock's instant at microsecond precision, as SPEC §2 records instants.
+pub fn now_micros() -> DateTime<Utc> {
+    use chrono::SubsecRound as _;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Why a request failed: a named kind of SPEC §4 with a message naming the field, or an internal
+/// failure (logged; clients see `INTERNAL` only).
+#[derive(Debug)]
+pub enum ServiceError {
+    Rejected { kind: ErrorKind, message: String },
+    Internal(anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn rejected(kind: ErrorKind, message: impl Into<String>) -> ServiceError {
+        ServiceError::Rejected {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceError::Rejected { kind, message } => write!(f, "{kind}: {message}"),
+            ServiceError::Internal(e) => write!(f, "internal error: {e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for ServiceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServiceError::Rejected { .. } => None,
+            ServiceError::Internal(e) => Some(e.as_ref()),
+        }
+    }
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        ServiceError::rejected(e.kind(), e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for ServiceError {
+    fn from(e: anyhow::Error) -> Self {
+        ServiceError::Internal(e)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::IdempotencyConflict { key } => ServiceError::rejected(
+                ErrorKind::Conflict,
+                format!("idempotencyKey = {key:?}: already used for a different command"),
+            ),
+            StoreError::Invalid(message) => ServiceError::rejected(ErrorKind::Validation, message),
+            other => ServiceError::Internal(other.into()),
+        }
+    }
+}
+
+/// What a command did: the events appended (or found under its idempotency key) and the
+/// account's exposure after them.
+#[derive(Debug)]
+pub struct CommandOutput {
+    pub events: Vec<RecordedEvent>,
+    pub exposure: Option<Exposure>,
+}
+
+/// Counters the `/metrics` endpoint reports.
+#[derive(Default)]
+pub struct AppendStats {
+    pub appends: AtomicU64,
+    pub events: AtomicU64,
+    pub conflicts: AtomicU64,
+    /// Accounts the clock failed for, over all ticks (each is retried at the next tick).
+    pub tick_failures: AtomicU64,
+    /// The accounts the last tick failed for, with why (empty when it went through).
+    pub tick_failing: std::sync::Mutex<Vec<(CustomerId, String)>>,
+}
+
+/// What a tick did: the events appended, and the accounts it could not tick (the others went
+/// through regardless; these are retried at the next tick).
+#[derive(Debug, Default)]
+pub struct TickReport {
+    pub events: Vec<RecordedEvent>,
+    pub failed: Vec<(CustomerId, String)>,
+}
+
+/// The ledger as a user drives it.
+#[derive(Clone)]
+pub struct Service {
+    pub store: Store,
+    pub live: Live,
+    pub stats: Arc<AppendStats>,
+    /// The API tokens, changed at runtime by `createToken`/`revokeToken` and `dunlog token`.
+    pub tokens: crate::app::auth::TokenTable,
+    known_at_cache: Arc<KnownAtCache>,
+    /// Why writes are refused, when the log did not verify at start (see [`check_chain`]).
+    writes_refused: Arc<Option<String>>,
+    /// Reminder templates and transports (SPEC §12); `serve` configures the transports.
+    pub reminders: Arc<crate::reminders::Reminders>,
+    /// The ledger's today when fixed (`--today`, tests and scenarios); else the UTC date.
+    today_fixed: Option<NaiveDate>,
+}
+
+/// The longest prefix of `events` (in the order they take effect) that fits in one append and
+/// ends with a whole day, with that day; when one day alone has more events than fit, the first
+/// `max` of them and no day (the clock mark stays before that day until its last part).
+fn whole_days(
+    events: &[(NaiveDate, Event)],
+    max: usize,
+) -> (&[(NaiveDate, Event)], Option<NaiveDate>) {
+    if events.len() <= max {
+        return (events, None);
+    }
+    let mut cut = max;
+    // `events[cut]` is the first left out: back off to the start of its day.
+    while cut > 0 && events[cut - 1].0 == events[cut].0 {
+        cut -= 1;
+    }
+    if cut == 0 {
+        return (&events[..max], None);
+    }
+    (&events[..cut], Some(events[cut - 1].0))
+}
+
+fn last_tick_before(last: Option<NaiveDate>, day: NaiveDate) -> bool {
+    last.is_none_or(|l| l < day)
+}
+
+/// The `meta` key prefix (`reconcile/{customer}`) of the reconciliation a command still owes
+/// its account (its compensations did not fit in one append): its first day and cause.
+pub const RECONCILE_PENDING_PREFIX: &str = "reconcile/";
+
+/// The `meta` key of the last position the start-up check verified, with its hash:
+/// `position hex-hash`.
+pub const VERIFY_CHECKPOINT_KEY: &str = "verify/checkpoint";
+
+fn parse_checkpoint(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (position, hash) = text.trim().split_once(' ')?;
+    Some((position.parse().ok()?, store::hex::from_hex_array(hash)?))
+}
+
+/// The start-up chain check: verifies the log from the last verified position (kept in `meta`
+/// under [`VERIFY_CHECKPOINT_KEY`]) to the head, so only the tail is read, and on success moves the
+/// checkpoint to the head. Returns why writes must be refused, if the log does not verify.
+pub fn check_chain(store: &Store) -> anyhow::Result<Option<String>> {
+    let checkpoint = store
+        .meta_get(VERIFY_CHECKPOINT_KEY)?
+        .and_then(|bytes| parse_checkpoint(&bytes));
+    let verification = match checkpoint {
+        Some((position, hash)) => store.verify_tail(position, hash)?,
+        None => store.verify(0)?,
+    };
+    if !verification.ok {
+        return Ok(Some(format!(
+            "the log does not verify at position {}: {} (checked from position {})",
+            verification.first_bad_position.unwrap_or(0),
+            verification.message.unwrap_or_default(),
+            checkpoint.map_or(1, |(p, _)| p + 1),
+        )));
+    }
+    let head = store.head();
+    if head > 0 && checkpoint.is_none_or(|(p, _)| p < head) {
+        if let Some(last) = store.read_from(head - 1, 1)?.pop() {
+            store.meta_put(
+                VERIFY_CHECKPOINT_KEY,
+                format!("{} {}", last.position, store::hex::to_hex(&last.hash)).as_bytes(),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+/// Ledgers as known at past instants kept for time-travel queries.
+pub const KNOWN_AT_CACHE_MAX: usize = 8;
+
+/// SHA-256 of the command's canonical JSON: what binds an idempotency key to one command.
+pub fn fingerprint(command: &serde_json::Value) -> [u8; 32] {
+    let bytes = serde_json::to_vec(command).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
+impl Service {
+    /// Opens the data directory, replays the log, follows it, and on a fresh directory adopts the
+    /// default policy as version 1. Must be called inside a tokio runtime.
+    pub async fn open(dir: &std::path::Path) -> anyhow::Result<Service> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        let store = Store::open(dir)
+            .with_context(|| format!("cannot open the ledger in {}", dir.display()))?;
+        let checked = store.clone();
+        let writes_refused = tokio::task::spawn_blocking(move || check_chain(&checked))
+            .await
+            .context("checking the chain")??;
+        if let Some(reason) = &writes_refused {
+            tracing::error!(reason = %reason, "refusing writes");
+            eprintln!("dunlog: refusing writes: {reason}");
+        }
+        let live = Live::start(&store).await?;
+        let service = Service {
+            tokens: crate::app::auth::TokenTable::load(&store),
+            store,
+            live,
+            stats: Arc::new(AppendStats::default()),
+            known_at_cache: Arc::new(KnownAtCache::new(KNOWN_AT_CACHE_MAX)),
+            writes_refused: Arc::new(writes_refused),
+            reminders: Arc::new(crate::reminders::Reminders::previews(dir)),
+            today_fixed: None,
+        };
+        if service.writes_refused.is_none() && service.store.stream_version("policy")? == 0 {
+            service
+                .adopt_policy("system", domain::policy::DEFAULT_POLICY_TOML, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("adopting the default policy: {e}"))?;
+        }
+        Ok(service)
+    }
+
+    /// Fixes the ledger's today (`--today D`; tests and scenarios): no fact or tick after it.
+    pub fn with_today(mut self, today: Option<NaiveDate>) -> Service {
+        self.today_fixed = today;
+        self
+    }
+
+    /// The ledger's today: the server's clock in UTC, unless fixed with [`Service::with_today`].
+    pub fn today(&self) -> NaiveDate {
+        self.today_fixed.unwrap_or_else(|| Utc::now().date_naive())
+    }
+
+    /// Why writes are refused (the log did not verify at start), if they are.
+    pub fn writes_refused(&self) -> Option<&str> {
+        self.writes_refused.as_deref()
+    }
+
+    fn check_writable(&self) -> Result<(), ServiceError> {
+        match self.writes_refused() {
+            None => Ok(()),
+            Some(reason) => Err(ServiceError::Internal(anyhow::anyhow!(
+                "writes are refused: {reason}"
+            ))),
+        }
+    }
+
+    /// Stops the read model's follower and drops this handle; the data directory is free once
+    /// every clone is gone.
+    pub async fn close(self) {
+        self.live.shutdown().await;
+    }
+
+    fn new_request(
+        &self,
+        stream: String,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+        actor: &str,
+        policy_version: u32,
+        idempotency: Option<Idempotency>,
+    ) -> AppendRequest {
+        let now = now_micros();
+        AppendRequest {
+            stream,
+            expected,
+            events: events
+                .into_iter()
+                .map(|event| NewEvent {
+                    event,
+                    occurred_at: now,
+                })
+                .collect(),
+            actor: actor.to_owned(),
+            correlation_id: Some(uuid::Uuid::now_v7().to_string()),
+            causation_id: None,
+            policy_version: (policy_version > 0).then_some(policy_version),
+            idempotency,
+        }
+    }
+
+    async fn append(&self, req: AppendRequest) -> Result<store::AppendOutcome, StoreError> {
+        let outcome = self.store.append(req).await;
+        match &outcome {
+            Ok(o) if !o.deduplicated => {
+                self.stats.appends.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .events
+                    .fetch_add(o.events.len() as u64, Ordering::Relaxed);
+            }
+            Err(StoreError::Conflict { .. }) => {
+                self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        outcome
+    }
+
+    /// Reads back the events an idempotency key is bound to.
+    fn recorded_at_positions(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let mut events = Vec::with_capacity(positions.len());
+        for &p in positions {
+            let mut found = self.store.read_from(p.saturating_sub(1), 1)?;
+            match found.pop() {
+                Some(e) if e.position == p => events.push(e),
+                _ => {
+                    return Err(ServiceError::Internal(anyhow::anyhow!(
+                        "idempotency record names position {p}, which is not in the log"
+                    )))
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    fn check_key(
+        &self,
+        key: Option<&str>,
+        fingerprint: [u8; 32],
+    ) -> Result<Option<Vec<RecordedEvent>>, ServiceError> {
+        let Some(key) = key else { return Ok(None) };
+        crate::api::limits::check_idempotency_key(key)
+            .map_err(|message| ServiceError::rejected(ErrorKind::Validation, message))?;
+        match self.store.idempotency(key)? {
+            Some(record) if record.fingerprint == fingerprint => {
+                Ok(Some(self.recorded_at_positions(&record.positions)?))
+            }
+            Some(_) => Err(ServiceError::rejected(
+                ErrorKind::Conflict,
+                format!("idempotencyKey = {key:?}: already used for a different command"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn exposure_today(&self, customer_id: &CustomerId) -> Option<Exposure> {
+        self.live.read().exposure(customer_id, self.today())
+    }
+
+    /// The events an idempotency key is bound to, if it was used.
+    pub fn recorded_under(&self, key: &str) -> Result<Option<Vec<RecordedEvent>>, ServiceError> {
+        match self.store.idempotency(key)? {
+            Some(record) => Ok(Some(self.recorded_at_positions(&record.positions)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Decides and appends a command for `actor`.
+    pub async fn execute(
+        &self,
+        actor: &str,
+        command: Command,
+        idempotency_key: Option<String>,
+    ) -> Result<CommandOutput, ServiceError> {
+        let command_json = serde_json::to_value(&command).context("encoding the command")?;
+        let fp = fingerprint(&command_json);
+        self.execute_with(actor, command, idempotency_key, fp).await
+    }
+
+    /// Like [`Service::execute`], with the fingerprint that binds the key given by the caller:
+    /// the reminder outbox binds `reminder/<Message-ID>` to the message, not to the instant it
+    /// was accepted, so a re-send after a crash finds the first record (see `reminders::outbox`).
+    pub async fn execute_keyed(
+        &self,
+        actor: &str,
+        command: Command,
+        key: String,
+        fp: [u8; 32],
+    ) -> Result<CommandOutput, ServiceError> {
+        self.execute_with(actor, command, Some(key), fp).await
+    }
+
+    async fn execute_with(
+        &self,
+        actor: &str,
+        command: Command,
+        idempotency_key: Option<String>,
+        fp: [u8; 32],
+    ) -> Result<CommandOutput, ServiceError> {
+        self.check_writable()?;
+        let customer_id = command.customer_id().clone();
+        if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
+            return Ok(CommandOutput {
+                events,
+                exposure: self.exposure_today(&customer_id),
+            });
+        }
+        let stream = customer_id.stream();
+        for _attempt in 0..CONFLICT_RETRIES_MAX {
+            // Instants are recorded at microsecond precision (SPEC §2): a contact's default
+            // `sent_at`/`called_at` is this `now`.
+            let now = now_micros();
+            // The last day the clock walked for the account: a fact dated on or before it is
+            // reconciled with what the clock decided (SPEC §5), in the command's own append.
+            let clock = self.last_tick(&customer_id)?;
+            // A reconciliation an earlier command left unfinished (a crash between its
+            // appends) is finished first, so this command decides on a reconciled account.
+            self.reconcile_pending(&customer_id, CLOCK_ACTOR).await?;
+            let (events, version, policy_version) = {
+                let ledger = self.live.read();
+                let policy = ledger.policy();
+                let account = ledger.account(&customer_id);
+                let ctx = Context {
+                    today: self.today(),
+                    now,
+                    actor,
+                    policy: &policy,
+                };
+                let decided = domain::reconcile::execute_planned(account, &command, &ctx, clock);
+                (
+                    decided,
+                    account.map(|a| a.version).unwrap_or(0),
+                    ledger.policy_version(),
+                )
+            };
+            let planned = match events {
+                Ok(planned) if !planned.own.is_empty() => planned,
+                decided => {
+                    // The same key may have been appended by a concurrent request since it was
+                    // checked above (the read model now holds its events): answer as it did.
+                    if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
+                        return Ok(CommandOutput {
+                            events,
+                            exposure: self.exposure_today(&customer_id),
+                        });
+                    }
+                    decided?;
+                    return Ok(CommandOutput {
+                        events: Vec::new(),
+                        exposure: self.exposure_today(&customer_id),
+                    });
+                }
+            };
+            let expected = if version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(version)
+            };
+            let idempotency = idempotency_key.clone().map(|key| Idempotency {
+                key,
+                fingerprint: fp,
+            });
+            // Compensations beyond one append (a back-dated fact on a very large account): the
+            // command and the whole days that fit go in its own append, the rest in appends
+            // that follow; the reconciliation still owed is recorded first, so a crash between
+            // appends is finished by the next command or tick on the account
+            // (docs/decisions/0012-compensations-beyond-one-append.md).
+            let room = store::EVENTS_PER_APPEND_MAX.saturating_sub(planned.own.len());
+            let (first, _) = whole_days(&planned.compensations, room);
+            let split = first.len() < planned.compensations.len();
+            if split {
+                if let Some(pending) = &planned.reconciled {
+                    self.set_pending(&customer_id, pending)?;
+                }
+            }
+            let mut events = planned.own.clone();
+            events.extend(first.iter().map(|(_, e)| e.clone()));
+            let req = self.new_request(
+                stream.clone(),
+                expected,
+                events,
+                actor,
+                policy_version,
+                idempotency,
+            );
+            match self.append(req).await {
+                Ok(outcome) => {
+                    let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                    self.live.wait_for(last).await?;
+                    let mut events = outcome.events;
+                    if split {
+                        // The command is recorded: what follows finishes its reconciliation,
+                        // and a failure here is finished by the next command or tick.
+                        match self.reconcile_pending(&customer_id, actor).await {
+                            Ok(rest) => events.extend(rest),
+                            Err(e) => tracing::error!(
+                                customer = %customer_id, error = %e,
+                                "the rest of a reconciliation failed; it is finished at the next command or tick"
+                            ),
+                        }
+                    }
+                    return Ok(CommandOutput {
+                        events,
+                        exposure: self.exposure_today(&customer_id),
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    // The read model may be behind the log: catch up, then decide again.
+                    self.live.wait_for(self.store.head()).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::rejected(
+            ErrorKind::Conflict,
+            format!("customer_id = {customer_id:?}: the account kept changing; try again"),
+        ))
+    }
+
+    /// Adopts a policy document as the next version.
+    pub async fn adopt_policy(
+        &self,
+        actor: &str,
+        document: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        self.check_writable()?;
+        let fp = fingerprint(&serde_json::json!({"command": "adopt_policy", "document": document}));
+        if let Some(events) = self.check_key(idempotency_key.as_deref(), fp)? {
+            return Ok(events);
+        }
+        for _attempt in 0..CONFLICT_RETRIES_MAX {
+            let current = self.live.read().policy_version();
+            let adopted = domain::policy::decide_adopt(document, current)?;
+            let version = adopted.version;
+            let expected = if current == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(u64::from(current))
+            };
+            let req = self.new_request(
+                "policy".to_owned(),
+                expected,
+                vec![Event::PolicyAdopted(adopted)],
+                actor,
+                version,
+                idempotency_key.clone().map(|key| Idempotency {
+                    key,
+                    fingerprint: fp,
+                }),
+            );
+            match self.append(req).await {
+                Ok(outcome) => {
+                    let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                    self.live.wait_for(last).await?;
+                    return Ok(outcome.events);
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    self.live.wait_for(self.store.head()).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::rejected(
+            ErrorKind::Conflict,
+            "document: the policy changed concurrently; try again",
+        ))
+    }
+
+    fn last_tick(&self, customer_id: &CustomerId) -> Result<Option<NaiveDate>, ServiceError> {
+        let key = format!("clock/{customer_id}");
+        Ok(self
+            .store
+            .meta_get(&key)?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse::<NaiveDate>().ok()))
+    }
+
+    /// Refuses a tick that would walk more than [`TICK_DAYS_MAX`] days for some account, before
+    /// anything is appended.
+    fn check_tick_span(
+        &self,
+        customers: &[CustomerId],
+        date: NaiveDate,
+    ) -> Result<(), ServiceError> {
+        let mut last_ticks = Vec::with_capacity(customers.len());
+        for customer_id in customers {
+            last_ticks.push(self.last_tick(customer_id)?);
+        }
+        let ledger = self.live.read();
+        for (customer_id, last) in customers.iter().zip(last_ticks) {
+            let Some(account) = ledger.account(customer_id) else {
+                continue;
+            };
+            let from = last.and_then(|d| d.succ_opt()).unwrap_or(account.opened_on);
+            let Some(first) = domain::clock::first_day(account, from) else {
+                continue;
+            };
+            let days = (date - first).num_days();
+            if days > TICK_DAYS_MAX {
+                return Err(ServiceError::rejected(
+                    ErrorKind::Validation,
+                    format!(
+                        "date = {date}: {days} days after the clock of account {customer_id} \
+                         ({first}); tick at most {TICK_DAYS_MAX} days at a time"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the clock for every account through `date`; returns the events it appended. An
+    /// account the clock fails for does not stop the others; the tick then fails naming them
+    /// (see [`Service::tick_report`]).
+    pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let report = self.tick_report(date).await?;
+        if report.failed.is_empty() {
+            return Ok(report.events);
+        }
+        let names: Vec<String> = report
+            .failed
+            .iter()
+            .map(|(c, why)| format!("{c}: {why}"))
+            .collect();
+        Err(ServiceError::Internal(anyhow::anyhow!(
+            "the clock failed for {} account(s) (the others were ticked; these are retried at \
+             the next tick): {}",
+            report.failed.len(),
+            names.join("; ")
+        )))
+    }
+
+    /// Runs the clock for every account through `date` (never after today: `VALIDATION`).
+    /// Each account's events go in appends of whole days within the store's limit, its clock
+    /// mark advanced after each, so a tick of any size goes through and one interrupted resumes
+    /// where it stopped. One account's failure is logged and reported, never stops the others.
+    pub async fn tick_report(&self, date: NaiveDate) -> Result<TickReport, ServiceError> {
+        self.check_writable()?;
+        domain::reconcile::check_tick_date(date, self.today())?;
+        let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
+        self.check_tick_span(&customers, date)?;
+        let mut report = TickReport::default();
+        for customer_id in customers {
+            match self.tick_account(&customer_id, date).await {
+                Ok(events) => report.events.extend(events),
+                Err(e) => {
+                    tracing::error!(customer = %customer_id, error = %e, "the clock failed for an account");
+                    self.stats.tick_failures.fetch_add(1, Ordering::Relaxed);
+                    report.failed.push((customer_id, e.to_string()));
+                }
+            }
+        }
+        if let Ok(mut failing) = self.stats.tick_failing.lock() {
+            failing.clone_from(&report.failed);
+        }
+        Ok(report)
+    }
+
+    fn set_last_tick(&self, customer_id: &CustomerId, day: NaiveDate) -> Result<(), ServiceError> {
+        self.store
+            .meta_put(&format!("clock/{customer_id}"), day.to_string().as_bytes())?;
+        Ok(())
+    }
+
+    fn pending(&self, customer_id: &CustomerId) -> Result<Option<Pending>, ServiceError> {
+        Ok(self
+            .store
+            .meta_get(&format!("{RECONCILE_PENDING_PREFIX}{customer_id}"))?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| Pending::decode(&text)))
+    }
+
+    /// Records the reconciliation a command still owes, keeping the earliest day if one is
+    /// already owed.
+    fn set_pending(&self, customer_id: &CustomerId, pending: &Pending) -> Result<(), ServiceError> {
+        let pending = match self.pending(customer_id)? {
+            Some(owed) if owed.from < pending.from => owed,
+            _ => pending.clone(),
+        };
+        self.store.meta_put(
+            &format!("{RECONCILE_PENDING_PREFIX}{customer_id}"),
+            pending.encode().as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Finishes the reconciliation an account is owed (recorded by a command whose
+    /// compensations did not fit in one append): appends what one walk of the clock from its
+    /// day still differs by, in appends of whole days within the store's limit, then forgets
+    /// it. Nothing when nothing is owed.
+    pub async fn reconcile_pending(
+        &self,
+        customer_id: &CustomerId,
+        actor: &str,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let Some(pending) = self.pending(customer_id)? else {
+            return Ok(Vec::new());
+        };
+        let mut appended = Vec::new();
+        'attempt: for _attempt in 0..CONFLICT_RETRIES_MAX {
+            let clock = self.last_tick(customer_id)?;
+            let (events, mut version, policy_version) = {
+                let ledger = self.live.read();
+                let Some(account) = ledger.account(customer_id) else {
+                    return Ok(appended);
+                };
+                let policy = ledger.policy();
+                (
+                    domain::reconcile::repair_dated(
+                        account,
+                        &policy,
+                        &pending,
+                        clock,
+                        self.today(),
+                    ),
+                    account.version,
+                    ledger.policy_version(),
+                )
+            };
+            let mut rest = events.as_slice();
+            while !rest.is_empty() {
+                let (chunk, _) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
+                rest = &rest[chunk.len()..];
+                let req = self.new_request(
+                    customer_id.stream(),
+                    ExpectedVersion::Exact(version),
+                    chunk.iter().map(|(_, e)| e.clone()).collect(),
+                    actor,
+                    policy_version,
+                    None,
+                );
+                match self.append(req).await {
+                    Ok(outcome) => {
+                        version += outcome.events.len() as u64;
+                        let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                        appended.extend(outcome.events);
+                        self.live.wait_for(last).await?;
+                    }
+                    Err(StoreError::Conflict { .. }) => {
+                        // A command came in between: decide what is still owed again.
+                        self.live.wait_for(self.store.head()).await?;
+                        continue 'attempt;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            self.store
+                .meta_delete(&format!("{RECONCILE_PENDING_PREFIX}{customer_id}"))?;
+            return Ok(appended);
+        }
+        Err(ServiceError::rejected(
+            ErrorKind::Conflict,
+            format!("customer_id = {customer_id:?}: the account kept changing during reconciliation"),
+        ))
+    }
+
+    /// The clock for one account through `date`, in appends of whole days.
+    async fn tick_account(
+        &self,
+        customer_id: &CustomerId,
+        date: NaiveDate,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let mut appended = self.reconcile_pending(customer_id, CLOCK_ACTOR).await?;
+        let mut conflicts = 0;
+        loop {
+            let last = self.last_tick(customer_id)?;
+            let (events, version, policy_version) = {
+                let ledger = self.live.read();
+                let Some(account) = ledger.account(customer_id) else {
+                    return Ok(appended);
+                };
+                let policy = ledger.policy();
+                (
+                    domain::reconcile::tick_dated(account, &policy, last, date, self.today())?,
+                    account.version,
+                    ledger.policy_version(),
+                )
+            };
+            let mut version = version;
+            let mut rest = events.as_slice();
+            let mut conflicted = false;
+            while !rest.is_empty() {
+                let (chunk, through) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
+                rest = &rest[chunk.len()..];
+                let req = self.new_request(
+                    customer_id.stream(),
+                    ExpectedVersion::Exact(version),
+                    chunk.iter().map(|(_, e)| e.clone()).collect(),
+                    CLOCK_ACTOR,
+                    policy_version,
+                    None,
+                );
+                match self.append(req).await {
+                    Ok(outcome) => {
+                        version += outcome.events.len() as u64;
+                        let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                        appended.extend(outcome.events);
+                        // A whole number of days is recorded: a tick interrupted now resumes
+                        // from the next one (and reconciles whatever it finds recorded there).
+                        if let Some(day) = through {
+                            if last_tick_before(self.last_tick(customer_id)?, day) {
+                                self.set_last_tick(customer_id, day)?;
+                            }
+                        }
+                        self.live.wait_for(last).await?;
+                    }
+                    Err(StoreError::Conflict { .. }) => {
+                        conflicted = true;
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !conflicted {
+                if last_tick_before(self.last_tick(customer_id)?, date) {
+                    self.set_last_tick(customer_id, date)?;
+                }
+                return Ok(appended);
+            }
+            conflicts += 1;
+            if conflicts >= CONFLICT_RETRIES_MAX {
+                return Err(ServiceError::rejected(
+                    ErrorKind::Conflict,
+                    format!("customer_id = {customer_id:?}: the account kept changing during tick"),
+                ));
+            }
+            // A command came in between: catch up and decide again from what is recorded.
+            self.live.wait_for(self.store.head()).await?;
+        }
+    }
+
+    /// The ledger as known at an instant (only events recorded at or before it): replayed into
+    /// a fresh ledger, never touching the live one, and cached.
+    pub async fn known_at(&self, at: DateTime<Utc>) -> anyhow::Result<Arc<Ledger>> {
+        let store = self.store.clone();
+        let cache = self.known_at_cache.clone();
+        let ledger = tokio::task::spawn_blocking(move || cache.get_or_build(&store, at)).await??;
+        Ok(ledger)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(json: serde_json::Value) -> Command {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn open_acme() -> Command {
+        command(
+            serde_json::json!({"command": "open_account", "customer_id": "ACME",
+            "name": "Acme", "currency": "EUR", "credit_limit": "1000.00",
+            "terms": {"net_days": 30}, "opened_on": "2026-01-01"}),
+        )
+    }
+
+    fn invoice(amount: &str) -> Command {
+        command(
+            serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+            "invoice_id": "I-1", "amount": amount, "issued_on": "2026-01-05"}),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_fresh_ledger_adopts_the_default_policy_as_version_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        assert_eq!(service.live.read().policy_version(), 1);
+        assert_eq!(service.store.head(), 1);
+        service.close().await;
+        let service = Service::open(dir.path()).await.unwrap();
+        assert_eq!(service.store.head(), 1, "reopening adopts nothing more");
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_key_returns_the_first_result_or_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        let opened = service.execute("alice", open_acme(), None).await.unwrap();
+        assert_eq!(opened.events[0].actor, "alice");
+        assert_eq!(opened.events[0].policy_version, Some(1));
+        assert!(opened.events[0].correlation_id.is_some());
+        let first = service
+            .execute("alice", invoice("100.00"), Some("k".to_owned()))
+            .await
+            .unwrap();
+        let again = service
+            .execute("alice", invoice("100.00"), Some("k".to_owned()))
+            .await
+            .unwrap();
+        let positions = |o: &CommandOutput| o.events.iter().map(|e| e.position).collect::<Vec<_>>();
+        assert_eq!(positions(&first), positions(&again));
+        assert_eq!(again.exposure.unwrap().exposure.to_string(), "100.00");
+        let other = service
+            .execute("alice", invoice("200.00"), Some("k".to_owned()))
+            .await;
+        assert!(matches!(
+            other,
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Conflict,
+                ..
+            })
+        ));
+        let duplicate = service.execute("alice", invoice("100.00"), None).await;
+        assert!(matches!(
+            duplicate,
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Conflict,
+                ..
+            })
+        ));
+        assert_eq!(service.store.head(), 3);
+    }
+
+    #[tokio::test]
+    async fn start_verifies_the_tail_and_refuses_writes_when_it_does_not_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path()).await.unwrap();
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        assert!(service.writes_refused().is_none());
+        service.close().await;
+
+        // The next start verifies the log and remembers the head and its hash.
+        let service = Service::open(dir.path()).await.unwrap();
+        let stored = service
+            .store
+            .meta_get(VERIFY_CHECKPOINT_KEY)
+            .unwrap()
+            .unwrap();
+        let (position, hash) = parse_checkpoint(&stored).unwrap();
+        assert_eq!(position, 3);
+        assert_eq!(hash, service.store.read_from(2, 1).unwrap()[0].hash);
+        // A remembered hash the log does not chain from (as if position 2 had been rewritten
+        // since it was verified) is found at the next start.
+        service
+            .store
+            .meta_put(
+                VERIFY_CHECKPOINT_KEY,
+                format!("2 {}", "ab".repeat(32)).as_bytes(),
+            )
+            .unwrap();
+        service.close().await;
+
+        let service = Service::open(dir.path()).await.unwrap();
+        let reason = service.writes_refused().unwrap().to_owned();
+        assert!(reason.contains("position 3"), "{reason}");
+        let refused = service.execute("a", invoice("5.00"), None).await;
+        assert!(
+            matches!(refused, Err(ServiceError::Internal(_))),
+            "{refused:?}"
+        );
+        assert!(service.tick("2026-06-30".parse().unwrap()).await.is_err());
+        assert_eq!(service.store.head(), 3, "nothing was appended");
+        // Reads still work.
+        assert!(service.live.read().accounts.contains_key("ACME"));
+    }
+
+    /// Found by fuzzing the GraphQL inputs: `tick(date: "9999-12-31")` walked ~2.9 million days
+    /// per account, each scanning a growing list of late fees, and never came back.
+    #[tokio::test]
+    async fn a_tick_more_than_ten_years_ahead_is_refused_and_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2046-01-01".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let head = service.store.head();
+        let refused = service.tick("9999-12-31".parse().unwrap()).await;
+        match refused {
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Validation,
+                message,
+            }) => assert!(message.contains("9999-12-31"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(service.store.head(), head);
+        assert!(service.store.meta_get("clock/ACME").unwrap().is_none());
+        // In steps it goes through.
+        assert!(!service
+            .tick("2035-12-31".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(service.tick("2045-12-31".parse().unwrap()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn ticking_twice_emits_nothing_the_second_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-07-01".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let through: NaiveDate = "2026-06-30".parse().unwrap();
+        let first = service.tick(through).await.unwrap();
+        assert!(!first.is_empty(), "late fees and a hold were due");
+        assert!(first.iter().all(|e| e.actor == CLOCK_ACTOR));
+        assert!(service.tick(through).await.unwrap().is_empty());
+        assert_eq!(
+            service.store.meta_get("clock/ACME").unwrap().unwrap(),
+            b"2026-06-30".to_vec()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tick_after_today_is_validation_and_appends_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-06-30".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service.execute("a", invoice("100.00"), None).await.unwrap();
+        let head = service.store.head();
+        match service.tick("2026-07-01".parse().unwrap()).await {
+            Err(ServiceError::Rejected {
+                kind: ErrorKind::Validation,
+                message,
+            }) => assert!(message.contains("2026-07-01"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(service.store.head(), head);
+        assert!(service.store.meta_get("clock/ACME").unwrap().is_none());
+    }
+
+    /// Issue 14: a payment recorded after the tick, received before the fee dates, reverses the
+    /// fees and releases the hold in its own append.
+    #[tokio::test]
+    async fn a_payment_recorded_after_the_tick_reconciles_in_its_own_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let ticked = service.tick("2026-05-15".parse().unwrap()).await.unwrap();
+        let count = |events: &[RecordedEvent], t: &str| {
+            events.iter().filter(|e| e.event.event_type() == t).count()
+        };
+        assert_eq!(count(&ticked, "LateFeeCharged"), 2);
+        let paid = service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P2", "amount": "1000.00", "received_on": "2026-04-02",
+                "method": "transfer"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(paid.events[0].event.event_type(), "PaymentReceived");
+        assert_eq!(count(&paid.events, "LateFeeReversed"), 2);
+        // Each reversal names the log position of the fee it reverses.
+        let fee_positions: Vec<u64> = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .map(|e| e.position)
+            .collect();
+        let reversed: Vec<u64> = paid
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::LateFeeReversed(r) => Some(r.reverses),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reversed, fee_positions);
+        assert_eq!(count(&paid.events, "AccountReleased"), 1);
+        let exposure = service
+            .live
+            .read()
+            .exposure(
+                &CustomerId::parse("ACME").unwrap(),
+                "2026-05-20".parse().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(exposure.exposure.to_string(), "0.00");
+        assert_eq!(exposure.status, projections::ExposureStatus::Ok);
+        assert!(service
+            .tick("2026-05-20".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    /// Issue 14: an account owing more automatic events than one append carries stopped the clock
+    /// for the whole book. 5,000 overdue invoices ticked across a year: tens of thousands of
+    /// fees, in appends of whole days within the store's limit.
+    #[tokio::test]
+    async fn a_tick_of_any_size_goes_through_in_appends_of_whole_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2027-03-01".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        // A second account after it in key order must be ticked too.
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "open_account", "customer_id": "ZED",
+                "name": "Zed", "currency": "EUR", "credit_limit": "1000.00",
+                "terms": {"net_days": 30}, "opened_on": "2026-01-01"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ZED",
+                "invoice_id": "Z1", "amount": "100.00", "issued_on": "2026-01-05"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        // 5,000 invoices, written straight to the log in appends of 1,000 (decided one by one
+        // they would take minutes); due on 250 different days.
+        let mut version = service.store.stream_version("account-ACME").unwrap();
+        for batch in 0..5 {
+            let events: Vec<Event> = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let issued =
+                        NaiveDate::from_ymd_opt(2026, 1, 2).unwrap() + chrono::Days::new(n % 250);
+                    domain::event::InvoiceIssued {
+                        invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
+                        amount: "100.00".parse().unwrap(),
+                        issued_on: issued,
+                        due_on: issued + chrono::Days::new(30),
+                        terms: domain::event::Terms {
+                            net_days: 30,
+                            discount_percent: None,
+                            discount_days: None,
+                        },
+                        reference: None,
+                        override_reason: None,
+                    }
+                    .into()
+                })
+                .collect();
+            let req = service.new_request(
+                "account-ACME".to_owned(),
+                ExpectedVersion::Exact(version),
+                events,
+                "a",
+                1,
+                None,
+            );
+            let outcome = service.append(req).await.unwrap();
+            version += outcome.events.len() as u64;
+        }
+        service.live.wait_for(service.store.head()).await.unwrap();
+        let ticked = service.tick("2027-01-01".parse().unwrap()).await.unwrap();
+        let fees = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .count();
+        assert!(fees > 30_000, "{fees} fees");
+        assert!(ticked.iter().any(|e| e.stream == "account-ZED"));
+        assert_eq!(
+            service.store.meta_get("clock/ACME").unwrap().unwrap(),
+            b"2027-01-01".to_vec()
+        );
+        assert!(service
+            .tick("2027-01-01".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    /// Issue 14: a back-dated payment whose compensations exceed one append was refused with
+    /// `VALIDATION: an append carries at most 1000 events`. 2,000 overdue invoices fee-charged
+    /// over months, then one payment received before the first fee date: every fee is reversed,
+    /// in appends of whole days, and the ledger equals one walk of the clock over the facts.
+    #[tokio::test]
+    async fn a_back_dated_payment_with_compensations_beyond_one_append_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let today: NaiveDate = "2026-10-01".parse().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some(today));
+        service.execute("a", open_acme(), None).await.unwrap();
+        // Written straight to the log in appends of 1,000 (decided one by one they would take
+        // minutes); issued on 20 different days, due 30 days later.
+        let mut version = service.store.stream_version("account-ACME").unwrap();
+        for batch in 0..2 {
+            let events: Vec<Event> = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let issued =
+                        NaiveDate::from_ymd_opt(2026, 2, 2).unwrap() + chrono::Days::new(n % 20);
+                    domain::event::InvoiceIssued {
+                        invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
+                        amount: "100.00".parse().unwrap(),
+                        issued_on: issued,
+                        due_on: issued + chrono::Days::new(30),
+                        terms: domain::event::Terms {
+                            net_days: 30,
+                            discount_percent: None,
+                            discount_days: None,
+                        },
+                        reference: None,
+                        override_reason: None,
+                    }
+                    .into()
+                })
+                .collect();
+            let req = service.new_request(
+                "account-ACME".to_owned(),
+                ExpectedVersion::Exact(version),
+                events,
+                "a",
+                1,
+                None,
+            );
+            let outcome = service.append(req).await.unwrap();
+            version += outcome.events.len() as u64;
+        }
+        service.live.wait_for(service.store.head()).await.unwrap();
+        let mark: NaiveDate = "2026-09-30".parse().unwrap();
+        let ticked = service.tick(mark).await.unwrap();
+        let fees = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .count();
+        assert!(fees >= 10_000, "{fees} fees");
+
+        // 200,000.00 received 03-05, before the first fee date (03-09): no fee was justified.
+        let head = service.store.head();
+        let paid = service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P1", "amount": "200000.00", "received_on": "2026-03-05",
+                "method": "transfer"}),
+                ),
+                Some("pay-once".to_owned()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(paid.events[0].event.event_type(), "PaymentReceived");
+        let reversed = paid
+            .events
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeReversed")
+            .count();
+        assert_eq!(reversed, fees, "every fee reversed");
+        assert_eq!(
+            service.store.head(),
+            head + paid.events.len() as u64,
+            "the answer lists every event appended"
+        );
+        assert!(
+            service.store.meta_get("reconcile/ACME").unwrap().is_none(),
+            "nothing is owed any more"
+        );
+        // Several appends: the first carries the payment, each within the store's limit.
+        let mut appends: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in &paid.events {
+            *appends.entry(e.correlation_id.clone().unwrap_or_default()).or_default() += 1;
+        }
+        assert!(appends.len() > 1, "{appends:?}");
+        assert!(appends.values().all(|n| *n <= store::EVENTS_PER_APPEND_MAX));
+
+        // The ledger equals one walk of the clock over the facts as now known.
+        let ledger = service.live.read();
+        let account = ledger.account(&CustomerId::parse("ACME").unwrap()).unwrap();
+        let policy = ledger.policy();
+        let base = domain::reconcile::before(account, account.opened_on);
+        let (walked, _) = domain::clock::walk(&base, &policy, account.opened_on, mark, today);
+        let net_fees = |a: &domain::Account| -> Vec<(String, u32, String, NaiveDate)> {
+            a.invoices
+                .iter()
+                .flat_map(|i| {
+                    i.fees
+                        .iter()
+                        .filter(|f| f.reversed.is_none())
+                        .map(|f| (i.id.to_string(), f.period, f.amount.to_string(), f.charged_on))
+                })
+                .collect()
+        };
+        assert_eq!(net_fees(account), net_fees(&walked));
+        assert!(net_fees(account).is_empty());
+        let mut on = account.opened_on;
+        while on <= today {
+            assert_eq!(
+                account.hold_on(on).map(|h| h.rule.clone()),
+                walked.hold_on(on).map(|h| h.rule.clone()),
+                "hold on {on}"
+            );
+            on = on.succ_opt().unwrap();
+        }
+        assert_eq!(account.exposure_on(today), walked.exposure_on(today));
+        assert!(account.exposure_on(today).is_zero());
+        drop(ledger);
+
+        // The same key answers with the command's first append, and nothing more is owed.
+        let again = service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P1", "amount": "200000.00", "received_on": "2026-03-05",
+                "method": "transfer"}),
+                ),
+                Some("pay-once".to_owned()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.events[0].position, paid.events[0].position);
+        assert!(service.tick(mark).await.unwrap().is_empty());
+    }
+
+    /// A crash between the appends of a command whose compensations did not fit in one: the
+    /// command is recorded, its compensations not (yet). The reconciliation it still owes is
+    /// recorded before its first append, and the next tick finishes it.
+    #[tokio::test]
+    async fn a_reconciliation_a_crash_left_unfinished_is_finished_by_the_next_tick() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let mark: NaiveDate = "2026-05-15".parse().unwrap();
+        service.tick(mark).await.unwrap();
+        // The command's first append, as the process left it: the payment alone.
+        let pay = command(
+            serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+            "payment_id": "P2", "amount": "1000.00", "received_on": "2026-04-02",
+            "method": "transfer"}),
+        );
+        let customer = CustomerId::parse("ACME").unwrap();
+        let (events, version) = {
+            let ledger = service.live.read();
+            let policy = ledger.policy();
+            let account = ledger.account(&customer).unwrap();
+            let ctx = Context {
+                today: service.today(),
+                now: now_micros(),
+                actor: "a",
+                policy: &policy,
+            };
+            (
+                domain::decide::decide(Some(account), &pay, &ctx).unwrap(),
+                account.version,
+            )
+        };
+        let planned = {
+            let ledger = service.live.read();
+            let policy = ledger.policy();
+            let ctx = Context {
+                today: service.today(),
+                now: now_micros(),
+                actor: "a",
+                policy: &policy,
+            };
+            domain::reconcile::execute_planned(ledger.account(&customer), &pay, &ctx, Some(mark))
+                .unwrap()
+        };
+        service
+            .set_pending(&customer, planned.reconciled.as_ref().unwrap())
+            .unwrap();
+        let req = service.new_request(
+            customer.stream(),
+            ExpectedVersion::Exact(version),
+            events,
+            "a",
+            1,
+            None,
+        );
+        let outcome = service.append(req).await.unwrap();
+        service.live.wait_for(outcome.events[0].position).await.unwrap();
+        service.close().await;
+
+        // After the restart, the tick through the same day finishes the reconciliation.
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        let repaired = service.tick(mark).await.unwrap();
+        let types: Vec<&str> = repaired.iter().map(|e| e.event.event_type()).collect();
+        assert_eq!(
+            types,
+            ["LateFeeReversed", "AccountReleased", "LateFeeReversed"],
+            "{repaired:?}"
+        );
+        match &repaired[0].event {
+            Event::LateFeeReversed(r) => assert_eq!(r.reason, "payment P2 received 2026-04-02"),
+            other => panic!("{other:?}"),
+        }
+        assert!(service.store.meta_get("reconcile/ACME").unwrap().is_none());
+        let exposure = service
+            .live
+            .read()
+            .exposure(&customer, "2026-05-20".parse().unwrap())
+            .unwrap();
+        assert_eq!(exposure.exposure.to_string(), "0.00");
+        assert!(service.tick(mark).await.unwrap().is_empty());
+    }
+}
