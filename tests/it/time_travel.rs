@@ -72,19 +72,27 @@ async fn an_omitted_as_of_is_the_servers_today() {
     let pairs = [
         (
             r#"{ aging { asOf rows { nodes { customerId amounts total oldestDaysPastDue } } } }"#,
-            format!(r#"{{ aging(asOf: "{today}") {{ asOf rows {{ nodes {{ customerId amounts total oldestDaysPastDue }} }} }} }}"#),
+            format!(
+                r#"{{ aging(asOf: "{today}") {{ asOf rows {{ nodes {{ customerId amounts total oldestDaysPastDue }} }} }} }}"#
+            ),
         ),
         (
             r#"{ worklist(first: 10) { nodes { invoiceId step triggerOn daysPastDue } } }"#,
-            format!(r#"{{ worklist(date: "{today}", first: 10) {{ nodes {{ invoiceId step triggerOn daysPastDue }} }} }}"#),
+            format!(
+                r#"{{ worklist(date: "{today}", first: 10) {{ nodes {{ invoiceId step triggerOn daysPastDue }} }} }}"#
+            ),
         ),
         (
             r#"{ exposures(first: 10) { nodes { customerId exposure status effectiveLimit } } }"#,
-            format!(r#"{{ exposures(asOf: "{today}", first: 10) {{ nodes {{ customerId exposure status effectiveLimit }} }} }}"#),
+            format!(
+                r#"{{ exposures(asOf: "{today}", first: 10) {{ nodes {{ customerId exposure status effectiveLimit }} }} }}"#
+            ),
         ),
         (
             r#"{ account(id: "ACME") { invoices { invoiceId open } } }"#,
-            format!(r#"{{ account(id: "ACME", asOf: "{today}") {{ invoices {{ invoiceId open }} }} }}"#),
+            format!(
+                r#"{{ account(id: "ACME", asOf: "{today}") {{ invoices {{ invoiceId open }} }} }}"#
+            ),
         ),
         (
             r#"{ metrics { currency asOf dso openReceivables } }"#,

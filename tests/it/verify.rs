@@ -75,7 +75,9 @@ async fn verify_warns_about_automatic_events_dated_after_today_and_a_late_fact_r
             let p = &e["payload"];
             match e["type"].as_str().unwrap_or("") {
                 "LateFeeReversed" => format!("LateFeeReversed of {}", p["reverses"]),
-                "AccountReleased" => format!("AccountReleased {} {}", p["reason"], p["effective_on"]),
+                "AccountReleased" => {
+                    format!("AccountReleased {} {}", p["reason"], p["effective_on"])
+                }
                 other => other.to_owned(),
             }
         })

@@ -323,7 +323,8 @@ fn a_late_fact_reconciles_automatic_events_an_older_dunlog_dated_after_today() {
     );
     let mut ledger = history(default_policy(), &given);
     ledger.run(&tick_through("2026-07-15")).unwrap();
-    let expect = "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0.00] unapplied 0.00; \
+    let expect =
+        "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0.00] unapplied 0.00; \
          LateFeeReversed A 15.00 #1 unapplied 0.00 reverses @4 (payment P1 received 2026-04-02); \
          AccountReleased reconciled auto 2026-05-01; \
          LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @6 (payment P1 received 2026-04-02); \

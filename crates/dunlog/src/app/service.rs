@@ -760,7 +760,9 @@ impl Service {
         }
         Err(ServiceError::rejected(
             ErrorKind::Conflict,
-            format!("customer_id = {customer_id:?}: the account kept changing during reconciliation"),
+            format!(
+                "customer_id = {customer_id:?}: the account kept changing during reconciliation"
+            ),
         ))
     }
 
@@ -1293,7 +1295,9 @@ mod tests {
         // Several appends: the first carries the payment, each within the store's limit.
         let mut appends: std::collections::BTreeMap<String, usize> = Default::default();
         for e in &paid.events {
-            *appends.entry(e.correlation_id.clone().unwrap_or_default()).or_default() += 1;
+            *appends
+                .entry(e.correlation_id.clone().unwrap_or_default())
+                .or_default() += 1;
         }
         assert!(appends.len() > 1, "{appends:?}");
         assert!(appends.values().all(|n| *n <= store::EVENTS_PER_APPEND_MAX));
@@ -1308,10 +1312,14 @@ mod tests {
             a.invoices
                 .iter()
                 .flat_map(|i| {
-                    i.fees
-                        .iter()
-                        .filter(|f| f.reversed.is_none())
-                        .map(|f| (i.id.to_string(), f.period, f.amount.to_string(), f.charged_on))
+                    i.fees.iter().filter(|f| f.reversed.is_none()).map(|f| {
+                        (
+                            i.id.to_string(),
+                            f.period,
+                            f.amount.to_string(),
+                            f.charged_on,
+                        )
+                    })
                 })
                 .collect()
         };
@@ -1417,7 +1425,11 @@ mod tests {
             None,
         );
         let outcome = service.append(req).await.unwrap();
-        service.live.wait_for(outcome.events[0].position).await.unwrap();
+        service
+            .live
+            .wait_for(outcome.events[0].position)
+            .await
+            .unwrap();
         service.close().await;
 
         // After the restart, the tick through the same day finishes the reconciliation.

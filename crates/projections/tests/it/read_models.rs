@@ -389,9 +389,11 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
     issue(&mut h, "B", "J1", "1000.00", "2026-09-01");
     open(&mut h, "C", "2026-01-01", "100000.00");
     issue(&mut h, "C", "I1", "1000.00", "2026-09-01");
-    h.run(json!({"command": "record_promise", "customer_id": "C", "promise_id": "PR1",
+    h.run(
+        json!({"command": "record_promise", "customer_id": "C", "promise_id": "PR1",
         "amount": "1000.00", "promised_on": "2026-09-10", "made_on": "2026-09-05",
-        "invoice_ids": ["I1"], "via": "call"}));
+        "invoice_ids": ["I1"], "via": "call"}),
+    );
     h.tick(d("2026-11-15"));
     // Late facts, reconciled as the service does (the clock walked through 11-15).
     let late = |h: &mut History, customer: &str, json: serde_json::Value| {
@@ -412,10 +414,18 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
         .unwrap();
         h.record(&id.stream(), events);
     };
-    late(&mut h, "B", json!({"command": "record_payment", "customer_id": "B",
-        "payment_id": "P2", "amount": "1000.00", "received_on": "2026-10-03", "method": "transfer"}));
-    late(&mut h, "C", json!({"command": "record_payment", "customer_id": "C",
-        "payment_id": "P1", "amount": "1000.00", "received_on": "2026-09-11", "method": "transfer"}));
+    late(
+        &mut h,
+        "B",
+        json!({"command": "record_payment", "customer_id": "B",
+        "payment_id": "P2", "amount": "1000.00", "received_on": "2026-10-03", "method": "transfer"}),
+    );
+    late(
+        &mut h,
+        "C",
+        json!({"command": "record_payment", "customer_id": "C",
+        "payment_id": "P1", "amount": "1000.00", "received_on": "2026-09-11", "method": "transfer"}),
+    );
 
     let line = |e: &projections::TimelineEntry| {
         format!(
@@ -427,7 +437,12 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
         )
     };
     let b = domain::CustomerId::parse("B").unwrap();
-    let timeline: Vec<String> = h.ledger.timeline(&b, None, None, None).iter().map(line).collect();
+    let timeline: Vec<String> = h
+        .ledger
+        .timeline(&b, None, None, None)
+        .iter()
+        .map(line)
+        .collect();
     assert_eq!(
         timeline,
         [
@@ -447,7 +462,11 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
         "Late fee 15.00 for J1 (period 1) reversed, the fee at position 6: payment P2 received 2026-10-03"
     );
     assert_eq!(entries[2].invoice_ids[0].as_str(), "J1");
-    assert!(entries[4].summary.ends_with("undoing position 7"), "{}", entries[4].summary);
+    assert!(
+        entries[4].summary.ends_with("undoing position 7"),
+        "{}",
+        entries[4].summary
+    );
 
     let c = domain::CustomerId::parse("C").unwrap();
     let entries = h.ledger.timeline(&c, None, None, None);
@@ -463,7 +482,9 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
     assert_eq!(reinstated.occurred_at, broken.occurred_at);
     assert_eq!(reinstated.invoice_ids[0].as_str(), "I1");
     assert!(
-        reinstated.summary.starts_with("Promise PR1 reinstated from 2026-09-13"),
+        reinstated
+            .summary
+            .starts_with("Promise PR1 reinstated from 2026-09-13"),
         "{}",
         reinstated.summary
     );
