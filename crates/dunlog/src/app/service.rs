@@ -1303,40 +1303,41 @@ mod tests {
         assert!(appends.values().all(|n| *n <= store::EVENTS_PER_APPEND_MAX));
 
         // The ledger equals one walk of the clock over the facts as now known.
-        let ledger = service.live.read();
-        let account = ledger.account(&CustomerId::parse("ACME").unwrap()).unwrap();
-        let policy = ledger.policy();
-        let base = domain::reconcile::before(account, account.opened_on);
-        let (walked, _) = domain::clock::walk(&base, &policy, account.opened_on, mark, today);
-        let net_fees = |a: &domain::Account| -> Vec<(String, u32, String, NaiveDate)> {
-            a.invoices
-                .iter()
-                .flat_map(|i| {
-                    i.fees.iter().filter(|f| f.reversed.is_none()).map(|f| {
-                        (
-                            i.id.to_string(),
-                            f.period,
-                            f.amount.to_string(),
-                            f.charged_on,
-                        )
+        {
+            let ledger = service.live.read();
+            let account = ledger.account(&CustomerId::parse("ACME").unwrap()).unwrap();
+            let policy = ledger.policy();
+            let base = domain::reconcile::before(account, account.opened_on);
+            let (walked, _) = domain::clock::walk(&base, &policy, account.opened_on, mark, today);
+            let net_fees = |a: &domain::Account| -> Vec<(String, u32, String, NaiveDate)> {
+                a.invoices
+                    .iter()
+                    .flat_map(|i| {
+                        i.fees.iter().filter(|f| f.reversed.is_none()).map(|f| {
+                            (
+                                i.id.to_string(),
+                                f.period,
+                                f.amount.to_string(),
+                                f.charged_on,
+                            )
+                        })
                     })
-                })
-                .collect()
-        };
-        assert_eq!(net_fees(account), net_fees(&walked));
-        assert!(net_fees(account).is_empty());
-        let mut on = account.opened_on;
-        while on <= today {
-            assert_eq!(
-                account.hold_on(on).map(|h| h.rule.clone()),
-                walked.hold_on(on).map(|h| h.rule.clone()),
-                "hold on {on}"
-            );
-            on = on.succ_opt().unwrap();
+                    .collect()
+            };
+            assert_eq!(net_fees(account), net_fees(&walked));
+            assert!(net_fees(account).is_empty());
+            let mut on = account.opened_on;
+            while on <= today {
+                assert_eq!(
+                    account.hold_on(on).map(|h| h.rule.clone()),
+                    walked.hold_on(on).map(|h| h.rule.clone()),
+                    "hold on {on}"
+                );
+                on = on.succ_opt().unwrap();
+            }
+            assert_eq!(account.exposure_on(today), walked.exposure_on(today));
+            assert!(account.exposure_on(today).is_zero());
         }
-        assert_eq!(account.exposure_on(today), walked.exposure_on(today));
-        assert!(account.exposure_on(today).is_zero());
-        drop(ledger);
 
         // The same key answers with the command's first append, and nothing more is owed.
         let again = service
