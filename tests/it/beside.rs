@@ -224,3 +224,198 @@ fn a_closed_pipe_ends_a_command_quietly() {
     check("beside the server");
     server.terminate();
 }
+
+/// Issue 15: `dunlog statement` beside a running `serve` on the same --data answers as it does
+/// alone, in every format, and its JSON equals the GraphQL `statement` query.
+#[tokio::test]
+async fn statement_beside_a_live_server_equals_the_graphql_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    cli(&data, &["demo", "--customers", "12", "--seed", "5"]);
+    let viewer = cli(
+        &data,
+        &["token", "create", "--name", "viewer", "--role", "viewer"],
+    )
+    .trim()
+    .to_owned();
+    let today = chrono::Utc::now().date_naive();
+    let to = today.to_string();
+    let from = (today - chrono::Days::new(400)).to_string();
+    let customers = ["C0001", "C0002", "C0003"];
+    let formats = ["table", "csv", "json"];
+    let args = |customer: &'static str, format: &'static str| {
+        vec![
+            "statement".to_owned(),
+            "--customer".to_owned(),
+            customer.to_owned(),
+            "--from".to_owned(),
+            from.clone(),
+            "--to".to_owned(),
+            to.clone(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ]
+    };
+    let each = |data: &Path| {
+        let mut outputs = Vec::new();
+        for customer in customers {
+            for format in formats {
+                let a = args(customer, format);
+                let out = run(data, &a.iter().map(String::as_str).collect::<Vec<_>>());
+                assert!(out.0, "{a:?}: {}", out.2);
+                outputs.push(out.1);
+            }
+        }
+        outputs
+    };
+    let alone = each(&data);
+    let server = Server::start(&data);
+    let beside = each(&data);
+    assert_eq!(alone, beside, "the same output with and without the server");
+    let client = Client::new(&server, Some(&viewer));
+    for (i, customer) in customers.iter().enumerate() {
+        let json_out = &beside[i * formats.len() + 2];
+        let cli_statement: serde_json::Value = serde_json::from_str(json_out).expect("json");
+        let answer = client
+            .query(
+                "query($c: ID!, $f: Date!, $t: Date!) { statement(customerId: $c, from: $f, to: $t) { customerId currency from to openingBalance closingBalance lines { date kind reference invoiceId debit credit balance position } } }",
+                json!({"c": customer, "f": from, "t": to}),
+            )
+            .await;
+        let graphql = &answer["data"]["statement"];
+        assert!(
+            graphql["lines"].as_array().is_some_and(|l| !l.is_empty()),
+            "{customer}: {answer}"
+        );
+        assert_eq!(&cli_statement, graphql, "{customer}");
+        // The CSV's rows are the same movements.
+        let csv_rows = beside[i * formats.len() + 1].lines().count() - 1;
+        assert_eq!(
+            csv_rows,
+            graphql["lines"].as_array().map_or(0, Vec::len),
+            "{customer}"
+        );
+    }
+    server.terminate();
+}
+
+/// Issue 15, SPEC §9 ("a bad row appends nothing"): an import through a running server used to
+/// be checked, then appended row by row, so a write landing in between (here a collector's
+/// invoice with the id of the file's last row) made the last row fail after the rows before it
+/// were imported. The import now holds the ledger's writes from its check to its last append:
+/// the other write waits, the import goes through whole, and the other write is refused.
+#[tokio::test]
+async fn an_import_beside_a_server_is_all_or_nothing_when_another_write_comes_in_between() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let admin = cli(
+        &data,
+        &["token", "create", "--name", "admin", "--role", "admin"],
+    )
+    .trim()
+    .to_owned();
+    let today = chrono::Utc::now().date_naive();
+    let opened = (today - chrono::Days::new(60)).to_string();
+    let issued = (today - chrono::Days::new(10)).to_string();
+    cli(
+        &data,
+        &[
+            "account",
+            "open",
+            "--customer",
+            "ACME",
+            "--name",
+            "Acme Ltd",
+            "--currency",
+            "EUR",
+            "--credit-limit",
+            "100000.00",
+            "--opened-on",
+            &opened,
+        ],
+    );
+    let invoices = dir.path().join("invoices.csv");
+    std::fs::write(
+        &invoices,
+        format!(
+            "customer_id,invoice_id,amount,issued_on\n\
+             ACME,I-1,100.00,{issued}\nACME,I-2,200.00,{issued}\nACME,I-3,300.00,{issued}\n"
+        ),
+    )
+    .expect("write csv");
+    let server = Server::start_full(
+        &data,
+        &["--no-auto-tick"],
+        &[("DUNLOG_TEST_PAUSE_AFTER_IMPORT_CHECK_MS", "1500")],
+    );
+    let import = {
+        let data = data.clone();
+        let invoices = invoices.clone();
+        std::thread::spawn(move || {
+            run(
+                &data,
+                &["import", "--invoices", invoices.to_str().expect("utf-8")],
+            )
+        })
+    };
+    // The server says when the import has checked its rows and not yet appended them.
+    let log = data.with_extension("log");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("import checked")
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "the import never checked"
+        );
+        std::thread::yield_now();
+    }
+    let client = Client::new(&server, Some(&admin));
+    let other = client
+        .query(
+            "mutation($i: IssueInvoiceInput!) { issueInvoice(input: $i) { events { type } } }",
+            json!({"i": {"customerId": "ACME", "invoiceId": "I-3", "amount": "999.00", "issuedOn": issued}}),
+        )
+        .await;
+    let (ok, stdout, stderr) = import.join().expect("import thread");
+    let answer = client
+        .query(
+            "{ account(id: \"ACME\") { invoices { invoiceId amount } } }",
+            json!({}),
+        )
+        .await;
+    let invoices: Vec<(String, String)> = answer["data"]["account"]["invoices"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|i| {
+            (
+                i["invoiceId"].as_str().unwrap_or("").to_owned(),
+                i["amount"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    // The file's rows in the ledger: I-1, I-2, and I-3 with the file's amount.
+    let imported = invoices
+        .iter()
+        .filter(|(id, amount)| id == "I-1" || id == "I-2" || (id == "I-3" && amount == "300.00"))
+        .count();
+    assert!(
+        imported == 0 || imported == 3,
+        "all or nothing: {invoices:?}; import said {stdout}{stderr}"
+    );
+    assert!(ok, "the import goes through whole: {stderr}");
+    assert_eq!(stdout.trim(), "imported 3 rows");
+    let i3: Vec<&String> = invoices
+        .iter()
+        .filter(|(id, _)| id == "I-3")
+        .map(|(_, amount)| amount)
+        .collect();
+    assert_eq!(i3, ["300.00"], "the file's I-3: {invoices:?}");
+    assert!(
+        other.get("errors").is_some(),
+        "the write that came in between is refused: {other}"
+    );
+    server.terminate();
+}

@@ -674,3 +674,523 @@ async fn automatic_sending_on_the_demo_ledger_sends_what_is_due_once_per_account
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no message sent twice");
 }
+
+const STATEMENT: &str = "query($c: ID!, $f: Date!, $t: Date!) { statement(customerId: $c, from: $f, to: $t) { openingBalance closingBalance lines { date kind reference debit credit balance } } }";
+
+/// The value after `label: ` on the line that starts with it, in an English reminder.
+fn labelled<'a>(body: &'a str, label: &str) -> &'a str {
+    body.lines()
+        .find_map(|l| l.strip_prefix(label)?.strip_prefix(": "))
+        .unwrap_or_else(|| panic!("no {label:?} line in\n{body}"))
+}
+
+/// `1,000.00 EUR` → `1000.00`.
+fn plain_amount(text: &str) -> String {
+    text.trim_end_matches(" EUR").replace(',', "")
+}
+
+/// Issue 17: a reminder encloses the statement of account from the read model `dunlog
+/// statement` and the GraphQL `statement` answer with, so the letter's figures are theirs (it
+/// enclosed a list of open items of its own before, and only in letters).
+#[tokio::test]
+async fn a_reminder_encloses_the_statement_dunlog_statement_gives() {
+    let ledger = Ledger::new();
+    let collector = collector(&ledger);
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let letters = ledger.dir.path().join("letters");
+    let letters_arg = letters.to_str().expect("utf-8").to_owned();
+    let server = Server::start_with(
+        &ledger.data(),
+        &[
+            "--smtp",
+            &url,
+            "--smtp-from",
+            "credit@dunlog.test",
+            "--letters-dir",
+            &letters_arg,
+        ],
+    );
+    let admin = Client::new(&server, Some(&ledger.admin));
+    let client = Client::new(&server, Some(&collector));
+    open_overdue(&admin, "ACME", "en", Some("ap@acme.example.com")).await;
+    // A second, later invoice and a part payment: the statement has movements of each kind.
+    let answer = admin
+        .query(
+            ISSUE,
+            json!({"i": {"customerId": "ACME", "invoiceId": "ACME-2", "amount": "400.00",
+                         "issuedOn": days_ago(10).to_string()}}),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let answer = admin
+        .query(
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { events { position } } }",
+            json!({"i": {"customerId": "ACME", "paymentId": "P-1", "amount": "234.50",
+                         "receivedOn": days_ago(2).to_string()}}),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+
+    // The e-mail reminder (overdue) and the letter (final notice, named invoices).
+    let answer = client
+        .query(
+            SEND,
+            json!({"i": {"customerId": "ACME", "step": "overdue_reminder"}}),
+        )
+        .await;
+    assert_eq!(
+        answer["data"]["sendReminder"]["events"][0]["type"], "ReminderSent",
+        "{answer}"
+    );
+    let email = sink.wait_for(1, DEADLINE)[0].body();
+    let answer = client
+        .query(
+            SEND,
+            json!({"i": {"customerId": "ACME", "step": "final_notice", "invoiceIds": ["ACME-1"]}}),
+        )
+        .await;
+    assert_eq!(
+        answer["data"]["sendReminder"]["events"][0]["type"], "ReminderSent",
+        "{answer}"
+    );
+    let letter = std::fs::read_dir(&letters)
+        .expect("letters dir")
+        .filter_map(Result::ok)
+        .map(|e| std::fs::read_to_string(e.path()).expect("letter"))
+        .next()
+        .expect("one letter written");
+
+    for (what, body) in [("e-mail", &email), ("letter", &letter)] {
+        assert!(body.contains("Statement of account"), "{what}: {body}");
+        // The period: from the oldest open invoice's issue date to today.
+        let period = labelled(body, "Period");
+        let (from, to) = period.split_once(" – ").expect("from – to");
+        assert_eq!(from, days_ago(36).to_string(), "{what}");
+        assert_eq!(to, today().to_string(), "{what}");
+        let answer = client
+            .query(STATEMENT, json!({"c": "ACME", "f": from, "t": to}))
+            .await;
+        let statement = &answer["data"]["statement"];
+        assert_eq!(
+            plain_amount(labelled(body, "Closing balance")),
+            statement["closingBalance"].as_str().expect("closing"),
+            "{what}: {answer}"
+        );
+        assert_eq!(
+            plain_amount(labelled(body, "Opening balance")),
+            statement["openingBalance"].as_str().expect("opening"),
+            "{what}"
+        );
+        assert_eq!(statement["closingBalance"], "1400.00");
+        // Every movement of the statement is a line of the enclosed one, with its balance.
+        let lines = statement["lines"].as_array().expect("lines");
+        assert_eq!(lines.len(), 3, "{answer}");
+        for line in lines {
+            let reference = line["reference"].as_str().expect("reference");
+            let balance = line["balance"].as_str().expect("balance");
+            assert!(
+                body.lines()
+                    .any(|l| l.starts_with(line["date"].as_str().unwrap_or("?"))
+                        && l.contains(reference)
+                        && plain_amount(l.rsplit("  ").next().unwrap_or("").trim()) == balance),
+                "{what}: no line for {line} in\n{body}"
+            );
+        }
+        // And `dunlog statement` beside the server says the same.
+        let cli_json = cli(
+            &ledger.data(),
+            &[
+                "statement",
+                "--customer",
+                "ACME",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--format",
+                "json",
+            ],
+        );
+        let cli_json: Value = serde_json::from_str(&cli_json).expect("json");
+        assert_eq!(cli_json["closingBalance"], statement["closingBalance"]);
+    }
+    server.terminate();
+}
+
+/// Issue 17: `dunlog remind` works beside a running server, through its local channel (it
+/// failed on sled's lock before): the preview, and a send by the server's own relay, recorded
+/// once.
+#[tokio::test]
+async fn remind_works_beside_a_running_server() {
+    let ledger = Ledger::new();
+    let collector = collector(&ledger);
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let data = ledger.data();
+    let server = Server::start_with(
+        &data,
+        &["--smtp", &url, "--smtp-from", "credit@dunlog.test"],
+    );
+    let admin = Client::new(&server, Some(&ledger.admin));
+    open_overdue(&admin, "ACME", "pt", Some("financeiro@acme.example.com")).await;
+    let preview = cli(
+        &data,
+        &[
+            "remind",
+            "--customer",
+            "ACME",
+            "--step",
+            "overdue_reminder",
+            "--preview",
+        ],
+    );
+    assert!(
+        preview.contains("To: financeiro@acme.example.com"),
+        "{preview}"
+    );
+    assert!(preview.contains("Language: pt"), "{preview}");
+    assert!(preview.contains("ACME-1"), "{preview}");
+    assert!(
+        preview.contains("@dunlog.test>"),
+        "the server's sender: {preview}"
+    );
+    let sent = cli(
+        &data,
+        &[
+            "remind",
+            "--customer",
+            "ACME",
+            "--step",
+            "overdue_reminder",
+            "--send",
+        ],
+    );
+    assert!(sent.starts_with("sent <dunlog."), "{sent}");
+    let got = sink.wait_for(1, DEADLINE);
+    let client = Client::new(&server, Some(&collector));
+    let recorded = timeline_of(&client, "ACME", "ReminderSent").await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        got[0].header("Message-ID").as_deref(),
+        recorded[0]["message_id"].as_str()
+    );
+    assert!(sent.contains(recorded[0]["message_id"].as_str().unwrap_or("?")));
+    server.terminate();
+    // Without a server the CLI opens the directory itself, as before.
+    let preview = cli(
+        &data,
+        &[
+            "remind",
+            "--customer",
+            "ACME",
+            "--step",
+            "overdue_reminder",
+            "--preview",
+        ],
+    );
+    assert!(preview.contains("ACME-1"), "{preview}");
+}
+
+/// Issue 17: automatic sending honours a step's `min_open_amount` as the worklist does: no
+/// message for an invoice whose open amount is below it.
+#[tokio::test]
+async fn automatic_sending_honours_min_open_amount() {
+    let ledger = Ledger::new();
+    let data = ledger.data();
+    let viewer = token(&data, "viewer", "viewer");
+    {
+        let server = Server::start_with(&data, &[]);
+        let admin = Client::new(&server, Some(&ledger.admin));
+        let policy = "name = \"small balances\"\n\
+                      [[ladder]]\nstep = \"overdue_reminder\"\nfrom = \"due\"\ndays = 5\n\
+                      channel = \"email\"\nsend = \"auto\"\nmin_open_amount = \"500.00\"\n\
+                      [[ladder]]\nstep = \"call\"\nfrom = \"due\"\ndays = 7\nchannel = \"phone\"\n";
+        let answer = admin
+            .query(
+                "mutation($i: AdoptPolicyInput!) { adoptPolicy(input: $i) { events { type } } }",
+                json!({"i": {"document": policy}}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        open_overdue(&admin, "BIG", "en", Some("ap@big.example.com")).await;
+        // SMALL owes 1,234.50 less a payment of 900.00: 334.50 open, below the minimum.
+        open_overdue(&admin, "SMALL", "en", Some("ap@small.example.com")).await;
+        let answer = admin
+            .query(
+                "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { events { position } } }",
+                json!({"i": {"customerId": "SMALL", "paymentId": "P-1", "amount": "900.00",
+                             "receivedOn": days_ago(1).to_string()}}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        server.terminate();
+    }
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let today_text = today().to_string();
+    let server = Server::start_full(
+        &data,
+        &[
+            "--smtp",
+            &url,
+            "--smtp-from",
+            "credit@dunlog.test",
+            "--today",
+            &today_text,
+        ],
+        &[],
+    );
+    // The daily loop says when it is done.
+    let log = data.with_extension("log");
+    let until = Instant::now() + DEADLINE;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("automatic reminder(s)")
+    {
+        assert!(Instant::now() < until, "the daily loop did not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = sink.received();
+    let to: Vec<&str> = got.iter().map(|m| m.to[0].as_str()).collect();
+    assert_eq!(
+        to,
+        ["<ap@big.example.com>"],
+        "only the balance above the minimum"
+    );
+    let client = Client::new(&server, Some(&viewer));
+    assert!(timeline_of(&client, "SMALL", "ReminderSent")
+        .await
+        .is_empty());
+    assert!(timeline_of(&client, "SMALL", "ReminderFailed")
+        .await
+        .is_empty());
+    // The worklist agrees: SMALL has no overdue_reminder due (the call comes later).
+    let answer = client
+        .query(
+            "query($d: Date) { worklist(date: $d, first: 50) { nodes { customerId step } } }",
+            json!({"d": today_text}),
+        )
+        .await;
+    let nodes = answer["data"]["worklist"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(
+        !nodes
+            .iter()
+            .any(|n| n["customerId"] == "SMALL" && n["step"] == "overdue_reminder"),
+        "{answer}"
+    );
+    server.terminate();
+}
+
+/// Issue 17 / decision 0035: `kill -9` between the append of `ReminderSent` and the removal of
+/// the outbox entry (a test-only pause holds the server there): after restart the entry is
+/// dropped without sending, so each reminder is delivered exactly once and recorded once.
+#[tokio::test]
+async fn kill_9_between_the_record_and_the_outbox_removal_sends_nothing_twice() {
+    let ledger = Ledger::new();
+    let collector = collector(&ledger);
+    let data = ledger.data();
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let smtp = [
+        "--smtp",
+        url.as_str(),
+        "--smtp-from",
+        "credit@dunlog.test",
+        "--no-auto-tick",
+    ];
+    let ids = ["R0", "R1"];
+    {
+        let server = Server::start_with(&data, &[]);
+        let admin = Client::new(&server, Some(&ledger.admin));
+        for (i, id) in ids.iter().enumerate() {
+            open_overdue(&admin, id, "en", Some(&format!("ap{i}@example.com"))).await;
+        }
+        server.terminate();
+    }
+    let outbox_entries = || {
+        std::fs::read_dir(data.join("outbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for (i, id) in ids.iter().enumerate() {
+        let server = Server::start_full(
+            &data,
+            &smtp,
+            &[("DUNLOG_TEST_PAUSE_AFTER_RECORD_MS", "600000")],
+        );
+        let client = Client::new(&server, Some(&collector));
+        let c = client.clone();
+        let request = (*id).to_owned();
+        let pending = tokio::spawn(async move {
+            c.try_query(
+                SEND,
+                json!({"i": {"customerId": request, "step": "overdue_reminder"}}),
+            )
+            .await
+        });
+        // The server says when it recorded the message and holds before removing the entry.
+        let log = data.with_extension("log");
+        let until = Instant::now() + DEADLINE;
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("(test pause)")
+        {
+            assert!(Instant::now() < until, "{id}: never recorded");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(timeline_of(&client, id, "ReminderSent").await.len(), 1);
+        assert_eq!(outbox_entries(), 1, "{id}: the entry is still there");
+        server.stop();
+        let _ = pending.await;
+        // Restart: the entry is found with its record, dropped, and nothing is sent again.
+        let server = Server::start_with(&data, &smtp[..4]);
+        let until = Instant::now() + DEADLINE;
+        while outbox_entries() > 0 {
+            assert!(
+                Instant::now() < until,
+                "{id}: the entry stays in the outbox"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let client = Client::new(&server, Some(&collector));
+        let recorded = timeline_of(&client, id, "ReminderSent").await;
+        assert_eq!(recorded.len(), 1, "{id}: recorded once");
+        let delivered: Vec<String> = sink
+            .received()
+            .iter()
+            .filter(|m| m.to == [format!("<ap{i}@example.com>")])
+            .filter_map(|m| m.header("Message-ID"))
+            .collect();
+        assert_eq!(
+            delivered,
+            [recorded[0]["message_id"].as_str().unwrap_or("?").to_owned()],
+            "{id}: delivered exactly once"
+        );
+        server.terminate();
+    }
+    assert_eq!(sink.received().len(), ids.len());
+}
+
+/// Issue 17, SPEC §12 "one message per account and step": with the relay down past midnight,
+/// the next day's automatic sending used to compose the still-due step again — a second message
+/// with a new Message-ID beside the one waiting in the outbox — and both went out once the relay
+/// came back. The waiting message is the step's: one message, recorded once.
+#[tokio::test]
+async fn a_relay_down_past_midnight_still_sends_one_message_per_account_and_step() {
+    let ledger = Ledger::new();
+    let data = ledger.data();
+    let viewer = token(&data, "viewer", "viewer");
+    {
+        let server = Server::start_with(&data, &[]);
+        let admin = Client::new(&server, Some(&ledger.admin));
+        let answer = admin
+            .query(
+                OPEN,
+                json!({"i": {"customerId": "ACME", "name": "Acme Lda", "currency": "EUR",
+                             "creditLimit": "50000.00", "terms": {"netDays": 30},
+                             "openedOn": days_ago(200).to_string(),
+                             "contacts": {"billingEmail": "ap@acme.example.com", "language": "en"}}}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        // Due five days ago: `overdue_reminder` (due + 5) is due today and tomorrow (the call
+        // comes at due + 7).
+        let answer = admin
+            .query(
+                ISSUE,
+                json!({"i": {"customerId": "ACME", "invoiceId": "ACME-1", "amount": "1234.50",
+                             "issuedOn": days_ago(35).to_string()}}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        server.terminate();
+    }
+    let port = SmtpSink::free_port();
+    let url = format!("smtp://{port}");
+    let log = data.with_extension("log");
+    let outbox_entries = || {
+        std::fs::read_dir(data.join("outbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let day1 = today();
+    let day2 = day1.checked_add_days(Days::new(1)).expect("date");
+    for day in [day1, day2] {
+        let day_text = day.to_string();
+        let server = Server::start_full(
+            &data,
+            &[
+                "--smtp",
+                &url,
+                "--smtp-from",
+                "credit@dunlog.test",
+                "--today",
+                &day_text,
+            ],
+            &[],
+        );
+        let until = Instant::now() + DEADLINE;
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(&format!("automatic reminder(s) for {day_text}"))
+        {
+            assert!(Instant::now() < until, "{day}: the daily loop did not run");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            outbox_entries(),
+            1,
+            "{day}: one message waits for the relay"
+        );
+        server.terminate();
+    }
+    // The relay comes up on the second day: the waiting message goes out, once.
+    let sink = SmtpSink::start_on(port);
+    let day_text = day2.to_string();
+    let server = Server::start_full(
+        &data,
+        &[
+            "--smtp",
+            &url,
+            "--smtp-from",
+            "credit@dunlog.test",
+            "--today",
+            &day_text,
+        ],
+        &[],
+    );
+    let client = Client::new(&server, Some(&viewer));
+    let sent = wait_for_events(&client, "ACME", "ReminderSent", 1).await;
+    let until = Instant::now() + DEADLINE;
+    while outbox_entries() > 0 {
+        assert!(Instant::now() < until, "the outbox does not empty");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(timeline_of(&client, "ACME", "ReminderSent").await.len(), 1);
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "one message for the account and step");
+    assert_eq!(
+        got[0].header("Message-ID").as_deref(),
+        sent[0]["message_id"].as_str()
+    );
+    // Its Message-ID is the first day's.
+    assert!(
+        sent[0]["message_id"]
+            .as_str()
+            .is_some_and(|id| id.contains(&day1.format(".%Y%m%d@").to_string())),
+        "{}",
+        sent[0]
+    );
+    server.terminate();
+}

@@ -103,3 +103,67 @@ async fn subscription_without_a_token_is_refused() {
         .to_owned();
     assert_eq!(code, "UNAUTHENTICATED", "{answer}");
 }
+
+/// Issue 15: a subscription opened with a token that is revoked afterwards ends (one
+/// UNAUTHENTICATED error, then `complete`) and delivers nothing appended after the revocation;
+/// before, it went on streaming every new event to the holder of the revoked token.
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_is_revoked() {
+    let ledger = Ledger::new();
+    let auditor = crate::support::token(&ledger.data(), "dashboard", "auditor");
+    let server = Server::start(&ledger.data());
+    let mut request = server.ws_url().into_client_request().expect("ws request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {auditor}")}});
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .expect("send init");
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { events(after: \"0\") { position type } }"}});
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send subscribe");
+    let first = next_json(&mut ws).await;
+    assert_eq!(
+        first["payload"]["data"]["events"]["type"], "PolicyAdopted",
+        "{first}"
+    );
+
+    // Revoked beside the running server, then a new event is appended.
+    crate::support::cli(&ledger.data(), &["token", "revoke", "--name", "dashboard"]);
+    let admin = Client::new(&server, Some(&ledger.admin));
+    let opened = open_acme(&admin).await;
+    assert!(opened.get("errors").is_none(), "{opened}");
+
+    let mut messages = Vec::new();
+    loop {
+        let message = next_json(&mut ws).await;
+        let done = message["type"] == "complete" || message["type"] == "error";
+        messages.push(message);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m["payload"]["data"]["events"]["type"] == "AccountOpened"),
+        "nothing after the revocation: {messages:?}"
+    );
+    let code = messages
+        .iter()
+        .find_map(|m| {
+            m["payload"]["errors"][0]["extensions"]["code"]
+                .as_str()
+                .or_else(|| m["payload"][0]["extensions"]["code"].as_str())
+        })
+        .unwrap_or_default();
+    assert_eq!(code, "UNAUTHENTICATED", "{messages:?}");
+}

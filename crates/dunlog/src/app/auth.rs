@@ -78,6 +78,9 @@ pub struct TokenRecord {
 pub struct Principal {
     pub name: String,
     pub role: Role,
+    /// The hash of the token it authenticated with: a long-lived connection (a WebSocket
+    /// subscription) checks that the token still stands, so a revoked one stops at once.
+    pub secret_sha256: String,
 }
 
 fn hash_hex(secret: &str) -> String {
@@ -169,6 +172,7 @@ pub fn authenticate_among(tokens: &[TokenRecord], secret: &str) -> Option<Princi
             found = Some(Principal {
                 name: token.name.clone(),
                 role: token.role,
+                secret_sha256: token.secret_sha256.clone(),
             });
         }
     }
@@ -238,6 +242,15 @@ impl TokenTable {
     /// The token whose secret this is, if any.
     pub fn authenticate(&self, secret: &str) -> Option<Principal> {
         authenticate_among(&self.current(), secret)
+    }
+
+    /// Whether the token a principal authenticated with is still in the table (not revoked,
+    /// not replaced by a new secret under its name) with the same role.
+    pub fn still_stands(&self, p: &Principal) -> bool {
+        self.current().iter().any(|t| {
+            t.role == p.role
+                && constant_time_eq(t.secret_sha256.as_bytes(), p.secret_sha256.as_bytes())
+        })
     }
 }
 

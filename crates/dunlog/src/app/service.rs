@@ -132,6 +132,19 @@ pub struct Service {
     pub reminders: Arc<crate::reminders::Reminders>,
     /// The ledger's today when fixed (`--today`, tests and scenarios); else the UTC date.
     today_fixed: Option<NaiveDate>,
+    /// Every append holds this shared; an import holds it alone from its check of every row to
+    /// its last append, so no other write lands in between and the import is all or nothing
+    /// also beside a running server (docs/decisions/0037-an-import-holds-the-writes.md).
+    writes: Arc<tokio::sync::RwLock<()>>,
+    /// True on the handle an [`ExclusiveWrites`] gives: its appends already hold `writes`.
+    holds_writes: bool,
+}
+
+/// The writes of a ledger held by one caller alone (an import); others' appends wait until it
+/// is dropped. Append through [`ExclusiveWrites::service`].
+pub struct ExclusiveWrites {
+    pub service: Service,
+    _guard: tokio::sync::OwnedRwLockWriteGuard<()>,
 }
 
 /// The longest prefix of `events` (in the order they take effect) that fits in one append and
@@ -239,6 +252,8 @@ impl Service {
             writes_refused: Arc::new(writes_refused),
             reminders: Arc::new(crate::reminders::Reminders::previews(dir)),
             today_fixed: None,
+            writes: Arc::new(tokio::sync::RwLock::new(())),
+            holds_writes: false,
         };
         if service.writes_refused.is_none() && service.store.stream_version("policy")? == 0 {
             service
@@ -308,7 +323,25 @@ impl Service {
         }
     }
 
+    /// Waits until every append under way has finished and holds off all others until the
+    /// result is dropped; the read model has then caught up with the log.
+    pub async fn exclusive_writes(&self) -> anyhow::Result<ExclusiveWrites> {
+        let guard = Arc::clone(&self.writes).write_owned().await;
+        self.live.wait_for(self.store.head()).await?;
+        let mut service = self.clone();
+        service.holds_writes = true;
+        Ok(ExclusiveWrites {
+            service,
+            _guard: guard,
+        })
+    }
+
     async fn append(&self, req: AppendRequest) -> Result<store::AppendOutcome, StoreError> {
+        let _shared = if self.holds_writes {
+            None
+        } else {
+            Some(self.writes.read().await)
+        };
         let outcome = self.store.append(req).await;
         match &outcome {
             Ok(o) if !o.deduplicated => {

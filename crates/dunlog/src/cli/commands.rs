@@ -153,11 +153,67 @@ pub enum LedgerCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Preview or send the reminder for a ladder step (SPEC §12). Beside a running server the
+    /// server composes and sends it, with its own transports unless --smtp or --letters-dir are
+    /// given here.
+    Remind {
+        #[arg(long)]
+        customer: String,
+        /// The ladder step (e.g. overdue_reminder).
+        #[arg(long)]
+        step: String,
+        /// An invoice to name (repeatable); default: those due for the step on the date.
+        #[arg(long = "invoice")]
+        invoices: Vec<String>,
+        /// Preview in this language instead of the customer's (BCP 47).
+        #[arg(long)]
+        language: Option<String>,
+        /// The business date (default: the ledger's today).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Print the reminder without sending it.
+        #[arg(long, conflicts_with = "send", required_unless_present = "send")]
+        preview: bool,
+        /// Send it now by the step's channel and record it.
+        #[arg(long)]
+        send: bool,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
+    },
     /// Manage API tokens (effective at once, also while `dunlog serve` runs).
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+/// Where reminders go (SPEC §12): `serve`'s transports, and `remind`'s when given there.
+#[derive(clap::Args, Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DeliveryArgs {
+    /// SMTP relay for e-mail reminders: smtp://host:25, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS), smtps://host:465 (TLS).
+    #[arg(long, env = "DUNLOG_SMTP")]
+    pub smtp: Option<String>,
+    /// The sender of e-mail reminders (From, and the domain of their Message-IDs).
+    #[arg(long, env = "DUNLOG_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Directory letters are written to, one file each, for a print service to pick up.
+    #[arg(long)]
+    pub letters_dir: Option<PathBuf>,
+}
+
+impl DeliveryArgs {
+    pub fn options(&self) -> crate::reminders::DeliveryOptions {
+        crate::reminders::DeliveryOptions {
+            smtp_url: self.smtp.clone(),
+            smtp_from: self.smtp_from.clone(),
+            letters_dir: self.letters_dir.clone(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.smtp.is_none() && self.smtp_from.is_none() && self.letters_dir.is_none()
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, Serialize, Deserialize)]
@@ -244,6 +300,7 @@ impl LedgerCommand {
                 | LedgerCommand::Statement { .. }
                 | LedgerCommand::Rebuild { .. }
                 | LedgerCommand::Whatif { .. }
+                | LedgerCommand::Remind { .. }
         )
     }
 
@@ -263,7 +320,15 @@ impl LedgerCommand {
             LedgerCommand::Rebuild {
                 policy: Some(path), ..
             }
-            | LedgerCommand::Whatif { policy: path, .. } => absolute(path)?,
+            | LedgerCommand::Whatif { policy: path, .. }
+            | LedgerCommand::Remind {
+                delivery:
+                    DeliveryArgs {
+                        letters_dir: Some(path),
+                        ..
+                    },
+                ..
+            } => absolute(path)?,
             _ => {}
         }
         Ok(())
@@ -516,6 +581,31 @@ async fn execute_unwatched(
             let report = projections::whatif(&service.live.read(), &policy, as_of);
             report::whatif(&report, format, io.out)?;
         }
+        LedgerCommand::Remind {
+            customer,
+            step,
+            invoices,
+            language,
+            date,
+            preview,
+            send: _,
+            delivery,
+        } => {
+            return remind(
+                service,
+                RemindArgs {
+                    customer,
+                    step,
+                    invoices,
+                    language,
+                    date,
+                    preview,
+                    delivery,
+                },
+                io,
+            )
+            .await
+        }
         LedgerCommand::Token { command } => match command {
             TokenCommand::Create { name, role } => {
                 let role: Role = role.parse()?;
@@ -543,6 +633,104 @@ async fn execute_unwatched(
     }
     io.out.flush()?;
     Ok(0)
+}
+
+struct RemindArgs {
+    customer: String,
+    step: String,
+    invoices: Vec<String>,
+    language: Option<String>,
+    date: Option<NaiveDate>,
+    preview: bool,
+    delivery: DeliveryArgs,
+}
+
+/// `dunlog remind`: prints the reminder, or sends and records it like `sendReminder`. The
+/// transports are those given with the command, else the service's own (a running server's
+/// `--smtp`/`--letters-dir`; none when the CLI opened the directory itself). Exit status: 0 sent,
+/// 1 refused for good (recorded as `ReminderFailed`), 75 (EX_TEMPFAIL) deferred to the outbox.
+// Long: parse, compose, then print or deliver and say what became of it, in the order a person
+// reads the output.
+async fn remind(service: &Service, args: RemindArgs, io: &mut Output<'_>) -> Result<u8> {
+    use crate::reminders::{Delivered, Reminders, Request};
+    let customer = domain::CustomerId::parse(&args.customer)
+        .map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let invoices = args
+        .invoices
+        .iter()
+        .map(|i| domain::InvoiceId::parse(i).map_err(|e| anyhow::anyhow!("--invoice: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let reminders = if args.delivery.is_empty() {
+        service.reminders.clone()
+    } else {
+        std::sync::Arc::new(Reminders::new(
+            service.store.dir(),
+            &args.delivery.options(),
+        )?)
+    };
+    let req = Request {
+        customer_id: &customer,
+        step: &args.step,
+        date: args.date.unwrap_or_else(|| service.today()),
+        invoice_ids: (!invoices.is_empty()).then_some(invoices.as_slice()),
+        language: args.language.as_deref(),
+        open_when_nothing_due: args.preview,
+    };
+    let draft = reminders
+        .compose(service, &req)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.preview {
+        writeln!(
+            io.out,
+            "To: {}",
+            draft.to.as_deref().unwrap_or("(none on file)")
+        )?;
+        writeln!(io.out, "Subject: {}", draft.rendered.subject)?;
+        writeln!(io.out, "Language: {}", draft.rendered.language)?;
+        writeln!(io.out, "Message-ID: {}", draft.message_id)?;
+        writeln!(io.out)?;
+        write!(io.out, "{}", draft.rendered.body)?;
+        io.out.flush()?;
+        return Ok(0);
+    }
+    let delivered = reminders
+        .deliver(
+            service,
+            &draft,
+            CLI_ACTOR,
+            crate::reminders::outbox::INTERACTIVE_ATTEMPTS_MAX,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let status = match delivered {
+        Delivered::Sent(events) => {
+            writeln!(
+                io.out,
+                "sent {} ({} event(s) recorded)",
+                draft.message_id,
+                events.len()
+            )?;
+            0
+        }
+        Delivered::Failed(_) => {
+            writeln!(
+                io.out,
+                "not delivered, recorded as ReminderFailed: {}",
+                draft.message_id
+            )?;
+            1
+        }
+        Delivered::Deferred(reason) => {
+            writeln!(
+                io.out,
+                "not delivered yet ({reason}); kept in the outbox, the server retries it: {}",
+                draft.message_id
+            )?;
+            75
+        }
+    };
+    io.out.flush()?;
+    Ok(status)
 }
 
 /// `rebuild [--policy FILE [--adopt]]`: a full replay from position 1, timed; with a policy, the

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use crate::api::server::{self, AppState};
 use crate::app::auth::Role;
 use crate::app::service::Service;
-use crate::cli::commands::{LedgerCommand, Output};
+use crate::cli::commands::{DeliveryArgs, LedgerCommand, Output};
 
 #[derive(Parser)]
 #[command(
@@ -35,31 +35,6 @@ pub struct Cli {
     data: PathBuf,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where reminders go (SPEC §12).
-#[derive(clap::Args, Clone, Default)]
-struct DeliveryArgs {
-    /// SMTP relay for e-mail reminders: smtp://host:25, smtp://user:pass@host:587?tls=required
-    /// (STARTTLS), smtps://host:465 (TLS).
-    #[arg(long, env = "DUNLOG_SMTP")]
-    smtp: Option<String>,
-    /// The sender of e-mail reminders (From, and the domain of their Message-IDs).
-    #[arg(long, env = "DUNLOG_SMTP_FROM")]
-    smtp_from: Option<String>,
-    /// Directory letters are written to, one file each, for a print service to pick up.
-    #[arg(long)]
-    letters_dir: Option<PathBuf>,
-}
-
-impl DeliveryArgs {
-    fn options(&self) -> crate::reminders::DeliveryOptions {
-        crate::reminders::DeliveryOptions {
-            smtp_url: self.smtp.clone(),
-            smtp_from: self.smtp_from.clone(),
-            letters_dir: self.letters_dir.clone(),
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -94,31 +69,6 @@ enum Command {
         /// (CORS; repeatable; none by default; never a wildcard).
         #[arg(long = "cors-origin", value_name = "URL")]
         cors_origins: Vec<String>,
-        #[command(flatten)]
-        delivery: DeliveryArgs,
-    },
-    /// Preview or send the reminder for a ladder step (SPEC §12), with the server stopped.
-    Remind {
-        #[arg(long)]
-        customer: String,
-        /// The ladder step (e.g. overdue_reminder).
-        #[arg(long)]
-        step: String,
-        /// An invoice to name (repeatable); default: those due for the step on the date.
-        #[arg(long = "invoice")]
-        invoices: Vec<String>,
-        /// Preview in this language instead of the customer's (BCP 47).
-        #[arg(long)]
-        language: Option<String>,
-        /// The business date (default today).
-        #[arg(long)]
-        date: Option<NaiveDate>,
-        /// Print the reminder without sending it.
-        #[arg(long, conflicts_with = "send", required_unless_present = "send")]
-        preview: bool,
-        /// Send it now by the step's channel and record it.
-        #[arg(long)]
-        send: bool,
         #[command(flatten)]
         delivery: DeliveryArgs,
     },
@@ -224,31 +174,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 delivery: delivery.options(),
             },
         ))?,
-        Command::Remind {
-            customer,
-            step,
-            invoices,
-            language,
-            date,
-            preview,
-            send: _,
-            delivery,
-        } => {
-            let rt = runtime()?;
-            let code = rt.block_on(remind(
-                &data,
-                RemindArgs {
-                    customer,
-                    step,
-                    invoices,
-                    language,
-                    date: date.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-                    preview,
-                    delivery: delivery.options(),
-                },
-            ))?;
-            return Ok(code);
-        }
         Command::Ledger(command) => return run_ledger_command(&data, command),
         Command::Scenario { files, today } => return run_scenarios(&files, today),
         Command::Schema => {
@@ -384,11 +309,6 @@ fn run_scenarios(files: &[PathBuf], today: Option<NaiveDate>) -> Result<ExitCode
 /// How long `dunlog soak` runs without --minutes or --seconds.
 const SOAK_DEFAULT_S: u64 = 300;
 
-/// How often the server considers saving a projection snapshot.
-const SNAPSHOT_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-/// Events applied since the last snapshot that make the server save a new one.
-const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;
-
 struct ServeOptions {
     demo: bool,
     demo_customers: usize,
@@ -400,93 +320,6 @@ struct ServeOptions {
     delivery: crate::reminders::DeliveryOptions,
 }
 
-struct RemindArgs {
-    customer: String,
-    step: String,
-    invoices: Vec<String>,
-    language: Option<String>,
-    date: NaiveDate,
-    preview: bool,
-    delivery: crate::reminders::DeliveryOptions,
-}
-
-/// `dunlog remind`: prints the reminder, or sends and records it like `sendReminder`.
-async fn remind(data: &Path, args: RemindArgs) -> Result<ExitCode> {
-    use crate::reminders::{Delivered, Reminders, Request};
-    if !data.exists() {
-        bail!("no ledger at {} (use --data DIR)", data.display());
-    }
-    let customer = domain::CustomerId::parse(&args.customer)
-        .map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
-    let invoices = args
-        .invoices
-        .iter()
-        .map(|i| domain::InvoiceId::parse(i).map_err(|e| anyhow::anyhow!("--invoice: {e}")))
-        .collect::<Result<Vec<_>>>()?;
-    let mut service = Service::open(data).await?;
-    service.reminders = std::sync::Arc::new(Reminders::new(data, &args.delivery)?);
-    let req = Request {
-        customer_id: &customer,
-        step: &args.step,
-        date: args.date,
-        invoice_ids: (!invoices.is_empty()).then_some(invoices.as_slice()),
-        language: args.language.as_deref(),
-        open_when_nothing_due: args.preview,
-    };
-    let reminders = service.reminders.clone();
-    let draft = reminders
-        .compose(&service, &req)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if args.preview {
-        println!("To: {}", draft.to.as_deref().unwrap_or("(none on file)"));
-        println!("Subject: {}", draft.rendered.subject);
-        println!("Language: {}", draft.rendered.language);
-        println!("Message-ID: {}", draft.message_id);
-        println!();
-        print!("{}", draft.rendered.body);
-        service.close().await;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let delivered = reminders
-        .deliver(
-            &service,
-            &draft,
-            "cli",
-            crate::reminders::outbox::INTERACTIVE_ATTEMPTS_MAX,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let code = match delivered {
-        Delivered::Sent(events) => {
-            println!(
-                "sent {} ({} event(s) recorded)",
-                draft.message_id,
-                events.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Delivered::Failed(_) => {
-            println!(
-                "not delivered, recorded as ReminderFailed: {}",
-                draft.message_id
-            );
-            ExitCode::from(1)
-        }
-        Delivered::Deferred(reason) => {
-            println!(
-                "not delivered yet ({reason}); kept in the outbox, the server retries it: {}",
-                draft.message_id
-            );
-            ExitCode::from(75)
-        }
-    };
-    service.live.save_snapshot()?;
-    service.close().await;
-    Ok(code)
-}
-
-// Long: the start-up sequence of the server in the order it must happen (checks, open, demo,
-// listeners, background loops, graceful stop, snapshot), read top to bottom.
 async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<()> {
     let ServeOptions {
         demo,
@@ -531,72 +364,12 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
             names.join(", ")
         );
     }
-    // The outbox: what a crash or a temporary failure left unsent is retried, with backoff,
-    // before anything new is sent (SPEC §12, reminders::outbox).
-    let courier = service.clone();
-    tokio::spawn(async move {
-        let mut wait = crate::reminders::outbox::RETRY_BACKOFF_MIN;
-        loop {
-            let waiting = courier.reminders.retry_pending(&courier).await;
-            wait = if waiting == 0 {
-                crate::reminders::outbox::RETRY_BACKOFF_MIN
-            } else {
-                (wait * 2).min(crate::reminders::outbox::RETRY_BACKOFF_MAX)
-            };
-            tokio::time::sleep(wait).await;
-        }
-    });
-    // The server ticks on start and then once a day (SPEC §5), through its today, then sends the
-    // reminders of `send = "auto"` steps that are due (SPEC §12). Accounts the
-    // clock fails for are logged one by one and retried at the next check.
-    let ticker = service.clone();
-    let clock = async move {
-        let mut last: Option<NaiveDate> = None;
-        loop {
-            let today = ticker.today();
-            if last != Some(today) {
-                match ticker.tick_report(today).await {
-                    Ok(report) => {
-                        tracing::info!(
-                            date = %today,
-                            events = report.events.len(),
-                            failed = report.failed.len(),
-                            "daily tick"
-                        );
-                        if report.failed.is_empty() {
-                            ticker.reminders.retry_pending(&ticker).await;
-                            let sent = ticker.reminders.send_due(&ticker, today).await;
-                            tracing::info!(date = %today, reminders = sent.len(), "automatic reminders");
-                            eprintln!("dunlog: {} automatic reminder(s) for {today}", sent.len());
-                            last = Some(today);
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "daily tick failed"),
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        }
-    };
+    // The loops that run beside the requests: the outbox, the daily clock, snapshots.
+    crate::app::background::spawn_courier(service.clone());
     if auto_tick {
-        tokio::spawn(clock);
+        crate::app::background::spawn_daily_clock(service.clone());
     }
-    // Snapshots as the log grows keep restarts short (only the tail is replayed).
-    let snapshots = service.live.clone();
-    tokio::spawn(async move {
-        let mut saved_at = snapshots.checkpoint();
-        loop {
-            tokio::time::sleep(SNAPSHOT_CHECK_INTERVAL).await;
-            let checkpoint = snapshots.checkpoint();
-            if checkpoint.saturating_sub(saved_at) >= SNAPSHOT_EVERY_EVENTS {
-                let live = snapshots.clone();
-                match tokio::task::spawn_blocking(move || live.save_snapshot()).await {
-                    Ok(Ok(())) => saved_at = checkpoint,
-                    Ok(Err(e)) => tracing::error!(error = %e, "snapshot failed"),
-                    Err(e) => tracing::error!(error = %e, "snapshot task failed"),
-                }
-            }
-        }
-    });
+    crate::app::background::spawn_snapshots(service.live.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -30,6 +30,10 @@ use serde_json::{json, Map, Value};
 use crate::app::service::{Service, ServiceError};
 use crate::cli::commands::Output;
 
+/// Test hook: milliseconds to wait between the check of every row and the first append, so a
+/// test can try to write to the ledger inside that window. Never set in production.
+pub const PAUSE_AFTER_CHECK_ENV: &str = "DUNLOG_TEST_PAUSE_AFTER_IMPORT_CHECK_MS";
+
 /// The actor recorded on imported events.
 const IMPORT_ACTOR: &str = "import";
 
@@ -496,9 +500,21 @@ pub async fn import(service: &Service, files: Files<'_>, io: &mut Output<'_>) ->
         bail!("nothing to import: give --accounts FILE, --invoices FILE and/or --payments FILE");
     }
     let mut rows = parse(files, Utc::now().date_naive())?;
+    // No other write may land between the check and the last append (a collector through a
+    // running server, the clock, a reminder): otherwise a row checked good could be refused
+    // half-way and leave the rows before it imported.
+    let exclusive = service.exclusive_writes().await?;
+    let service = &exclusive.service;
     {
         let ledger = service.live.read();
         dry_run(&ledger, &mut rows)?;
+    }
+    if let Some(pause) = std::env::var(PAUSE_AFTER_CHECK_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        eprintln!("dunlog: import checked (test pause)");
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
     }
     let bar = io.bar(
         rows.len() as u64,
@@ -511,8 +527,8 @@ pub async fn import(service: &Service, files: Files<'_>, io: &mut Output<'_>) ->
         {
             Ok(_) => bar.inc(1),
             Err(ServiceError::Rejected { kind, message }) => {
-                // Only possible if the ledger changed since the dry run (someone else wrote to
-                // the same accounts meanwhile, through a running server).
+                // Not expected: no one else could write since the dry run. Say exactly what
+                // happened if it does (a rule the dry run and the service apply differently).
                 bail!(
                     "{}: line {}: {message} ({kind}); the rows before it were imported",
                     row.file.display(),

@@ -2,9 +2,11 @@
 //! consequences the policy states, rendered through the templates into a [`Draft`] with its
 //! deterministic `Message-ID`.
 
+use super::statement::{enclosed_statement, encloses_statement, statement_period};
 use chrono::{Days, NaiveDate};
 use domain::event::ReminderChannel;
 use domain::policy::{Anchor, LadderStep, Policy};
+use domain::Event;
 use domain::{Account, Currency, CustomerId, ErrorKind, InvoiceId};
 use projections::Ledger;
 use rust_decimal::Decimal;
@@ -108,14 +110,14 @@ pub fn kind_of(step: &LadderStep) -> &'static str {
 }
 
 /// Numbers and dates as a business letter in that language writes them.
-struct Style {
+pub(super) struct Style {
     thousands: &'static str,
     decimal: &'static str,
     date: &'static str,
     headers: [&'static str; 5],
 }
 
-fn style(lang: &str) -> Style {
+pub(super) fn style(lang: &str) -> Style {
     match lang {
         "pt" => Style {
             thousands: ".",
@@ -187,7 +189,7 @@ fn style(lang: &str) -> Style {
 }
 
 impl Style {
-    fn number(&self, value: Decimal) -> String {
+    pub(super) fn number(&self, value: Decimal) -> String {
         let text = value.to_string();
         let (sign, digits) = match text.strip_prefix('-') {
             Some(rest) => ("-", rest),
@@ -208,11 +210,11 @@ impl Style {
         }
     }
 
-    fn money(&self, currency: &Currency, value: Decimal) -> String {
+    pub(super) fn money(&self, currency: &Currency, value: Decimal) -> String {
         self.number(currency.display(value))
     }
 
-    fn date(&self, date: NaiveDate) -> String {
+    pub(super) fn date(&self, date: NaiveDate) -> String {
         date.format(self.date).to_string()
     }
 }
@@ -339,9 +341,12 @@ pub fn channel_of(step: &LadderStep) -> Option<ReminderChannel> {
     }
 }
 
-/// Writes the reminder a request asks for, against the ledger as it is.
-pub fn compose(
+/// Writes the reminder a request asks for, against the ledger as it is. `stream` is the
+/// account's own stream from the store (position, event), from which the enclosed statement of
+/// account is made by the read model every other statement comes from.
+pub fn compose<'e>(
     ledger: &Ledger,
+    stream: impl IntoIterator<Item = (u64, &'e Event)>,
     templates: &Templates,
     sender: &Sender,
     req: &Request<'_>,
@@ -391,6 +396,20 @@ pub fn compose(
         .into_iter()
         .find(|l| super::templates::LANGUAGES.contains(&l.as_str()))
         .unwrap_or_else(|| "en".to_owned());
+    let statement = if encloses_statement(step, channel) {
+        let (from, to) = statement_period(account, req.date);
+        let statement = projections::statement::statement(stream, from, to)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("enclosed statement: {e}")))?
+            .ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!(
+                    "enclosed statement: no stream for customer {}",
+                    req.customer_id
+                ))
+            })?;
+        Some(enclosed_statement(&statement, &lang))
+    } else {
+        None
+    };
     let context = context(
         account,
         &policy,
@@ -399,7 +418,7 @@ pub fn compose(
         &invoice_ids,
         &lang,
         sender,
-        channel,
+        statement,
     );
     let rendered = templates
         .render(&tag, req.step, &context)
@@ -487,7 +506,7 @@ fn context(
     invoice_ids: &[InvoiceId],
     lang: &str,
     sender: &Sender,
-    channel: ReminderChannel,
+    statement: Option<String>,
 ) -> TemplateContext {
     let st = style(lang);
     let kind = kind_of(step);
@@ -548,8 +567,6 @@ fn context(
         .find(|s| s.channel == "agency" && s.from == Anchor::Due)
         .map(|s| s.days);
     let numbers: Vec<&str> = invoice_ids.iter().map(InvoiceId::as_str).collect();
-    let statement =
-        (channel == ReminderChannel::Letter).then(|| enclosed_statement(account, date, lang));
     TemplateContext {
         lang: lang.to_owned(),
         kind,
@@ -583,50 +600,4 @@ fn context(
         statement,
         sender: sender.from.clone(),
     }
-}
-
-/// The statement of account a letter encloses (SPEC §7, §12).
-///
-/// HOOK: the statement read model (`projections::statement`, SPEC §7: opening balance, every
-/// movement in the period, running and closing balance) is being built beside this on another
-/// branch. Until it lands this encloses what the account owes as of `date`: every open invoice
-/// with its issue and due dates, amount and open amount, the unapplied cash, and the balance
-/// (the exposure). Replace the body of this one function with a rendering of that read model.
-pub fn enclosed_statement(account: &Account, date: NaiveDate, lang: &str) -> String {
-    let st = style(lang);
-    let currency = &account.currency;
-    let mut rows = vec![st.headers.map(str::to_owned)];
-    for invoice in &account.invoices {
-        if invoice.issued_on > date {
-            continue;
-        }
-        let open = invoice.open_on(date);
-        if open <= Decimal::ZERO {
-            continue;
-        }
-        rows.push([
-            invoice.id.as_str().to_owned(),
-            st.money(currency, invoice.amount),
-            st.date(invoice.due_on),
-            (date - invoice.due_on).num_days().max(0).to_string(),
-            st.money(currency, open),
-        ]);
-    }
-    let unapplied = account.unapplied_on(date);
-    let mut out = format!("{}\n", st.date(date));
-    out.push_str(&table(&rows));
-    out.push('\n');
-    if unapplied > Decimal::ZERO {
-        out.push_str(&format!(
-            "- {} {}\n",
-            st.money(currency, unapplied),
-            currency.as_str()
-        ));
-    }
-    out.push_str(&format!(
-        "= {} {}",
-        st.money(currency, account.exposure_on(date)),
-        currency.as_str()
-    ));
-    out
 }

@@ -38,6 +38,9 @@ use crate::app::service::{Service, ServiceError};
 /// Test hook: milliseconds to wait between the receiver's acceptance and the append, so a crash
 /// test can kill the server inside that window. Never set in production.
 pub const PAUSE_AFTER_ACCEPT_ENV: &str = "DUNLOG_TEST_PAUSE_AFTER_ACCEPT_MS";
+/// Test hook: milliseconds to wait between the append of `ReminderSent` and the removal of the
+/// outbox entry, so a crash test can kill the server inside that window. Never set in production.
+pub const PAUSE_AFTER_RECORD_ENV: &str = "DUNLOG_TEST_PAUSE_AFTER_RECORD_MS";
 /// The actor recorded on reminders the delivery loop sends on its own (`send = "auto"`).
 pub const DELIVERY_ACTOR: &str = "delivery";
 /// Attempts `sendReminder` makes before answering that delivery is deferred to the loop.
@@ -125,6 +128,7 @@ pub struct Reminders {
     letters: Option<Letters>,
     in_flight: Mutex<HashSet<String>>,
     pause_after_accept: Option<Duration>,
+    pause_after_record: Option<Duration>,
 }
 
 /// Transport settings from `serve`.
@@ -146,6 +150,7 @@ impl Reminders {
             letters: None,
             in_flight: Mutex::new(HashSet::new()),
             pause_after_accept: None,
+            pause_after_record: None,
         }
     }
 
@@ -161,10 +166,14 @@ impl Reminders {
             r.smtp = Some(Smtp::new(url, &from)?);
         }
         r.letters = options.letters_dir.clone().map(|dir| Letters { dir });
-        r.pause_after_accept = std::env::var(PAUSE_AFTER_ACCEPT_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_millis);
+        let pause = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        r.pause_after_accept = pause(PAUSE_AFTER_ACCEPT_ENV);
+        r.pause_after_record = pause(PAUSE_AFTER_RECORD_ENV);
         Ok(r)
     }
 
@@ -179,8 +188,17 @@ impl Reminders {
 
     /// Writes the reminder a request asks for, against the live ledger.
     pub fn compose(&self, service: &Service, req: &Request<'_>) -> Result<Draft, ServiceError> {
+        // The account's stream, read before the ledger's lock is taken: the enclosed statement
+        // is made from it by the same read model as `dunlog statement`.
+        let stream = service.store.read_stream(&req.customer_id.stream(), 0)?;
         let ledger = service.live.read();
-        compose::compose(&ledger, &self.templates, &self.sender, req)
+        compose::compose(
+            &ledger,
+            stream.iter().map(|e| (e.position, &e.event)),
+            &self.templates,
+            &self.sender,
+            req,
+        )
     }
 
     /// Delivers a draft: records it first in the outbox, then attempts it (up to `attempts`
@@ -318,6 +336,10 @@ impl Reminders {
                 let out = service
                     .execute_keyed(&p.actor, command, p.sent_key(), p.fingerprint("sent"))
                     .await?;
+                if let Some(pause) = self.pause_after_record {
+                    eprintln!("dunlog: recorded {} (test pause)", p.message_id);
+                    tokio::time::sleep(pause).await;
+                }
                 self.remove_pending(p).map_err(ServiceError::Internal)?;
                 Ok(Delivered::Sent(out.events))
             }
@@ -431,6 +453,14 @@ impl Reminders {
     /// attempt failed for good wait for a person (they show on the worklist). Returns the
     /// deliveries made.
     pub async fn send_due(&self, service: &Service, date: NaiveDate) -> Vec<Delivered> {
+        // A message for an (account, step) still waiting in the outbox (its relay down since
+        // an earlier day) is that step's message: a new day must not write a second one with
+        // a new Message-ID beside it.
+        let waiting: HashSet<(CustomerId, String)> = self
+            .pending()
+            .into_iter()
+            .map(|p| (p.customer_id, p.step))
+            .collect();
         let groups: BTreeMap<(CustomerId, String), Vec<InvoiceId>> = {
             let ledger = service.live.read();
             let policy = ledger.policy_in_use();
@@ -440,7 +470,10 @@ impl Reminders {
                     continue;
                 };
                 let deliverable = compose::channel_of(step).is_some_and(|c| self.can_deliver(c));
-                if step.send != SendMode::Auto || !deliverable || item.last_attempt_failed.is_some()
+                if step.send != SendMode::Auto
+                    || !deliverable
+                    || item.last_attempt_failed.is_some()
+                    || waiting.contains(&(item.customer_id.clone(), item.step.clone()))
                 {
                     continue;
                 }
