@@ -27,4 +27,5 @@ mod support;
 mod time_travel;
 mod tokens;
 mod values;
+mod verify;
 mod whatif;

@@ -34,11 +34,7 @@ pub fn tick(account: &Account, policy: &Policy, from: NaiveDate, through: NaiveD
     crate::reconcile::reconcile(
         account,
         policy,
-        crate::reconcile::Span {
-            from,
-            through,
-            enforce_through: through,
-        },
+        crate::reconcile::Span::new(from, through, through),
         crate::reconcile::CLOCK_CAUSE,
     )
 }

@@ -493,6 +493,22 @@ impl Event {
         }
     }
 
+    /// The date an automatic event carries as its own (a fee's `charged_on`, the others'
+    /// `effective_on`); `None` for facts people record, and for a fee reversal, which takes
+    /// effect on its fee's date.
+    pub fn automatic_on(&self) -> Option<NaiveDate> {
+        match self {
+            Event::LateFeeCharged(e) => Some(e.charged_on),
+            Event::PromiseBroken(e) => Some(e.effective_on),
+            Event::PromiseReinstated(e) => Some(e.effective_on),
+            Event::CashOnlyImposed(e) => Some(e.effective_on),
+            Event::CashOnlyLifted(e) => Some(e.effective_on),
+            Event::AccountHeld(e) if !e.manual => Some(e.effective_on),
+            Event::AccountReleased(e) if !e.manual => Some(e.effective_on),
+            _ => None,
+        }
+    }
+
     /// The business date a fact takes effect on, for facts the clock's decisions depend on;
     /// `None` for facts that change no decision of the clock (contacts, names) or have no date.
     pub fn business_date(&self) -> Option<NaiveDate> {

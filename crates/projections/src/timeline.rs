@@ -1,7 +1,12 @@
 //! The contact timeline (SPEC §7): every contact, promise, plan, payment, reversal, delivery,
-//! dispute and its resolution, fee, hold, release, cash-only and escalation of an account in
-//! `occurred_at` order, with `recorded_at`, actor and position — the auditor's view of exactly
-//! when each contact happened and who recorded it.
+//! dispute and its resolution, fee, hold, release, cash-only, reconciliation and escalation of
+//! an account in `occurred_at` order, with `recorded_at`, actor and position — the auditor's
+//! view of exactly when each contact happened and who recorded it.
+//!
+//! Reconciliations (SPEC §5) are listed like the decisions they correct: a fee reversal on its
+//! fee's `charged_on`, a reinstated promise on the day it had been broken, a hold, release or
+//! cash-only change named `reconciled` on its `effective_on` — each with the position of what
+//! it reverses.
 //!
 //! When it happened: a contact carries its own instant (`sent_at`, `called_at`, `notified_at`),
 //! and so does a promise (`made_at`: one taken on a 14:02 call is listed at 14:02, not before it).
@@ -43,13 +48,16 @@ pub struct TimelineEntry {
     pub invoice_ids: Vec<InvoiceId>,
     /// One line for a person.
     pub summary: String,
+    /// For a reconciliation: the position of the event it reverses (the fee charged, the
+    /// promise broken, the hold, release or cash-only change it undoes).
+    pub reverses: Option<u64>,
     /// The event's fields as named in SPEC §3.
     pub payload: serde_json::Value,
 }
 
 /// Whether the timeline shows this event (SPEC §7): contacts, promises and plans, payments and
-/// their reversals, deliveries, disputes and their resolution, fees, holds and releases,
-/// cash-only, escalations. Facts that only change the account's settings (limit, terms,
+/// their reversals, deliveries, disputes and their resolution, fees and their reversals, holds
+/// and releases, cash-only, reinstated promises, escalations. Facts that only change the account's settings (limit, terms,
 /// contacts) and the ledger's bookkeeping (credit notes, write-offs, cash applied) are on the
 /// statement of account instead.
 pub fn is_timeline_event(event: &Event) -> bool {
@@ -69,6 +77,8 @@ pub fn is_timeline_event(event: &Event) -> bool {
             | Event::InvoiceDisputed(_)
             | Event::DisputeResolved(_)
             | Event::LateFeeCharged(_)
+            | Event::LateFeeReversed(_)
+            | Event::PromiseReinstated(_)
             | Event::AccountHeld(_)
             | Event::AccountReleased(_)
             | Event::CashOnlyImposed(_)
@@ -92,8 +102,9 @@ fn is_about_invoices(event: &Event) -> bool {
     )
 }
 
-/// When the fact happened (see the module documentation).
-pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
+/// When the fact happened (see the module documentation). `account` gives a fee reversal its
+/// fee's `charged_on`.
+pub fn occurred_at(record: &TimelineRecord, account: Option<&Account>) -> DateTime<Utc> {
     let on_date = |date: NaiveDate| {
         if record.occurred_at.date_naive() == date {
             record.occurred_at
@@ -121,6 +132,11 @@ pub fn occurred_at(record: &TimelineRecord) -> DateTime<Utc> {
         Event::InvoiceDisputed(e) => on_date(e.disputed_on),
         Event::DisputeResolved(e) => on_date(e.resolved_on),
         Event::LateFeeCharged(e) => on_date(e.charged_on),
+        Event::LateFeeReversed(e) => account
+            .and_then(|a| a.invoice(&e.invoice_id))
+            .and_then(|i| i.fees.iter().find(|f| f.position == e.reverses))
+            .map_or(record.occurred_at, |f| on_date(f.charged_on)),
+        Event::PromiseReinstated(e) => on_date(e.effective_on),
         _ => record.occurred_at,
     }
 }
@@ -140,6 +156,7 @@ fn invoice_ids(account: Option<&Account>, event: &Event) -> Vec<InvoiceId> {
         Event::PaymentPromised(e) => e.invoice_ids.clone(),
         Event::PromiseKept(e) => of_promise(&e.promise_id),
         Event::PromiseBroken(e) => of_promise(&e.promise_id),
+        Event::PromiseReinstated(e) => of_promise(&e.promise_id),
         Event::Escalated(e) => e.invoice_ids.clone(),
         Event::PaymentReceived(e) => e.allocations.iter().map(|a| a.invoice_id.clone()).collect(),
         Event::PaymentReversed(e) => account
@@ -150,6 +167,7 @@ fn invoice_ids(account: Option<&Account>, event: &Event) -> Vec<InvoiceId> {
         Event::InvoiceDisputed(e) => vec![e.invoice_id.clone()],
         Event::DisputeResolved(e) => vec![e.invoice_id.clone()],
         Event::LateFeeCharged(e) => vec![e.invoice_id.clone()],
+        Event::LateFeeReversed(e) => vec![e.invoice_id.clone()],
         _ => Vec::new(),
     }
 }
@@ -304,7 +322,59 @@ pub fn summary(event: &Event) -> String {
             "Late fee {} charged on {} for {} (period {})",
             e.amount, e.charged_on, e.invoice_id, e.period
         ),
+        Event::LateFeeReversed(e) => {
+            let mut line = format!(
+                "Late fee {} for {} (period {}) reversed, the fee at position {}: {}",
+                e.amount, e.invoice_id, e.period, e.reverses, e.reason
+            );
+            if !e.unapplied.is_zero() {
+                if let Some(on) = e.unapplied_on {
+                    line.push_str(&format!("; {} to unapplied cash from {on}", e.unapplied));
+                }
+            }
+            line
+        }
+        Event::PromiseReinstated(e) => format!(
+            "Promise {} reinstated from {}, the break at position {}: {}",
+            e.promise_id, e.effective_on, e.reverses, e.reason
+        ),
         other => other.event_type().to_owned(),
+    }
+}
+
+/// The position of what a reconciliation reverses: named on a fee reversal and a reinstated
+/// promise; for a hold, release or cash-only imposition named `reconciled`, the latest earlier
+/// change of the opposite kind in force on its day (what it undoes). `None` for other events.
+fn reverses(earlier: &[TimelineRecord], event: &Event) -> Option<u64> {
+    let undone = |on: NaiveDate, opposite: fn(&Event) -> Option<NaiveDate>| {
+        earlier
+            .iter()
+            .rev()
+            .find(|r| opposite(&r.event).is_some_and(|d| d <= on))
+            .map(|r| r.position)
+    };
+    match event {
+        Event::LateFeeReversed(e) => Some(e.reverses),
+        Event::PromiseReinstated(e) => Some(e.reverses),
+        Event::AccountReleased(e) if e.reason == domain::reconcile::RECONCILED => {
+            undone(e.effective_on, |r| match r {
+                Event::AccountHeld(h) => Some(h.effective_on),
+                _ => None,
+            })
+        }
+        Event::AccountHeld(e) if e.reason == domain::reconcile::RECONCILED => {
+            undone(e.effective_on, |r| match r {
+                Event::AccountReleased(h) => Some(h.effective_on),
+                _ => None,
+            })
+        }
+        Event::CashOnlyImposed(e) if e.reason == domain::reconcile::RECONCILED => {
+            undone(e.effective_on, |r| match r {
+                Event::CashOnlyLifted(h) => Some(h.effective_on),
+                _ => None,
+            })
+        }
+        _ => None,
     }
 }
 
@@ -336,8 +406,9 @@ impl Ledger {
         let account = self.account(customer_id);
         let mut out: Vec<TimelineEntry> = records
             .iter()
-            .filter_map(|record| {
-                let at = occurred_at(record);
+            .enumerate()
+            .filter_map(|(index, record)| {
+                let at = occurred_at(record, account);
                 if from.is_some_and(|f| at < f) || to.is_some_and(|t| at > t) {
                     return None;
                 }
@@ -352,6 +423,17 @@ impl Ledger {
                         return None;
                     }
                 }
+                let reverses = reverses(records.get(..index).unwrap_or_default(), &record.event);
+                let mut line = summary(&record.event);
+                if let (Some(position), false) = (
+                    reverses,
+                    matches!(
+                        record.event,
+                        Event::LateFeeReversed(_) | Event::PromiseReinstated(_)
+                    ),
+                ) {
+                    line.push_str(&format!(", undoing position {position}"));
+                }
                 Some(TimelineEntry {
                     customer_id: customer_id.clone(),
                     event_type: record.event.event_type().to_owned(),
@@ -360,7 +442,8 @@ impl Ledger {
                     actor: self.actor(record.actor).to_owned(),
                     position: record.position,
                     invoice_ids: ids,
-                    summary: summary(&record.event),
+                    summary: line,
+                    reverses,
                     payload: payload_json(&record.event),
                 })
             })

@@ -130,7 +130,7 @@ impl Store {
         let anchor = anchor::read(dir)?;
         if let Some(anchor) = anchor {
             anchor::check(&reader.tree, head.position, anchor, || {
-                Ok(reader.verify(0)?.first_bad_position)
+                Ok(reader.verify(0, &mut |_| {})?.first_bad_position)
             })?;
         }
         db.flush()?;
@@ -241,7 +241,18 @@ impl Store {
 
     /// Checks the chain, gapless positions and the stream index from `after + 1` to the head.
     pub fn verify(&self, after: u64) -> Result<Verification, StoreError> {
-        self.inner.reader.verify(after)
+        self.inner.reader.verify(after, &mut |_| {})
+    }
+
+    /// [`Store::verify`], showing `inspect` each event that passed the checks, in position
+    /// order: one pass over the log for the chain and for whatever the caller looks for in
+    /// the events (`dunlog verify`'s warnings).
+    pub fn verify_inspecting(
+        &self,
+        after: u64,
+        inspect: &mut dyn FnMut(&RecordedEvent),
+    ) -> Result<Verification, StoreError> {
+        self.inner.reader.verify(after, inspect)
     }
 
     /// Checks only the tail: positions `after + 1` to the head, chained from `hash_at_after`, the

@@ -41,13 +41,25 @@ impl Reader {
     /// versions run 1, 2, 3, … and that the stream index holds nothing else. With `after > 0` the
     /// chain starts from the hash stored at `after` (see [`Reader::verify_tail`] to start from a
     /// hash remembered elsewhere instead).
-    pub(crate) fn verify(&self, after: u64) -> Result<Verification, StoreError> {
+    ///
+    /// `inspect` sees each event that passed the checks, in position order, so a caller can
+    /// look at the events themselves in the same pass over the log.
+    pub(crate) fn verify(
+        &self,
+        after: u64,
+        inspect: &mut dyn FnMut(&RecordedEvent),
+    ) -> Result<Verification, StoreError> {
         if after == 0 {
-            return self.walk(0, HASH_ZERO, i64::MIN);
+            return self.walk(0, HASH_ZERO, i64::MIN, inspect);
         }
         match self.get(after) {
             Ok(None) => Ok(Verification::bad(0, after, "missing from the log".into())),
-            Ok(Some(event)) => self.walk(after, event.hash, event.recorded_at.timestamp_micros()),
+            Ok(Some(event)) => self.walk(
+                after,
+                event.hash,
+                event.recorded_at.timestamp_micros(),
+                inspect,
+            ),
             Err(StoreError::Corrupt { reason, .. }) => Ok(Verification::bad(0, after, reason)),
             Err(e) => Err(e),
         }
@@ -70,7 +82,7 @@ impl Reader {
             ));
         }
         // recorded_at of `after` is not re-read; the hash link covers the first tail event.
-        self.walk(after, hash_at_after, i64::MIN)
+        self.walk(after, hash_at_after, i64::MIN, &mut |_| {})
     }
 
     /// The walk behind both: `prev_hash` and `prev_recorded_at_us` are those of `after`.
@@ -79,6 +91,7 @@ impl Reader {
         after: u64,
         mut prev_hash: [u8; 32],
         mut prev_recorded_at_us: i64,
+        inspect: &mut dyn FnMut(&RecordedEvent),
     ) -> Result<Verification, StoreError> {
         let head = self.head();
         let whole = after == 0;
@@ -124,6 +137,7 @@ impl Reader {
             if let Some(problem) = self.check_index(&event, whole, &mut versions, &mut run_seen)? {
                 return Ok(Verification::bad(checked, position, problem));
             }
+            inspect(&event);
             prev_hash = event.hash;
             prev_recorded_at_us = recorded_at_us;
             checked += 1;

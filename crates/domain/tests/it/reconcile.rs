@@ -185,11 +185,7 @@ fn reconciliation_twice_emits_nothing() {
     given.push(dispute("A", "2026-05-03"));
     let ledger = history(default_policy(), &given);
     let account = ledger.account();
-    let span = Span {
-        from: account.opened_on,
-        through: d("2026-05-15"),
-        enforce_through: d("2026-05-15"),
-    };
+    let span = Span::new(account.opened_on, d("2026-05-15"), d("2026-05-15"));
     assert!(reconcile::reconcile(account, default_policy(), span, "again").is_empty());
     check(&given, tick_through("2026-05-15"), "Ok([])");
 }
@@ -300,5 +296,61 @@ fn a_promise_suspends_fees_and_the_days_past_due_hold_while_it_is_active() {
         ],
         tick_through("2026-05-31"),
         "Ok([PromiseBroken PR1 shortfall 1000.00 2026-05-13; CashOnlyImposed broken_promise 2026-05-13; AccountHeld days_past_due auto 2026-05-13])",
+    );
+}
+
+/// Issue 14: a ledger written by an older dunlog, whose `tick` accepted any date, holds
+/// automatic events dated after today. The next late fact reconciles them like any other: the
+/// fees and the hold it makes unjustified are compensated, those still justified stay — and
+/// nothing new is dated after today (B's hold from 07-01 waits for the clock to get there).
+/// Before the fix the future fees were left standing (clock mark at today) or new events dated
+/// after today were added (mark where the older dunlog left it).
+#[test]
+fn a_late_fact_reconciles_automatic_events_an_older_dunlog_dated_after_today() {
+    // TODAY is 06-01. A due 03-31, B due 05-31; the older clock walked through 07-15.
+    let given = [
+        opened(),
+        issued("A", "1000.00", "2026-03-01"),
+        issued("B", "500.00", "2026-05-01"),
+    ];
+    check(
+        &given,
+        tick_through("2026-07-15"),
+        "Ok([LateFeeCharged A 15.00 2026-04-05 #1; AccountHeld days_past_due auto 2026-05-01; \
+         LateFeeCharged A 15.00 2026-05-05 #2; LateFeeCharged A 15.00 2026-06-04 #3; \
+         LateFeeCharged B 7.50 2026-06-05 #1; LateFeeCharged A 15.00 2026-07-04 #4; \
+         LateFeeCharged B 7.50 2026-07-05 #2])",
+    );
+    let mut ledger = history(default_policy(), &given);
+    ledger.run(&tick_through("2026-07-15")).unwrap();
+    let expect =
+        "Ok([PaymentReceived P1 1000.00 2026-04-02 [A 1000.00 discount 0.00] unapplied 0.00; \
+         LateFeeReversed A 15.00 #1 unapplied 0.00 reverses @4 (payment P1 received 2026-04-02); \
+         AccountReleased reconciled auto 2026-05-01; \
+         LateFeeReversed A 15.00 #2 unapplied 0.00 reverses @6 (payment P1 received 2026-04-02); \
+         LateFeeReversed A 15.00 #3 unapplied 0.00 reverses @7 (payment P1 received 2026-04-02); \
+         LateFeeReversed A 15.00 #4 unapplied 0.00 reverses @9 (payment P1 received 2026-04-02)])";
+    let late_payment = pay_to("P1", "1000.00", "2026-04-02", &[("A", "1000.00")]);
+    // The clock mark as the older dunlog left it (07-15), and as a restored ledger ticked
+    // through today has it (06-01): the same compensations.
+    for mark in ["2026-07-15", TODAY] {
+        ledger.clock = Some(d(mark));
+        assert_eq!(render(&ledger.peek(&late_payment)), expect, "mark {mark}");
+    }
+    // A second late fact re-prices B's fees dated after today: they are reversed, and charged
+    // at the new amount only by the clock on their day, never ahead of today.
+    ledger.run(&late_payment).unwrap();
+    let part = pay_to("P2", "10.00", "2026-05-20", &[("B", "10.00")]);
+    assert_eq!(
+        render(&ledger.peek(&part)),
+        "Ok([PaymentReceived P2 10.00 2026-05-20 [B 10.00 discount 0.00] unapplied 0.00; \
+         LateFeeReversed B 7.50 #1 unapplied 0.00 reverses @8 (payment P2 received 2026-05-20); \
+         LateFeeReversed B 7.50 #2 unapplied 0.00 reverses @10 (payment P2 received 2026-05-20)])"
+    );
+    ledger.run(&part).unwrap();
+    ledger.clock = Some(d(TODAY));
+    assert_eq!(
+        render(&ledger.peek(&tick_through("2026-06-10"))),
+        "Ok([LateFeeCharged B 7.35 2026-06-05 #1])"
     );
 }

@@ -3,5 +3,6 @@
 //! Nothing here knows HTTP, GraphQL or the terminal.
 
 pub mod auth;
+pub mod background;
 pub mod live;
 pub mod service;

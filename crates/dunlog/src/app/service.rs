@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::reconcile::Pending;
 use domain::{Command, Context, CustomerId, DomainError, ErrorKind, Event};
 use projections::{Exposure, KnownAtCache, Ledger};
 use sha2::{Digest, Sha256};
@@ -170,6 +171,10 @@ fn whole_days(
 fn last_tick_before(last: Option<NaiveDate>, day: NaiveDate) -> bool {
     last.is_none_or(|l| l < day)
 }
+
+/// The `meta` key prefix (`reconcile/{customer}`) of the reconciliation a command still owes
+/// its account (its compensations did not fit in one append): its first day and cause.
+pub const RECONCILE_PENDING_PREFIX: &str = "reconcile/";
 
 /// The `meta` key of the last position the start-up check verified, with its hash:
 /// `position hex-hash`.
@@ -450,6 +455,9 @@ impl Service {
             // The last day the clock walked for the account: a fact dated on or before it is
             // reconciled with what the clock decided (SPEC §5), in the command's own append.
             let clock = self.last_tick(&customer_id)?;
+            // A reconciliation an earlier command left unfinished (a crash between its
+            // appends) is finished first, so this command decides on a reconciled account.
+            self.reconcile_pending(&customer_id, CLOCK_ACTOR).await?;
             let (events, version, policy_version) = {
                 let ledger = self.live.read();
                 let policy = ledger.policy();
@@ -460,15 +468,15 @@ impl Service {
                     actor,
                     policy: &policy,
                 };
-                let decided = domain::reconcile::execute(account, &command, &ctx, clock);
+                let decided = domain::reconcile::execute_planned(account, &command, &ctx, clock);
                 (
                     decided,
                     account.map(|a| a.version).unwrap_or(0),
                     ledger.policy_version(),
                 )
             };
-            let events = match events {
-                Ok(events) if !events.is_empty() => events,
+            let planned = match events {
+                Ok(planned) if !planned.own.is_empty() => planned,
                 decided => {
                     // The same key may have been appended by a concurrent request since it was
                     // checked above (the read model now holds its events): answer as it did.
@@ -494,6 +502,21 @@ impl Service {
                 key,
                 fingerprint: fp,
             });
+            // Compensations beyond one append (a back-dated fact on a very large account): the
+            // command and the whole days that fit go in its own append, the rest in appends
+            // that follow; the reconciliation still owed is recorded first, so a crash between
+            // appends is finished by the next command or tick on the account
+            // (docs/decisions/0012-compensations-beyond-one-append.md).
+            let room = store::EVENTS_PER_APPEND_MAX.saturating_sub(planned.own.len());
+            let (first, _) = whole_days(&planned.compensations, room);
+            let split = first.len() < planned.compensations.len();
+            if split {
+                if let Some(pending) = &planned.reconciled {
+                    self.set_pending(&customer_id, pending)?;
+                }
+            }
+            let mut events = planned.own.clone();
+            events.extend(first.iter().map(|(_, e)| e.clone()));
             let req = self.new_request(
                 stream.clone(),
                 expected,
@@ -506,8 +529,20 @@ impl Service {
                 Ok(outcome) => {
                     let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
                     self.live.wait_for(last).await?;
+                    let mut events = outcome.events;
+                    if split {
+                        // The command is recorded: what follows finishes its reconciliation,
+                        // and a failure here is finished by the next command or tick.
+                        match self.reconcile_pending(&customer_id, actor).await {
+                            Ok(rest) => events.extend(rest),
+                            Err(e) => tracing::error!(
+                                customer = %customer_id, error = %e,
+                                "the rest of a reconciliation failed; it is finished at the next command or tick"
+                            ),
+                        }
+                    }
                     return Ok(CommandOutput {
-                        events: outcome.events,
+                        events,
                         exposure: self.exposure_today(&customer_id),
                     });
                 }
@@ -670,13 +705,107 @@ impl Service {
         Ok(())
     }
 
+    fn pending(&self, customer_id: &CustomerId) -> Result<Option<Pending>, ServiceError> {
+        Ok(self
+            .store
+            .meta_get(&format!("{RECONCILE_PENDING_PREFIX}{customer_id}"))?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| Pending::decode(&text)))
+    }
+
+    /// Records the reconciliation a command still owes, keeping the earliest day if one is
+    /// already owed.
+    fn set_pending(&self, customer_id: &CustomerId, pending: &Pending) -> Result<(), ServiceError> {
+        let pending = match self.pending(customer_id)? {
+            Some(owed) if owed.from < pending.from => owed,
+            _ => pending.clone(),
+        };
+        self.store.meta_put(
+            &format!("{RECONCILE_PENDING_PREFIX}{customer_id}"),
+            pending.encode().as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Finishes the reconciliation an account is owed (recorded by a command whose
+    /// compensations did not fit in one append): appends what one walk of the clock from its
+    /// day still differs by, in appends of whole days within the store's limit, then forgets
+    /// it. Nothing when nothing is owed.
+    pub async fn reconcile_pending(
+        &self,
+        customer_id: &CustomerId,
+        actor: &str,
+    ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let Some(pending) = self.pending(customer_id)? else {
+            return Ok(Vec::new());
+        };
+        let mut appended = Vec::new();
+        'attempt: for _attempt in 0..CONFLICT_RETRIES_MAX {
+            let clock = self.last_tick(customer_id)?;
+            let (events, mut version, policy_version) = {
+                let ledger = self.live.read();
+                let Some(account) = ledger.account(customer_id) else {
+                    return Ok(appended);
+                };
+                let policy = ledger.policy();
+                (
+                    domain::reconcile::repair_dated(
+                        account,
+                        &policy,
+                        &pending,
+                        clock,
+                        self.today(),
+                    ),
+                    account.version,
+                    ledger.policy_version(),
+                )
+            };
+            let mut rest = events.as_slice();
+            while !rest.is_empty() {
+                let (chunk, _) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
+                rest = &rest[chunk.len()..];
+                let req = self.new_request(
+                    customer_id.stream(),
+                    ExpectedVersion::Exact(version),
+                    chunk.iter().map(|(_, e)| e.clone()).collect(),
+                    actor,
+                    policy_version,
+                    None,
+                );
+                match self.append(req).await {
+                    Ok(outcome) => {
+                        version += outcome.events.len() as u64;
+                        let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                        appended.extend(outcome.events);
+                        self.live.wait_for(last).await?;
+                    }
+                    Err(StoreError::Conflict { .. }) => {
+                        // A command came in between: decide what is still owed again.
+                        self.live.wait_for(self.store.head()).await?;
+                        continue 'attempt;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            self.store
+                .meta_delete(&format!("{RECONCILE_PENDING_PREFIX}{customer_id}"))?;
+            return Ok(appended);
+        }
+        Err(ServiceError::rejected(
+            ErrorKind::Conflict,
+            format!(
+                "customer_id = {customer_id:?}: the account kept changing during reconciliation"
+            ),
+        ))
+    }
+
     /// The clock for one account through `date`, in appends of whole days.
     async fn tick_account(
         &self,
         customer_id: &CustomerId,
         date: NaiveDate,
     ) -> Result<Vec<RecordedEvent>, ServiceError> {
-        let mut appended = Vec::new();
+        let mut appended = self.reconcile_pending(customer_id, CLOCK_ACTOR).await?;
         let mut conflicts = 0;
         loop {
             let last = self.last_tick(customer_id)?;
@@ -1106,5 +1235,260 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    /// Issue 14: a back-dated payment whose compensations exceed one append was refused with
+    /// `VALIDATION: an append carries at most 1000 events`. 2,000 overdue invoices fee-charged
+    /// over months, then one payment received before the first fee date: every fee is reversed,
+    /// in appends of whole days, and the ledger equals one walk of the clock over the facts.
+    #[tokio::test]
+    async fn a_back_dated_payment_with_compensations_beyond_one_append_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let today: NaiveDate = "2026-10-01".parse().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some(today));
+        service.execute("a", open_acme(), None).await.unwrap();
+        // Written straight to the log in appends of 1,000 (decided one by one they would take
+        // minutes); issued on 20 different days, due 30 days later.
+        let mut version = service.store.stream_version("account-ACME").unwrap();
+        for batch in 0..2 {
+            let events: Vec<Event> = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let issued =
+                        NaiveDate::from_ymd_opt(2026, 2, 2).unwrap() + chrono::Days::new(n % 20);
+                    domain::event::InvoiceIssued {
+                        invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
+                        amount: "100.00".parse().unwrap(),
+                        issued_on: issued,
+                        due_on: issued + chrono::Days::new(30),
+                        terms: domain::event::Terms {
+                            net_days: 30,
+                            discount_percent: None,
+                            discount_days: None,
+                        },
+                        reference: None,
+                        override_reason: None,
+                    }
+                    .into()
+                })
+                .collect();
+            let req = service.new_request(
+                "account-ACME".to_owned(),
+                ExpectedVersion::Exact(version),
+                events,
+                "a",
+                1,
+                None,
+            );
+            let outcome = service.append(req).await.unwrap();
+            version += outcome.events.len() as u64;
+        }
+        service.live.wait_for(service.store.head()).await.unwrap();
+        let mark: NaiveDate = "2026-09-30".parse().unwrap();
+        let ticked = service.tick(mark).await.unwrap();
+        let fees = ticked
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeCharged")
+            .count();
+        assert!(fees >= 10_000, "{fees} fees");
+
+        // 200,000.00 received 03-05, before the first fee date (03-09): no fee was justified.
+        let head = service.store.head();
+        let paid = service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P1", "amount": "200000.00", "received_on": "2026-03-05",
+                "method": "transfer"}),
+                ),
+                Some("pay-once".to_owned()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(paid.events[0].event.event_type(), "PaymentReceived");
+        let reversed = paid
+            .events
+            .iter()
+            .filter(|e| e.event.event_type() == "LateFeeReversed")
+            .count();
+        assert_eq!(reversed, fees, "every fee reversed");
+        assert_eq!(
+            service.store.head(),
+            head + paid.events.len() as u64,
+            "the answer lists every event appended"
+        );
+        assert!(
+            service.store.meta_get("reconcile/ACME").unwrap().is_none(),
+            "nothing is owed any more"
+        );
+        // Several appends: the first carries the payment, each within the store's limit.
+        let mut appends: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in &paid.events {
+            *appends
+                .entry(e.correlation_id.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        assert!(appends.len() > 1, "{appends:?}");
+        assert!(appends.values().all(|n| *n <= store::EVENTS_PER_APPEND_MAX));
+
+        // The ledger equals one walk of the clock over the facts as now known.
+        {
+            let ledger = service.live.read();
+            let account = ledger.account(&CustomerId::parse("ACME").unwrap()).unwrap();
+            let policy = ledger.policy();
+            let base = domain::reconcile::before(account, account.opened_on);
+            let (walked, _) = domain::clock::walk(&base, &policy, account.opened_on, mark, today);
+            let net_fees = |a: &domain::Account| -> Vec<(String, u32, String, NaiveDate)> {
+                a.invoices
+                    .iter()
+                    .flat_map(|i| {
+                        i.fees.iter().filter(|f| f.reversed.is_none()).map(|f| {
+                            (
+                                i.id.to_string(),
+                                f.period,
+                                f.amount.to_string(),
+                                f.charged_on,
+                            )
+                        })
+                    })
+                    .collect()
+            };
+            assert_eq!(net_fees(account), net_fees(&walked));
+            assert!(net_fees(account).is_empty());
+            let mut on = account.opened_on;
+            while on <= today {
+                assert_eq!(
+                    account.hold_on(on).map(|h| h.rule.clone()),
+                    walked.hold_on(on).map(|h| h.rule.clone()),
+                    "hold on {on}"
+                );
+                on = on.succ_opt().unwrap();
+            }
+            assert_eq!(account.exposure_on(today), walked.exposure_on(today));
+            assert!(account.exposure_on(today).is_zero());
+        }
+
+        // The same key answers with the command's first append, and nothing more is owed.
+        let again = service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+                "payment_id": "P1", "amount": "200000.00", "received_on": "2026-03-05",
+                "method": "transfer"}),
+                ),
+                Some("pay-once".to_owned()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.events[0].position, paid.events[0].position);
+        assert!(service.tick(mark).await.unwrap().is_empty());
+    }
+
+    /// A crash between the appends of a command whose compensations did not fit in one: the
+    /// command is recorded, its compensations not (yet). The reconciliation it still owes is
+    /// recorded before its first append, and the next tick finishes it.
+    #[tokio::test]
+    async fn a_reconciliation_a_crash_left_unfinished_is_finished_by_the_next_tick() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        service.execute("a", open_acme(), None).await.unwrap();
+        service
+            .execute(
+                "a",
+                command(
+                    serde_json::json!({"command": "issue_invoice", "customer_id": "ACME",
+                "invoice_id": "J1", "amount": "1000.00", "issued_on": "2026-03-01"}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let mark: NaiveDate = "2026-05-15".parse().unwrap();
+        service.tick(mark).await.unwrap();
+        // The command's first append, as the process left it: the payment alone.
+        let pay = command(
+            serde_json::json!({"command": "record_payment", "customer_id": "ACME",
+            "payment_id": "P2", "amount": "1000.00", "received_on": "2026-04-02",
+            "method": "transfer"}),
+        );
+        let customer = CustomerId::parse("ACME").unwrap();
+        let (events, version) = {
+            let ledger = service.live.read();
+            let policy = ledger.policy();
+            let account = ledger.account(&customer).unwrap();
+            let ctx = Context {
+                today: service.today(),
+                now: now_micros(),
+                actor: "a",
+                policy: &policy,
+            };
+            (
+                domain::decide::decide(Some(account), &pay, &ctx).unwrap(),
+                account.version,
+            )
+        };
+        let planned = {
+            let ledger = service.live.read();
+            let policy = ledger.policy();
+            let ctx = Context {
+                today: service.today(),
+                now: now_micros(),
+                actor: "a",
+                policy: &policy,
+            };
+            domain::reconcile::execute_planned(ledger.account(&customer), &pay, &ctx, Some(mark))
+                .unwrap()
+        };
+        service
+            .set_pending(&customer, planned.reconciled.as_ref().unwrap())
+            .unwrap();
+        let req = service.new_request(
+            customer.stream(),
+            ExpectedVersion::Exact(version),
+            events,
+            "a",
+            1,
+            None,
+        );
+        let outcome = service.append(req).await.unwrap();
+        service
+            .live
+            .wait_for(outcome.events[0].position)
+            .await
+            .unwrap();
+        service.close().await;
+
+        // After the restart, the tick through the same day finishes the reconciliation.
+        let service = Service::open(dir.path())
+            .await
+            .unwrap()
+            .with_today(Some("2026-05-20".parse().unwrap()));
+        let repaired = service.tick(mark).await.unwrap();
+        let types: Vec<&str> = repaired.iter().map(|e| e.event.event_type()).collect();
+        assert_eq!(
+            types,
+            ["LateFeeReversed", "AccountReleased", "LateFeeReversed"],
+            "{repaired:?}"
+        );
+        match &repaired[0].event {
+            Event::LateFeeReversed(r) => assert_eq!(r.reason, "payment P2 received 2026-04-02"),
+            other => panic!("{other:?}"),
+        }
+        assert!(service.store.meta_get("reconcile/ACME").unwrap().is_none());
+        let exposure = service
+            .live
+            .read()
+            .exposure(&customer, "2026-05-20".parse().unwrap())
+            .unwrap();
+        assert_eq!(exposure.exposure.to_string(), "0.00");
+        assert!(service.tick(mark).await.unwrap().is_empty());
     }
 }

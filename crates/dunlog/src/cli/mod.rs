@@ -309,11 +309,6 @@ fn run_scenarios(files: &[PathBuf], today: Option<NaiveDate>) -> Result<ExitCode
 /// How long `dunlog soak` runs without --minutes or --seconds.
 const SOAK_DEFAULT_S: u64 = 300;
 
-/// How often the server considers saving a projection snapshot.
-const SNAPSHOT_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-/// Events applied since the last snapshot that make the server save a new one.
-const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;
-
 struct ServeOptions {
     demo: bool,
     demo_customers: usize,
@@ -325,8 +320,6 @@ struct ServeOptions {
     delivery: crate::reminders::DeliveryOptions,
 }
 
-// Long: the start-up sequence of the server in the order it must happen (checks, open, demo,
-// listeners, background loops, graceful stop, snapshot), read top to bottom.
 async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<()> {
     let ServeOptions {
         demo,
@@ -371,72 +364,12 @@ async fn serve(data: &Path, addr: SocketAddr, options: ServeOptions) -> Result<(
             names.join(", ")
         );
     }
-    // The outbox: what a crash or a temporary failure left unsent is retried, with backoff,
-    // before anything new is sent (SPEC §12, reminders::outbox).
-    let courier = service.clone();
-    tokio::spawn(async move {
-        let mut wait = crate::reminders::outbox::RETRY_BACKOFF_MIN;
-        loop {
-            let waiting = courier.reminders.retry_pending(&courier).await;
-            wait = if waiting == 0 {
-                crate::reminders::outbox::RETRY_BACKOFF_MIN
-            } else {
-                (wait * 2).min(crate::reminders::outbox::RETRY_BACKOFF_MAX)
-            };
-            tokio::time::sleep(wait).await;
-        }
-    });
-    // The server ticks on start and then once a day (SPEC §5), through its today, then sends the
-    // reminders of `send = "auto"` steps that are due (SPEC §12). Accounts the
-    // clock fails for are logged one by one and retried at the next check.
-    let ticker = service.clone();
-    let clock = async move {
-        let mut last: Option<NaiveDate> = None;
-        loop {
-            let today = ticker.today();
-            if last != Some(today) {
-                match ticker.tick_report(today).await {
-                    Ok(report) => {
-                        tracing::info!(
-                            date = %today,
-                            events = report.events.len(),
-                            failed = report.failed.len(),
-                            "daily tick"
-                        );
-                        if report.failed.is_empty() {
-                            ticker.reminders.retry_pending(&ticker).await;
-                            let sent = ticker.reminders.send_due(&ticker, today).await;
-                            tracing::info!(date = %today, reminders = sent.len(), "automatic reminders");
-                            eprintln!("dunlog: {} automatic reminder(s) for {today}", sent.len());
-                            last = Some(today);
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "daily tick failed"),
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        }
-    };
+    // The loops that run beside the requests: the outbox, the daily clock, snapshots.
+    crate::app::background::spawn_courier(service.clone());
     if auto_tick {
-        tokio::spawn(clock);
+        crate::app::background::spawn_daily_clock(service.clone());
     }
-    // Snapshots as the log grows keep restarts short (only the tail is replayed).
-    let snapshots = service.live.clone();
-    tokio::spawn(async move {
-        let mut saved_at = snapshots.checkpoint();
-        loop {
-            tokio::time::sleep(SNAPSHOT_CHECK_INTERVAL).await;
-            let checkpoint = snapshots.checkpoint();
-            if checkpoint.saturating_sub(saved_at) >= SNAPSHOT_EVERY_EVENTS {
-                let live = snapshots.clone();
-                match tokio::task::spawn_blocking(move || live.save_snapshot()).await {
-                    Ok(Ok(())) => saved_at = checkpoint,
-                    Ok(Err(e)) => tracing::error!(error = %e, "snapshot failed"),
-                    Err(e) => tracing::error!(error = %e, "snapshot task failed"),
-                }
-            }
-        }
-    });
+    crate::app::background::spawn_snapshots(service.live.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

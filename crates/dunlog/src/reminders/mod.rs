@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod outbox;
+pub mod statement;
 pub mod templates;
 pub mod transport;
 

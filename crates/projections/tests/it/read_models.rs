@@ -377,3 +377,117 @@ fn a_promise_is_listed_at_the_instant_it_was_made() {
     );
     assert_eq!(timeline[1].payload["made_on"], "2026-02-05");
 }
+
+/// Issue 14 (SPEC §7): the timeline lists reconciliations — fee reversals on their fee's date,
+/// reinstated promises on the day they had been broken, releases named `reconciled` — each
+/// with its position and the position of what it reverses. They were missing before.
+#[test]
+fn the_timeline_lists_reconciliations_with_what_they_reverse() {
+    use domain::reconcile::execute;
+    let mut h = History::new();
+    open(&mut h, "B", "2026-01-01", "100000.00");
+    issue(&mut h, "B", "J1", "1000.00", "2026-09-01");
+    open(&mut h, "C", "2026-01-01", "100000.00");
+    issue(&mut h, "C", "I1", "1000.00", "2026-09-01");
+    h.run(
+        json!({"command": "record_promise", "customer_id": "C", "promise_id": "PR1",
+        "amount": "1000.00", "promised_on": "2026-09-10", "made_on": "2026-09-05",
+        "invoice_ids": ["I1"], "via": "call"}),
+    );
+    h.tick(d("2026-11-15"));
+    // Late facts, reconciled as the service does (the clock walked through 11-15).
+    let late = |h: &mut History, customer: &str, json: serde_json::Value| {
+        let policy = h.policy();
+        let ctx = domain::Context {
+            today: h.today,
+            now: crate::support::decision_instant(),
+            actor: "alice",
+            policy: &policy,
+        };
+        let id = domain::CustomerId::parse(customer).unwrap();
+        let events = execute(
+            h.ledger.account(&id),
+            &crate::support::command(json),
+            &ctx,
+            Some(d("2026-11-15")),
+        )
+        .unwrap();
+        h.record(&id.stream(), events);
+    };
+    late(
+        &mut h,
+        "B",
+        json!({"command": "record_payment", "customer_id": "B",
+        "payment_id": "P2", "amount": "1000.00", "received_on": "2026-10-03", "method": "transfer"}),
+    );
+    late(
+        &mut h,
+        "C",
+        json!({"command": "record_payment", "customer_id": "C",
+        "payment_id": "P1", "amount": "1000.00", "received_on": "2026-09-11", "method": "transfer"}),
+    );
+
+    let line = |e: &projections::TimelineEntry| {
+        format!(
+            "{} {} @{} reverses {:?}",
+            e.occurred_at.date_naive(),
+            e.event_type,
+            e.position,
+            e.reverses
+        )
+    };
+    let b = domain::CustomerId::parse("B").unwrap();
+    let timeline: Vec<String> = h
+        .ledger
+        .timeline(&b, None, None, None)
+        .iter()
+        .map(line)
+        .collect();
+    assert_eq!(
+        timeline,
+        [
+            "2026-10-03 PaymentReceived @14 reverses None",
+            "2026-10-06 LateFeeCharged @6 reverses None",
+            "2026-10-06 LateFeeReversed @15 reverses Some(6)",
+            "2026-11-01 AccountHeld @7 reverses None",
+            "2026-11-01 AccountReleased @16 reverses Some(7)",
+            "2026-11-05 LateFeeCharged @8 reverses None",
+            "2026-11-05 LateFeeReversed @17 reverses Some(8)",
+        ],
+        "{timeline:#?}"
+    );
+    let entries = h.ledger.timeline(&b, None, None, None);
+    assert_eq!(
+        entries[2].summary,
+        "Late fee 15.00 for J1 (period 1) reversed, the fee at position 6: payment P2 received 2026-10-03"
+    );
+    assert_eq!(entries[2].invoice_ids[0].as_str(), "J1");
+    assert!(
+        entries[4].summary.ends_with("undoing position 7"),
+        "{}",
+        entries[4].summary
+    );
+
+    let c = domain::CustomerId::parse("C").unwrap();
+    let entries = h.ledger.timeline(&c, None, None, None);
+    let reinstated = entries
+        .iter()
+        .find(|e| e.event_type == "PromiseReinstated")
+        .unwrap_or_else(|| panic!("{:#?}", entries.iter().map(line).collect::<Vec<_>>()));
+    let broken = entries
+        .iter()
+        .find(|e| e.event_type == "PromiseBroken")
+        .unwrap();
+    assert_eq!(reinstated.reverses, Some(broken.position));
+    assert_eq!(reinstated.occurred_at, broken.occurred_at);
+    assert_eq!(reinstated.invoice_ids[0].as_str(), "I1");
+    assert!(
+        reinstated
+            .summary
+            .starts_with("Promise PR1 reinstated from 2026-09-13"),
+        "{}",
+        reinstated.summary
+    );
+    // Reconciliations are in the timeline of a rebuild too.
+    assert_eq!(h.rebuilt().timeline(&c, None, None, None), entries);
+}

@@ -5,7 +5,6 @@
 //! `whatif(policyDocument, asOf)` for auditors and admins, the comparison `dunlog whatif` prints.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
-use chrono::Utc;
 use domain::ErrorKind;
 
 use super::scalars::{Date, Decimal, Instant};
@@ -170,7 +169,7 @@ impl AdminQuery {
         require(ctx, Role::Auditor)?;
         let policy = domain::Policy::parse(&policy_document)
             .map_err(|e| coded_error(e.kind(), format!("policyDocument: {e}")))?;
-        let as_of = as_of.map_or_else(|| Utc::now().date_naive(), |d| d.0);
+        let as_of = as_of.map_or(service(ctx)?.today(), |d| d.0);
         let live = service(ctx)?.live.clone();
         // The replay walks every account through the clock: off the async workers.
         let report = tokio::task::spawn_blocking(move || {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, ID};
-use chrono::Utc;
 use domain::{CustomerId, ErrorKind};
 use projections::Ledger;
 
@@ -27,8 +26,10 @@ fn customer_id(value: &str) -> ApiResult<CustomerId> {
         .map_err(|e| validation_error(super::error::camel_case_fields(&e.to_string())))
 }
 
-fn today() -> chrono::NaiveDate {
-    Utc::now().date_naive()
+/// The service's today (`serve --today D` when fixed, else the UTC date): what an omitted
+/// `asOf` means, the same today the commands and the clock use.
+fn today(ctx: &Context<'_>) -> ApiResult<chrono::NaiveDate> {
+    Ok(service(ctx)?.today())
 }
 
 /// Runs `f` on the live ledger, or on the ledger as known at an instant.
@@ -80,7 +81,7 @@ impl QueryRoot {
                 ))
             })?;
         }
-        let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
+        let as_of = as_of.map(|d| d.0).unwrap_or(today(ctx)?);
         with_ledger(ctx, known_at, |ledger| {
             AgingReport::new(
                 &ledger.aging(as_of, currency.as_deref()),
@@ -102,7 +103,7 @@ impl QueryRoot {
     ) -> ApiResult<Exposure> {
         require(ctx, Role::Viewer)?;
         let id = self::customer_id(&customer_id)?;
-        let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
+        let as_of = as_of.map(|d| d.0).unwrap_or(today(ctx)?);
         with_ledger(ctx, known_at, |ledger| {
             ledger
                 .exposure(&id, as_of)
@@ -122,7 +123,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> ApiResult<Page<Exposure>> {
         require(ctx, Role::Viewer)?;
-        let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
+        let as_of = as_of.map(|d| d.0).unwrap_or(today(ctx)?);
         let items: Vec<Exposure> = service(ctx)?
             .live
             .read()
@@ -142,7 +143,7 @@ impl QueryRoot {
     ) -> ApiResult<Option<types::Account>> {
         require(ctx, Role::Viewer)?;
         let customer = customer_id(&id)?;
-        let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
+        let as_of = as_of.map(|d| d.0).unwrap_or(today(ctx)?);
         let ledger = service(ctx)?.live.read();
         Ok(ledger.account(&customer).and_then(|a| {
             ledger
@@ -163,7 +164,7 @@ impl QueryRoot {
         require(ctx, Role::Viewer)?;
         let size = page_size(first)?;
         let needle = search.map(|s| s.to_lowercase());
-        let as_of = today();
+        let as_of = today(ctx)?;
         let ledger = service(ctx)?.live.read();
         let matching: Vec<&domain::Account> = ledger
             .accounts
@@ -206,7 +207,7 @@ impl QueryRoot {
     ) -> ApiResult<CreditCheck> {
         require(ctx, Role::Viewer)?;
         let id = self::customer_id(&customer_id)?;
-        let on = on.map(|d| d.0).unwrap_or_else(today);
+        let on = on.map(|d| d.0).unwrap_or(today(ctx)?);
         let check = service(ctx)?
             .live
             .read()
@@ -291,7 +292,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> ApiResult<Page<types::WorkItem>> {
         require(ctx, Role::Viewer)?;
-        let date = date.map(|d| d.0).unwrap_or_else(today);
+        let date = date.map(|d| d.0).unwrap_or(today(ctx)?);
         let items: Vec<types::WorkItem> = with_ledger(ctx, known_at, |ledger| {
             Ok(ledger.worklist(date).iter().map(Into::into).collect())
         })
@@ -391,7 +392,7 @@ impl QueryRoot {
     ) -> ApiResult<Page<types::PromiseStatusView>> {
         require(ctx, Role::Viewer)?;
         let customer = customer_id.map(|c| self::customer_id(&c)).transpose()?;
-        let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
+        let as_of = as_of.map(|d| d.0).unwrap_or(today(ctx)?);
         let items: Vec<types::PromiseStatusView> = service(ctx)?
             .live
             .read()
@@ -413,7 +414,7 @@ impl QueryRoot {
         known_at: Option<Instant>,
     ) -> ApiResult<Vec<types::MetricsView>> {
         require(ctx, Role::Viewer)?;
-        let as_of = as_of.map(|d| d.0).unwrap_or_else(today);
+        let as_of = as_of.map(|d| d.0).unwrap_or(today(ctx)?);
         let window = match window_days {
             None => 90,
             Some(w) if (1..=METRICS_WINDOW_DAYS_MAX).contains(&w) => w.unsigned_abs(),

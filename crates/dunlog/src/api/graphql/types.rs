@@ -564,6 +564,9 @@ pub struct TimelineEntry {
     pub position: Position,
     pub invoice_ids: Vec<ID>,
     pub summary: String,
+    /// For a reconciliation (a fee reversal, a reinstated promise, a hold, release or
+    /// cash-only change named `reconciled`): the position of what it reverses.
+    pub reverses: Option<Position>,
     pub payload: Json<serde_json::Value>,
 }
 
@@ -578,6 +581,7 @@ impl From<&projections::TimelineEntry> for TimelineEntry {
             position: Position(t.position),
             invoice_ids: t.invoice_ids.iter().map(|i| ID(i.to_string())).collect(),
             summary: t.summary.clone(),
+            reverses: t.reverses.map(Position),
             payload: Json(t.payload.clone()),
         }
     }

@@ -23,6 +23,13 @@ use crate::clock::{first_day, walk};
 use crate::event::*;
 use crate::policy::Policy;
 
+mod execute;
+
+pub use self::execute::{
+    cause_of, check_tick_date, execute, execute_planned, repair_dated, tick, tick_dated, Executed,
+    Pending,
+};
+
 /// The reason a tick gives the compensations it emits (a late fact recorded while the clock
 /// had not walked its date yet is reconciled by the tick that walks it).
 pub const CLOCK_CAUSE: &str = "clock";
@@ -32,11 +39,66 @@ pub const RECONCILED: &str = "reconciled";
 /// The days a reconciliation covers: re-walked from `from`; the clock's decisions (fees,
 /// broken promises) through `through`, the last day the clock walked; hold rules and the end
 /// of cash-only status through `enforce_through` (today, once holds follow commands).
+///
+/// Nothing new is added after `adds_through` (today: the clock never runs ahead of it); what
+/// is recorded after it — automatic events an older dunlog dated after today — is only
+/// compensated where the facts as now known do not justify it
+/// (docs/decisions/0011-automatic-events-after-today.md).
 #[derive(Clone, Copy, Debug)]
 pub struct Span {
     pub from: NaiveDate,
     pub through: NaiveDate,
     pub enforce_through: NaiveDate,
+    pub adds_through: NaiveDate,
+}
+
+impl Span {
+    /// The span of a walk that may add decisions on every day it covers.
+    pub fn new(from: NaiveDate, through: NaiveDate, enforce_through: NaiveDate) -> Span {
+        Span {
+            from,
+            through,
+            enforce_through,
+            adds_through: through.max(enforce_through),
+        }
+    }
+
+    /// The span widened over the automatic events recorded after it (dated after today by an
+    /// older dunlog): they are compared with the walk like any other, but nothing new is added
+    /// after the span's own last day.
+    pub fn over_recorded(self, account: &Account) -> Span {
+        let Some(last) = last_automatic_on(account) else {
+            return self;
+        };
+        Span {
+            through: self.through.max(last),
+            enforce_through: self.enforce_through.max(last),
+            ..self
+        }
+    }
+}
+
+/// The last day an automatic decision recorded on the account takes effect (fees not reversed,
+/// broken promises, the clock's hold and cash-only changes); `None` when there is none.
+pub fn last_automatic_on(account: &Account) -> Option<NaiveDate> {
+    let fees = account
+        .invoices
+        .iter()
+        .flat_map(|i| i.fees.iter())
+        .filter(|f| f.reversed.is_none())
+        .map(|f| f.charged_on);
+    let broken = account.promises.iter().filter_map(|p| p.broken_on);
+    let holds = account
+        .holds
+        .iter()
+        .filter(|c| c.automatic)
+        .map(|c| c.effective_on);
+    let cash_only = account
+        .cash_only
+        .iter()
+        .filter(|c| c.automatic)
+        .map(|c| c.effective_on);
+    fees.chain(broken).chain(holds).chain(cash_only).max()
 }
 
 /// The compensations and newly justified decisions that make the account's automatic events
@@ -194,7 +256,7 @@ fn reconcile_fees(
         }
     }
     for (f, matched) in ideal_fees.iter().zip(&fee_matched) {
-        if !matched {
+        if !matched && f.charged_on <= span.adds_through {
             re.emit(Event::LateFeeCharged((*f).clone()));
         }
     }
@@ -243,7 +305,7 @@ fn reconcile_broken_promises(
         re.emit(reinstated.into());
     }
     for (b, matched) in ideal_broken.iter().zip(&broken_matched) {
-        if !matched {
+        if !matched && b.effective_on <= span.adds_through {
             re.emit(Event::PromiseBroken((*b).clone()));
         }
     }
@@ -260,14 +322,25 @@ fn reconcile_status(
     // so far) differs from the walk's, a change effective that day makes it agree — the walk's
     // own event if it changed status that day, else one named `reconciled` that undoes what
     // was recorded. Each change holds until the next recorded one, so the runs line up.
+    //
+    // After `adds_through` nothing new is decided: a change is emitted only where it brings
+    // the recorded status back to what it was on that last day, undoing a change recorded
+    // after today that the walk does not make.
     let mut day = from;
     while day <= span.enforce_through {
         let Some(current) = re.work.as_ref() else {
             break;
         };
+        let frozen = (day > span.adds_through).then(|| {
+            (
+                current.cash_only_on(span.adds_through).is_some(),
+                hold_key(current.hold_on(span.adds_through)).map(|r| r.map(str::to_owned)),
+            )
+        });
         let recorded = current.cash_only_on(day).is_some();
         let wanted = walked.cash_only_on(day).is_some();
-        if recorded != wanted {
+        let undoes = |frozen_cash: bool| frozen_cash == wanted;
+        if recorded != wanted && frozen.as_ref().is_none_or(|(c, _)| undoes(*c)) {
             let own = ideal.iter().rev().find(|e| match e {
                 Event::CashOnlyImposed(c) => wanted && c.effective_on == day,
                 Event::CashOnlyLifted(c) => !wanted && c.effective_on == day,
@@ -291,7 +364,10 @@ fn reconcile_status(
         };
         let recorded = hold_key(current.hold_on(day));
         let wanted_hold = walked.hold_on(day);
-        if recorded != hold_key(wanted_hold) {
+        let undoes_hold = frozen
+            .as_ref()
+            .is_none_or(|(_, h)| h.as_ref().map(|r| r.as_deref()) == hold_key(wanted_hold));
+        if recorded != hold_key(wanted_hold) && undoes_hold {
             let own = ideal.iter().rev().find(|e| match e {
                 Event::AccountHeld(h) => wanted_hold.is_some() && h.effective_on == day,
                 Event::AccountReleased(r) => wanted_hold.is_none() && r.effective_on == day,
@@ -424,173 +500,4 @@ fn released(
         }
     }
     (most, first)
-}
-
-/// The reason recorded on the compensations a command causes: the fact, named as a person
-/// would (`payment P1 received 2026-10-03`).
-pub fn cause_of(events: &[Event]) -> String {
-    events
-        .iter()
-        .find_map(|e| match e {
-            Event::PaymentReceived(p) => Some(format!(
-                "payment {} received {}",
-                p.payment_id, p.received_on
-            )),
-            Event::PaymentReversed(p) => Some(format!(
-                "payment {} reversed {}",
-                p.payment_id, p.reversed_on
-            )),
-            Event::InvoiceIssued(i) => {
-                Some(format!("invoice {} issued {}", i.invoice_id, i.issued_on))
-            }
-            Event::InvoiceDisputed(i) => Some(format!(
-                "invoice {} disputed {}",
-                i.invoice_id, i.disputed_on
-            )),
-            Event::DisputeResolved(i) => Some(format!(
-                "dispute on invoice {} resolved {}",
-                i.invoice_id, i.resolved_on
-            )),
-            Event::CreditNoteIssued(c) => Some(format!(
-                "credit note {} issued {}",
-                c.credit_note_id, c.issued_on
-            )),
-            Event::InvoiceWrittenOff(w) => Some(format!(
-                "invoice {} written off {}",
-                w.invoice_id, w.written_off_on
-            )),
-            Event::UnappliedCashApplied(a) => {
-                Some(format!("unapplied cash applied {}", a.applied_on))
-            }
-            Event::PaymentPromised(p) => {
-                Some(format!("promise {} made {}", p.promise_id, p.made_on))
-            }
-            Event::PaymentPlanAgreed(p) => {
-                Some(format!("plan {} agreed {}", p.plan_id, p.agreed_on))
-            }
-            Event::AccountHeld(h) if h.manual => Some(format!("held {}", h.effective_on)),
-            Event::AccountReleased(r) if r.manual => Some(format!("released {}", r.effective_on)),
-            _ => None,
-        })
-        .unwrap_or_else(|| RECONCILED.to_owned())
-}
-
-/// Decides a command and reconciles the account with it (SPEC §5): the command's events, then
-/// the compensations and decisions it makes necessary, all for one append.
-///
-/// `clock` is the last day the clock walked for the account (`None`: never). A fact dated on or
-/// before it re-walks the account from its date through `clock`; and once the clock has walked
-/// through yesterday, hold rules and the end of cash-only status follow the command through
-/// today. An account whose clock is further behind waits for its tick.
-pub fn execute(
-    state: Option<&Account>,
-    command: &crate::command::Command,
-    ctx: &crate::context::Context,
-    clock: Option<NaiveDate>,
-) -> Result<Vec<Event>, crate::error::DomainError> {
-    let mut events = crate::decide::decide(state, command, ctx)?;
-    let Some(mark) = clock else {
-        return Ok(events);
-    };
-    if events.is_empty() {
-        return Ok(events);
-    }
-    let mut after = state.cloned();
-    for e in &events {
-        evolve(&mut after, e);
-    }
-    let Some(mut after) = after else {
-        return Ok(events);
-    };
-    let fact_on = events.iter().filter_map(Event::business_date).min();
-    let follows = ctx
-        .today
-        .pred_opt()
-        .is_some_and(|yesterday| mark >= yesterday);
-    let next = mark.succ_opt().unwrap_or(mark);
-    let from = match (fact_on, follows) {
-        (Some(on), true) => on.min(next),
-        (Some(on), false) => on,
-        (None, true) => next,
-        (None, false) => return Ok(events),
-    };
-    let span = Span {
-        from,
-        through: mark,
-        enforce_through: if follows { ctx.today.max(mark) } else { mark },
-    };
-    let cause = cause_of(&events);
-    // A promise reinstated is kept by the payment that reinstated it, and a kept promise no
-    // longer suspends fees and holds: that `PromiseKept` is reconciled in turn.
-    for _pass in 0..RECONCILE_PASSES_MAX {
-        let compensations = reconcile(&after, ctx.policy, span, &cause);
-        if compensations.is_empty() {
-            break;
-        }
-        for e in &compensations {
-            after.evolve(e);
-        }
-        events.extend(compensations);
-        let kept = crate::decide::promises_kept(&after, ctx.policy, fact_on.unwrap_or(ctx.today));
-        if kept.is_empty() {
-            break;
-        }
-        for e in &kept {
-            after.evolve(e);
-        }
-        events.extend(kept);
-    }
-    Ok(events)
-}
-
-/// The clock through `date` for an account whose clock last walked `clock` (`None`: never):
-/// the automatic events to append, reconciled with what is recorded. A date after `today` is
-/// refused: the clock never runs ahead of today (SPEC §5).
-pub fn tick(
-    account: &Account,
-    policy: &Policy,
-    clock: Option<NaiveDate>,
-    date: NaiveDate,
-    today: NaiveDate,
-) -> Result<Vec<Event>, crate::error::DomainError> {
-    Ok(tick_dated(account, policy, clock, date, today)?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect())
-}
-
-/// [`tick`], each event with the day it takes effect, in that order.
-pub fn tick_dated(
-    account: &Account,
-    policy: &Policy,
-    clock: Option<NaiveDate>,
-    date: NaiveDate,
-    today: NaiveDate,
-) -> Result<Vec<(NaiveDate, Event)>, crate::error::DomainError> {
-    check_tick_date(date, today)?;
-    let from = clock
-        .and_then(|mark| mark.succ_opt())
-        .unwrap_or(account.opened_on);
-    Ok(reconcile_dated(
-        account,
-        policy,
-        Span {
-            from,
-            through: date,
-            enforce_through: date,
-        },
-        CLOCK_CAUSE,
-    ))
-}
-
-/// `VALIDATION` for a tick after today.
-pub fn check_tick_date(date: NaiveDate, today: NaiveDate) -> Result<(), crate::error::DomainError> {
-    if date > today {
-        return Err(crate::error::DomainError::invalid(
-            "date",
-            date,
-            &format!("is after today ({today}): the clock never runs ahead of today"),
-        ));
-    }
-    Ok(())
 }
