@@ -1,5 +1,6 @@
 //! The command line of SPEC §9, parsed in two steps: what was typed (clap) and what it means.
 
+pub mod args;
 pub mod channel;
 pub mod commands;
 pub mod report;
