@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod outbox;
 pub mod statement;
+mod style;
 pub mod templates;
 pub mod transport;
 
