@@ -1,6 +1,7 @@
 //! The service layer: runs a domain command for an actor against the live ledger and appends its
 //! events with optimistic concurrency, idempotency keys and read-your-writes; also the clock
-//! (`tick`) and policy adoption.
+//! (`tick`, in `clock.rs`) and policy adoption. Never decides a business rule itself: that is
+//! `domain`'s, with today and the policy passed in.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
