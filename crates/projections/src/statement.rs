@@ -185,6 +185,8 @@ pub fn statement<'a>(
 
 /// The movements one event makes, dated on the day each moves the exposure (SPEC §7 "open
 /// amount" and "unapplied cash").
+// Long: one arm per event that moves money, so the statement's rules read as one table beside
+// docs/events.md.
 fn movements_of(
     position: u64,
     event: &Event,

@@ -195,6 +195,7 @@ fn channel_name(channel: ReminderChannel) -> &'static str {
     }
 }
 
+// Long: one line of text per event type, side by side so they read alike.
 /// One line for a person.
 pub fn summary(event: &Event) -> String {
     match event {

@@ -1,5 +1,8 @@
-//! The command line of SPEC §9, parsed in two steps: what was typed (clap) and what it means.
+//! The command line of SPEC §9, parsed in two steps: what was typed (clap) and what it means,
+//! and where it runs (here on a stopped ledger, or in the live server over the local channel).
+//! Never decides anything about a ledger itself: every change goes through the service.
 
+pub mod args;
 pub mod channel;
 pub mod commands;
 pub mod report;

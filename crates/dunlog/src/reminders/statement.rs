@@ -9,7 +9,8 @@ use domain::Account;
 use projections::statement::{Statement, StatementKind, STATEMENT_DAYS_MAX};
 use rust_decimal::Decimal;
 
-use super::compose::{kind_of, style};
+use super::compose::kind_of;
+use super::style::style;
 
 /// Whether a reminder of this step encloses the statement of account (SPEC §7: "what a reminder
 /// encloses"; §12: "a letter encloses the statement of account"): every letter, and every

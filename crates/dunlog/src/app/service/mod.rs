@@ -1,14 +1,15 @@
 //! The service layer: runs a domain command for an actor against the live ledger and appends its
 //! events with optimistic concurrency, idempotency keys and read-your-writes; also the clock
-//! (`tick`) and policy adoption.
+//! (`tick`, in `clock.rs`) and policy adoption. Never decides a business rule itself: that is
+//! `domain`'s, with today and the policy passed in.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::reconcile::Pending;
-use domain::{Command, Context, CustomerId, DomainError, ErrorKind, Event};
+
+use domain::{Command, Context, CustomerId, ErrorKind, Event};
 use projections::{Exposure, KnownAtCache, Ledger};
 use sha2::{Digest, Sha256};
 use store::{
@@ -16,6 +17,14 @@ use store::{
 };
 
 use crate::app::live::Live;
+
+mod chain_check;
+mod clock;
+mod error;
+
+pub use chain_check::{check_chain, VERIFY_CHECKPOINT_KEY};
+use clock::whole_days;
+pub use error::ServiceError;
 
 /// How many times a command is re-decided after a version conflict before `CONFLICT`.
 pub const CONFLICT_RETRIES_MAX: usize = 5;
@@ -27,66 +36,6 @@ pub const CLOCK_ACTOR: &str = "clock";
 pub fn now_micros() -> DateTime<Utc> {
     use chrono::SubsecRound as _;
     Utc::now().trunc_subsecs(6)
-}
-
-/// Why a request failed: a named kind of SPEC §4 with a message naming the field, or an internal
-/// failure (logged; clients see `INTERNAL` only).
-#[derive(Debug)]
-pub enum ServiceError {
-    Rejected { kind: ErrorKind, message: String },
-    Internal(anyhow::Error),
-}
-
-impl ServiceError {
-    pub fn rejected(kind: ErrorKind, message: impl Into<String>) -> ServiceError {
-        ServiceError::Rejected {
-            kind,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ServiceError::Rejected { kind, message } => write!(f, "{kind}: {message}"),
-            ServiceError::Internal(e) => write!(f, "internal error: {e:#}"),
-        }
-    }
-}
-
-impl std::error::Error for ServiceError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ServiceError::Rejected { .. } => None,
-            ServiceError::Internal(e) => Some(e.as_ref()),
-        }
-    }
-}
-
-impl From<DomainError> for ServiceError {
-    fn from(e: DomainError) -> Self {
-        ServiceError::rejected(e.kind(), e.to_string())
-    }
-}
-
-impl From<anyhow::Error> for ServiceError {
-    fn from(e: anyhow::Error) -> Self {
-        ServiceError::Internal(e)
-    }
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::IdempotencyConflict { key } => ServiceError::rejected(
-                ErrorKind::Conflict,
-                format!("idempotencyKey = {key:?}: already used for a different command"),
-            ),
-            StoreError::Invalid(message) => ServiceError::rejected(ErrorKind::Validation, message),
-            other => ServiceError::Internal(other.into()),
-        }
-    }
 }
 
 /// What a command did: the events appended (or found under its idempotency key) and the
@@ -147,75 +96,9 @@ pub struct ExclusiveWrites {
     _guard: tokio::sync::OwnedRwLockWriteGuard<()>,
 }
 
-/// The longest prefix of `events` (in the order they take effect) that fits in one append and
-/// ends with a whole day, with that day; when one day alone has more events than fit, the first
-/// `max` of them and no day (the clock mark stays before that day until its last part).
-fn whole_days(
-    events: &[(NaiveDate, Event)],
-    max: usize,
-) -> (&[(NaiveDate, Event)], Option<NaiveDate>) {
-    if events.len() <= max {
-        return (events, None);
-    }
-    let mut cut = max;
-    // `events[cut]` is the first left out: back off to the start of its day.
-    while cut > 0 && events[cut - 1].0 == events[cut].0 {
-        cut -= 1;
-    }
-    if cut == 0 {
-        return (&events[..max], None);
-    }
-    (&events[..cut], Some(events[cut - 1].0))
-}
-
-fn last_tick_before(last: Option<NaiveDate>, day: NaiveDate) -> bool {
-    last.is_none_or(|l| l < day)
-}
-
 /// The `meta` key prefix (`reconcile/{customer}`) of the reconciliation a command still owes
 /// its account (its compensations did not fit in one append): its first day and cause.
 pub const RECONCILE_PENDING_PREFIX: &str = "reconcile/";
-
-/// The `meta` key of the last position the start-up check verified, with its hash:
-/// `position hex-hash`.
-pub const VERIFY_CHECKPOINT_KEY: &str = "verify/checkpoint";
-
-fn parse_checkpoint(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let (position, hash) = text.trim().split_once(' ')?;
-    Some((position.parse().ok()?, store::hex::from_hex_array(hash)?))
-}
-
-/// The start-up chain check: verifies the log from the last verified position (kept in `meta`
-/// under [`VERIFY_CHECKPOINT_KEY`]) to the head, so only the tail is read, and on success moves the
-/// checkpoint to the head. Returns why writes must be refused, if the log does not verify.
-pub fn check_chain(store: &Store) -> anyhow::Result<Option<String>> {
-    let checkpoint = store
-        .meta_get(VERIFY_CHECKPOINT_KEY)?
-        .and_then(|bytes| parse_checkpoint(&bytes));
-    let verification = match checkpoint {
-        Some((position, hash)) => store.verify_tail(position, hash)?,
-        None => store.verify(0)?,
-    };
-    if !verification.ok {
-        return Ok(Some(format!(
-            "the log does not verify at position {}: {} (checked from position {})",
-            verification.first_bad_position.unwrap_or(0),
-            verification.message.unwrap_or_default(),
-            checkpoint.map_or(1, |(p, _)| p + 1),
-        )));
-    }
-    let head = store.head();
-    if head > 0 && checkpoint.is_none_or(|(p, _)| p < head) {
-        if let Some(last) = store.read_from(head - 1, 1)?.pop() {
-            store.meta_put(
-                VERIFY_CHECKPOINT_KEY,
-                format!("{} {}", last.position, store::hex::to_hex(&last.hash)).as_bytes(),
-            )?;
-        }
-    }
-    Ok(None)
-}
 
 /// Ledgers as known at past instants kept for time-travel queries.
 pub const KNOWN_AT_CACHE_MAX: usize = 8;
@@ -356,6 +239,29 @@ impl Service {
             _ => {}
         }
         outcome
+    }
+
+    /// Appends `req` and waits until the read model holds its events (read-your-writes).
+    /// `Ok(None)` is a conflict: the stream moved since it was read, and the read model has been
+    /// caught up to the log's head so the caller can decide again on what is now recorded. The
+    /// one place the service meets a conflict; each caller bounds its own retries by
+    /// [`CONFLICT_RETRIES_MAX`].
+    async fn append_and_wait(
+        &self,
+        req: AppendRequest,
+    ) -> Result<Option<store::AppendOutcome>, ServiceError> {
+        match self.append(req).await {
+            Ok(outcome) => {
+                let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
+                self.live.wait_for(last).await?;
+                Ok(Some(outcome))
+            }
+            Err(StoreError::Conflict { .. }) => {
+                self.live.wait_for(self.store.head()).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Reads back the events an idempotency key is bound to.
@@ -525,33 +431,26 @@ impl Service {
                 policy_version,
                 idempotency,
             );
-            match self.append(req).await {
-                Ok(outcome) => {
-                    let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
-                    self.live.wait_for(last).await?;
-                    let mut events = outcome.events;
-                    if split {
-                        // The command is recorded: what follows finishes its reconciliation,
-                        // and a failure here is finished by the next command or tick.
-                        match self.reconcile_pending(&customer_id, actor).await {
-                            Ok(rest) => events.extend(rest),
-                            Err(e) => tracing::error!(
-                                customer = %customer_id, error = %e,
-                                "the rest of a reconciliation failed; it is finished at the next command or tick"
-                            ),
-                        }
-                    }
-                    return Ok(CommandOutput {
-                        events,
-                        exposure: self.exposure_today(&customer_id),
-                    });
+            let Some(outcome) = self.append_and_wait(req).await? else {
+                // The read model has caught up with the log: decide again.
+                continue;
+            };
+            let mut events = outcome.events;
+            if split {
+                // The command is recorded: what follows finishes its reconciliation,
+                // and a failure here is finished by the next command or tick.
+                match self.reconcile_pending(&customer_id, actor).await {
+                    Ok(rest) => events.extend(rest),
+                    Err(e) => tracing::error!(
+                        customer = %customer_id, error = %e,
+                        "the rest of a reconciliation failed; it is finished at the next command or tick"
+                    ),
                 }
-                Err(StoreError::Conflict { .. }) => {
-                    // The read model may be behind the log: catch up, then decide again.
-                    self.live.wait_for(self.store.head()).await?;
-                }
-                Err(e) => return Err(e.into()),
             }
+            return Ok(CommandOutput {
+                events,
+                exposure: self.exposure_today(&customer_id),
+            });
         }
         Err(ServiceError::rejected(
             ErrorKind::Conflict,
@@ -591,287 +490,14 @@ impl Service {
                     fingerprint: fp,
                 }),
             );
-            match self.append(req).await {
-                Ok(outcome) => {
-                    let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
-                    self.live.wait_for(last).await?;
-                    return Ok(outcome.events);
-                }
-                Err(StoreError::Conflict { .. }) => {
-                    self.live.wait_for(self.store.head()).await?;
-                }
-                Err(e) => return Err(e.into()),
+            if let Some(outcome) = self.append_and_wait(req).await? {
+                return Ok(outcome.events);
             }
         }
         Err(ServiceError::rejected(
             ErrorKind::Conflict,
             "document: the policy changed concurrently; try again",
         ))
-    }
-
-    fn last_tick(&self, customer_id: &CustomerId) -> Result<Option<NaiveDate>, ServiceError> {
-        let key = format!("clock/{customer_id}");
-        Ok(self
-            .store
-            .meta_get(&key)?
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| text.parse::<NaiveDate>().ok()))
-    }
-
-    /// Refuses a tick that would walk more than [`TICK_DAYS_MAX`] days for some account, before
-    /// anything is appended.
-    fn check_tick_span(
-        &self,
-        customers: &[CustomerId],
-        date: NaiveDate,
-    ) -> Result<(), ServiceError> {
-        let mut last_ticks = Vec::with_capacity(customers.len());
-        for customer_id in customers {
-            last_ticks.push(self.last_tick(customer_id)?);
-        }
-        let ledger = self.live.read();
-        for (customer_id, last) in customers.iter().zip(last_ticks) {
-            let Some(account) = ledger.account(customer_id) else {
-                continue;
-            };
-            let from = last.and_then(|d| d.succ_opt()).unwrap_or(account.opened_on);
-            let Some(first) = domain::clock::first_day(account, from) else {
-                continue;
-            };
-            let days = (date - first).num_days();
-            if days > TICK_DAYS_MAX {
-                return Err(ServiceError::rejected(
-                    ErrorKind::Validation,
-                    format!(
-                        "date = {date}: {days} days after the clock of account {customer_id} \
-                         ({first}); tick at most {TICK_DAYS_MAX} days at a time"
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the clock for every account through `date`; returns the events it appended. An
-    /// account the clock fails for does not stop the others; the tick then fails naming them
-    /// (see [`Service::tick_report`]).
-    pub async fn tick(&self, date: NaiveDate) -> Result<Vec<RecordedEvent>, ServiceError> {
-        let report = self.tick_report(date).await?;
-        if report.failed.is_empty() {
-            return Ok(report.events);
-        }
-        let names: Vec<String> = report
-            .failed
-            .iter()
-            .map(|(c, why)| format!("{c}: {why}"))
-            .collect();
-        Err(ServiceError::Internal(anyhow::anyhow!(
-            "the clock failed for {} account(s) (the others were ticked; these are retried at \
-             the next tick): {}",
-            report.failed.len(),
-            names.join("; ")
-        )))
-    }
-
-    /// Runs the clock for every account through `date` (never after today: `VALIDATION`).
-    /// Each account's events go in appends of whole days within the store's limit, its clock
-    /// mark advanced after each, so a tick of any size goes through and one interrupted resumes
-    /// where it stopped. One account's failure is logged and reported, never stops the others.
-    pub async fn tick_report(&self, date: NaiveDate) -> Result<TickReport, ServiceError> {
-        self.check_writable()?;
-        domain::reconcile::check_tick_date(date, self.today())?;
-        let customers: Vec<CustomerId> = self.live.read().accounts.keys().cloned().collect();
-        self.check_tick_span(&customers, date)?;
-        let mut report = TickReport::default();
-        for customer_id in customers {
-            match self.tick_account(&customer_id, date).await {
-                Ok(events) => report.events.extend(events),
-                Err(e) => {
-                    tracing::error!(customer = %customer_id, error = %e, "the clock failed for an account");
-                    self.stats.tick_failures.fetch_add(1, Ordering::Relaxed);
-                    report.failed.push((customer_id, e.to_string()));
-                }
-            }
-        }
-        if let Ok(mut failing) = self.stats.tick_failing.lock() {
-            failing.clone_from(&report.failed);
-        }
-        Ok(report)
-    }
-
-    fn set_last_tick(&self, customer_id: &CustomerId, day: NaiveDate) -> Result<(), ServiceError> {
-        self.store
-            .meta_put(&format!("clock/{customer_id}"), day.to_string().as_bytes())?;
-        Ok(())
-    }
-
-    fn pending(&self, customer_id: &CustomerId) -> Result<Option<Pending>, ServiceError> {
-        Ok(self
-            .store
-            .meta_get(&format!("{RECONCILE_PENDING_PREFIX}{customer_id}"))?
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| Pending::decode(&text)))
-    }
-
-    /// Records the reconciliation a command still owes, keeping the earliest day if one is
-    /// already owed.
-    fn set_pending(&self, customer_id: &CustomerId, pending: &Pending) -> Result<(), ServiceError> {
-        let pending = match self.pending(customer_id)? {
-            Some(owed) if owed.from < pending.from => owed,
-            _ => pending.clone(),
-        };
-        self.store.meta_put(
-            &format!("{RECONCILE_PENDING_PREFIX}{customer_id}"),
-            pending.encode().as_bytes(),
-        )?;
-        Ok(())
-    }
-
-    /// Finishes the reconciliation an account is owed (recorded by a command whose
-    /// compensations did not fit in one append): appends what one walk of the clock from its
-    /// day still differs by, in appends of whole days within the store's limit, then forgets
-    /// it. Nothing when nothing is owed.
-    pub async fn reconcile_pending(
-        &self,
-        customer_id: &CustomerId,
-        actor: &str,
-    ) -> Result<Vec<RecordedEvent>, ServiceError> {
-        let Some(pending) = self.pending(customer_id)? else {
-            return Ok(Vec::new());
-        };
-        let mut appended = Vec::new();
-        'attempt: for _attempt in 0..CONFLICT_RETRIES_MAX {
-            let clock = self.last_tick(customer_id)?;
-            let (events, mut version, policy_version) = {
-                let ledger = self.live.read();
-                let Some(account) = ledger.account(customer_id) else {
-                    return Ok(appended);
-                };
-                let policy = ledger.policy();
-                (
-                    domain::reconcile::repair_dated(
-                        account,
-                        &policy,
-                        &pending,
-                        clock,
-                        self.today(),
-                    ),
-                    account.version,
-                    ledger.policy_version(),
-                )
-            };
-            let mut rest = events.as_slice();
-            while !rest.is_empty() {
-                let (chunk, _) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
-                rest = &rest[chunk.len()..];
-                let req = self.new_request(
-                    customer_id.stream(),
-                    ExpectedVersion::Exact(version),
-                    chunk.iter().map(|(_, e)| e.clone()).collect(),
-                    actor,
-                    policy_version,
-                    None,
-                );
-                match self.append(req).await {
-                    Ok(outcome) => {
-                        version += outcome.events.len() as u64;
-                        let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
-                        appended.extend(outcome.events);
-                        self.live.wait_for(last).await?;
-                    }
-                    Err(StoreError::Conflict { .. }) => {
-                        // A command came in between: decide what is still owed again.
-                        self.live.wait_for(self.store.head()).await?;
-                        continue 'attempt;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            self.store
-                .meta_delete(&format!("{RECONCILE_PENDING_PREFIX}{customer_id}"))?;
-            return Ok(appended);
-        }
-        Err(ServiceError::rejected(
-            ErrorKind::Conflict,
-            format!(
-                "customer_id = {customer_id:?}: the account kept changing during reconciliation"
-            ),
-        ))
-    }
-
-    /// The clock for one account through `date`, in appends of whole days.
-    async fn tick_account(
-        &self,
-        customer_id: &CustomerId,
-        date: NaiveDate,
-    ) -> Result<Vec<RecordedEvent>, ServiceError> {
-        let mut appended = self.reconcile_pending(customer_id, CLOCK_ACTOR).await?;
-        let mut conflicts = 0;
-        loop {
-            let last = self.last_tick(customer_id)?;
-            let (events, version, policy_version) = {
-                let ledger = self.live.read();
-                let Some(account) = ledger.account(customer_id) else {
-                    return Ok(appended);
-                };
-                let policy = ledger.policy();
-                (
-                    domain::reconcile::tick_dated(account, &policy, last, date, self.today())?,
-                    account.version,
-                    ledger.policy_version(),
-                )
-            };
-            let mut version = version;
-            let mut rest = events.as_slice();
-            let mut conflicted = false;
-            while !rest.is_empty() {
-                let (chunk, through) = whole_days(rest, store::EVENTS_PER_APPEND_MAX);
-                rest = &rest[chunk.len()..];
-                let req = self.new_request(
-                    customer_id.stream(),
-                    ExpectedVersion::Exact(version),
-                    chunk.iter().map(|(_, e)| e.clone()).collect(),
-                    CLOCK_ACTOR,
-                    policy_version,
-                    None,
-                );
-                match self.append(req).await {
-                    Ok(outcome) => {
-                        version += outcome.events.len() as u64;
-                        let last = outcome.events.iter().map(|e| e.position).max().unwrap_or(0);
-                        appended.extend(outcome.events);
-                        // A whole number of days is recorded: a tick interrupted now resumes
-                        // from the next one (and reconciles whatever it finds recorded there).
-                        if let Some(day) = through {
-                            if last_tick_before(self.last_tick(customer_id)?, day) {
-                                self.set_last_tick(customer_id, day)?;
-                            }
-                        }
-                        self.live.wait_for(last).await?;
-                    }
-                    Err(StoreError::Conflict { .. }) => {
-                        conflicted = true;
-                        break;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            if !conflicted {
-                if last_tick_before(self.last_tick(customer_id)?, date) {
-                    self.set_last_tick(customer_id, date)?;
-                }
-                return Ok(appended);
-            }
-            conflicts += 1;
-            if conflicts >= CONFLICT_RETRIES_MAX {
-                return Err(ServiceError::rejected(
-                    ErrorKind::Conflict,
-                    format!("customer_id = {customer_id:?}: the account kept changing during tick"),
-                ));
-            }
-            // A command came in between: catch up and decide again from what is recorded.
-            self.live.wait_for(self.store.head()).await?;
-        }
     }
 
     /// The ledger as known at an instant (only events recorded at or before it): replayed into
@@ -887,6 +513,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chain_check::parse_checkpoint;
 
     fn command(json: serde_json::Value) -> Command {
         serde_json::from_value(json).unwrap()
