@@ -24,6 +24,7 @@ mod soak;
 mod storm;
 mod subscription;
 mod support;
+mod tidy;
 mod time_travel;
 mod tokens;
 mod values;
