@@ -51,10 +51,33 @@ fn relative(path: &Path) -> String {
         .to_string()
 }
 
+/// Whether the file is a test module of its own: `tests.rs`, or a file its parent declares under
+/// `#[cfg(test)]` (e.g. `ops/import/fuzz.rs` from `#[cfg(test)] mod fuzz;` in `ops/import.rs`).
+fn is_test_module_file(path: &Path) -> bool {
+    let Some(name) = path.file_stem().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name == "tests" {
+        return true;
+    }
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let declaration = format!("#[cfg(test)]\nmod {name};");
+    let parents = [
+        dir.with_extension("rs"),
+        dir.join("mod.rs"),
+        dir.join("lib.rs"),
+    ];
+    parents
+        .iter()
+        .any(|parent| std::fs::read_to_string(parent).is_ok_and(|text| text.contains(&declaration)))
+}
+
 /// The text of a source file up to its test module (tests come last in every file here), or
 /// nothing when the whole file is a test module.
 fn non_test_text(path: &Path) -> String {
-    if path.file_name().is_some_and(|n| n == "tests.rs") {
+    if is_test_module_file(path) {
         return String::new();
     }
     let text = std::fs::read_to_string(path).unwrap_or_default();
