@@ -443,7 +443,8 @@ fn context(
         numbers: numbers.join(", "),
         first_due: first_due.map(|d| st.date(d)).unwrap_or_default(),
         invoices: lines,
-        table: table(&rows),
+        // Invoice and due date read left to right; the amounts line up right.
+        table: table(&rows, [true, false, true, false, false]),
         total: st.money(currency, total),
         currency: currency.as_str().to_owned(),
         discount_percent: discount.map(|(p, _)| st.number(p.normalize())),

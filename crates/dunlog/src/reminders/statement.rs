@@ -10,7 +10,7 @@ use projections::statement::{Statement, StatementKind, STATEMENT_DAYS_MAX};
 use rust_decimal::Decimal;
 
 use super::compose::kind_of;
-use super::style::style;
+use super::style::{style, table};
 
 /// Whether a reminder of this step encloses the statement of account (SPEC §7: "what a reminder
 /// encloses"; §12: "a letter encloses the statement of account"): every letter, and every
@@ -224,7 +224,8 @@ pub fn enclosed_statement(s: &Statement, lang: &str) -> String {
         st.money(currency, s.opening_balance),
         currency.as_str()
     );
-    out.push_str(&statement_table(&rows));
+    // Date, movement and reference read left to right; debit, credit and balance line up right.
+    out.push_str(&table(&rows, [true, true, true, false, false, false]));
     out.push_str(&format!(
         "\n{}{colon}{} {}",
         words.closing,
@@ -232,34 +233,4 @@ pub fn enclosed_statement(s: &Statement, lang: &str) -> String {
         currency.as_str()
     ));
     out
-}
-
-/// The statement's columns padded to their widest cell: text left, amounts right.
-fn statement_table(rows: &[[String; 6]]) -> String {
-    let mut widths = [0usize; 6];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            let pad = " ".repeat(w.saturating_sub(cell.chars().count()));
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if i < 3 {
-                line.push_str(cell);
-                line.push_str(&pad);
-            } else {
-                line.push_str(&pad);
-                line.push_str(cell);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.trim_end().to_owned()
 }

@@ -115,9 +115,10 @@ impl Style {
     }
 }
 
-/// Columns padded to their widest cell, numbers right-aligned.
-pub(super) fn table(rows: &[[String; 5]]) -> String {
-    let mut widths = [0usize; 5];
+/// Columns padded to their widest cell: a column whose `left` is true reads left to right (text),
+/// the others line up on the right (amounts). One table for the invoice list and the statement.
+pub(super) fn table<const N: usize>(rows: &[[String; N]], left: [bool; N]) -> String {
+    let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -126,12 +127,12 @@ pub(super) fn table(rows: &[[String; 5]]) -> String {
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+        for (i, ((cell, w), left)) in row.iter().zip(widths).zip(left).enumerate() {
             let pad = " ".repeat(w.saturating_sub(cell.chars().count()));
             if i > 0 {
                 line.push_str("  ");
             }
-            if i == 0 || i == 2 {
+            if left {
                 line.push_str(cell);
                 line.push_str(&pad);
             } else {

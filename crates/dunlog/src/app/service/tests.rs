@@ -23,6 +23,46 @@ fn invoice(amount: &str) -> Command {
     )
 }
 
+/// Appends `count` invoices of 100.00 to account ACME straight to the log, in appends of 1,000
+/// (decided one by one they would take minutes): issued from `first` over `spread` days, due 30
+/// days later.
+async fn append_invoices(service: &Service, count: u64, first: NaiveDate, spread: u64) {
+    let mut version = service.store.stream_version("account-ACME").unwrap();
+    let ids: Vec<u64> = (0..count).collect();
+    for batch in ids.chunks(1_000) {
+        let events: Vec<Event> = batch
+            .iter()
+            .map(|&n| {
+                let issued = first + chrono::Days::new(n % spread);
+                domain::event::InvoiceIssued {
+                    invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
+                    amount: "100.00".parse().unwrap(),
+                    issued_on: issued,
+                    due_on: issued + chrono::Days::new(30),
+                    terms: domain::event::Terms {
+                        net_days: 30,
+                        discount_percent: None,
+                        discount_days: None,
+                    },
+                    reference: None,
+                    override_reason: None,
+                }
+                .into()
+            })
+            .collect();
+        let req = service.new_request(
+            "account-ACME".to_owned(),
+            ExpectedVersion::Exact(version),
+            events,
+            "a",
+            1,
+            None,
+        );
+        let outcome = service.append(req).await.unwrap();
+        version += outcome.events.len() as u64;
+    }
+}
+
 #[tokio::test]
 async fn a_fresh_ledger_adopts_the_default_policy_as_version_1() {
     let dir = tempfile::tempdir().unwrap();
@@ -298,42 +338,14 @@ async fn a_tick_of_any_size_goes_through_in_appends_of_whole_days() {
         )
         .await
         .unwrap();
-    // 5,000 invoices, written straight to the log in appends of 1,000 (decided one by one
-    // they would take minutes); due on 250 different days.
-    let mut version = service.store.stream_version("account-ACME").unwrap();
-    for batch in 0..5 {
-        let events: Vec<Event> = (0..1000)
-            .map(|i| {
-                let n = batch * 1000 + i;
-                let issued =
-                    NaiveDate::from_ymd_opt(2026, 1, 2).unwrap() + chrono::Days::new(n % 250);
-                domain::event::InvoiceIssued {
-                    invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
-                    amount: "100.00".parse().unwrap(),
-                    issued_on: issued,
-                    due_on: issued + chrono::Days::new(30),
-                    terms: domain::event::Terms {
-                        net_days: 30,
-                        discount_percent: None,
-                        discount_days: None,
-                    },
-                    reference: None,
-                    override_reason: None,
-                }
-                .into()
-            })
-            .collect();
-        let req = service.new_request(
-            "account-ACME".to_owned(),
-            ExpectedVersion::Exact(version),
-            events,
-            "a",
-            1,
-            None,
-        );
-        let outcome = service.append(req).await.unwrap();
-        version += outcome.events.len() as u64;
-    }
+    // 5,000 invoices due on 250 different days.
+    append_invoices(
+        &service,
+        5_000,
+        NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+        250,
+    )
+    .await;
     service.live.wait_for(service.store.head()).await.unwrap();
     let ticked = service.tick("2027-01-01".parse().unwrap()).await.unwrap();
     let fees = ticked
@@ -366,42 +378,14 @@ async fn a_back_dated_payment_with_compensations_beyond_one_append_goes_through(
         .unwrap()
         .with_today(Some(today));
     service.execute("a", open_acme(), None).await.unwrap();
-    // Written straight to the log in appends of 1,000 (decided one by one they would take
-    // minutes); issued on 20 different days, due 30 days later.
-    let mut version = service.store.stream_version("account-ACME").unwrap();
-    for batch in 0..2 {
-        let events: Vec<Event> = (0..1000)
-            .map(|i| {
-                let n = batch * 1000 + i;
-                let issued =
-                    NaiveDate::from_ymd_opt(2026, 2, 2).unwrap() + chrono::Days::new(n % 20);
-                domain::event::InvoiceIssued {
-                    invoice_id: domain::InvoiceId::parse(&format!("I{n}")).unwrap(),
-                    amount: "100.00".parse().unwrap(),
-                    issued_on: issued,
-                    due_on: issued + chrono::Days::new(30),
-                    terms: domain::event::Terms {
-                        net_days: 30,
-                        discount_percent: None,
-                        discount_days: None,
-                    },
-                    reference: None,
-                    override_reason: None,
-                }
-                .into()
-            })
-            .collect();
-        let req = service.new_request(
-            "account-ACME".to_owned(),
-            ExpectedVersion::Exact(version),
-            events,
-            "a",
-            1,
-            None,
-        );
-        let outcome = service.append(req).await.unwrap();
-        version += outcome.events.len() as u64;
-    }
+    // Issued on 20 different days, due 30 days later.
+    append_invoices(
+        &service,
+        2_000,
+        NaiveDate::from_ymd_opt(2026, 2, 2).unwrap(),
+        20,
+    )
+    .await;
     service.live.wait_for(service.store.head()).await.unwrap();
     let mark: NaiveDate = "2026-09-30".parse().unwrap();
     let ticked = service.tick(mark).await.unwrap();
