@@ -3,7 +3,7 @@
 //! because `apply` is the only way state changes.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,6 @@ use domain::{evolve, Account, CustomerId, Event, Policy};
 use serde::{Deserialize, Serialize};
 
 use crate::aging::AgingMemo;
-use crate::timeline::{is_timeline_event, TimelineRecord};
 use crate::worklist::WorklistMemo;
 
 /// What the read side needs of an envelope besides the event.
@@ -25,13 +24,12 @@ pub struct EventMeta {
     pub actor: String,
 }
 
-/// The envelope fields `apply` reads, borrowed.
+/// The envelope fields `apply` reads, borrowed. The timeline is not kept here: it is read from
+/// the account's stream when asked for (`crate::timeline`).
 struct Envelope<'a> {
     position: u64,
     stream: &'a str,
-    occurred_at: DateTime<Utc>,
     recorded_at: DateTime<Utc>,
-    actor: &'a str,
 }
 
 /// A policy adopted into the `policy` stream.
@@ -51,11 +49,6 @@ pub struct Ledger {
     pub policies: Vec<AdoptedPolicy>,
     /// The last position applied.
     pub checkpoint: u64,
-    /// Per account, the contacts, promises, holds and escalations with their envelopes, in
-    /// position order (the timeline read model; what-if also reads the manual holds here).
-    pub timelines: HashMap<CustomerId, Vec<TimelineRecord>>,
-    /// Actors seen in timeline records; a record keeps an index into this list, not a copy.
-    pub actors: Vec<String>,
     #[serde(skip)]
     policy_in_force: Option<Policy>,
     /// A policy the analyst asked for (`rebuild --policy`), used instead of the adopted one.
@@ -98,9 +91,7 @@ impl Ledger {
             Envelope {
                 position: meta.position,
                 stream: &meta.stream,
-                occurred_at: meta.occurred_at,
                 recorded_at: meta.recorded_at,
-                actor: &meta.actor,
             },
             event,
         );
@@ -112,9 +103,7 @@ impl Ledger {
             Envelope {
                 position: recorded.position,
                 stream: &recorded.stream,
-                occurred_at: recorded.occurred_at,
                 recorded_at: recorded.recorded_at,
-                actor: &recorded.actor,
             },
             &recorded.event,
         );
@@ -141,24 +130,6 @@ impl Ledger {
         };
         self.aging_memo.touch(customer);
         self.worklist_memo.touch(customer);
-        if is_timeline_event(event) {
-            let actor = self.actor_index(envelope.actor);
-            let record = TimelineRecord {
-                position: envelope.position,
-                occurred_at: envelope.occurred_at,
-                recorded_at: envelope.recorded_at,
-                actor,
-                event: event.clone(),
-            };
-            match self.timelines.get_mut(customer) {
-                Some(records) => records.push(record),
-                None => {
-                    if let Some(customer_id) = customer_of_stream(envelope.stream) {
-                        self.timelines.insert(customer_id, vec![record]);
-                    }
-                }
-            }
-        }
         // The replay hot path: evolve in place; an id is parsed only when an account opens.
         match self.accounts.get_mut(customer) {
             // With its position: reconciliation names the events it reverses by position.
@@ -173,24 +144,6 @@ impl Ledger {
                 }
             }
         }
-    }
-
-    /// The index of `actor` in [`Ledger::actors`], added if new. Few actors write to a ledger
-    /// (the clock and a handful of tokens), so a scan from the most recent is cheap.
-    fn actor_index(&mut self, actor: &str) -> u32 {
-        if let Some(i) = self.actors.iter().rposition(|a| a == actor) {
-            return u32::try_from(i).unwrap_or(u32::MAX);
-        }
-        self.actors.push(actor.to_owned());
-        u32::try_from(self.actors.len() - 1).unwrap_or(u32::MAX)
-    }
-
-    /// The actor of a timeline record.
-    pub fn actor(&self, index: u32) -> &str {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.actors.get(i))
-            .map_or("", String::as_str)
     }
 
     /// The policy in force: an override if one is set, else the last adopted, or the default
@@ -257,16 +210,12 @@ impl Ledger {
     pub(crate) fn from_snapshot_parts(
         checkpoint: u64,
         accounts: BTreeMap<CustomerId, Account>,
-        timelines: HashMap<CustomerId, Vec<TimelineRecord>>,
         policies: Vec<AdoptedPolicy>,
-        actors: Vec<String>,
     ) -> Ledger {
         let mut ledger = Ledger {
             accounts,
             policies,
             checkpoint,
-            timelines,
-            actors,
             ..Ledger::default()
         };
         ledger.restore_ledger_derived();
@@ -278,10 +227,6 @@ impl Ledger {
         for account in self.accounts.values_mut() {
             account.shrink_to_fit();
         }
-        for records in self.timelines.values_mut() {
-            records.shrink_to_fit();
-        }
-        self.timelines.shrink_to_fit();
     }
 
     pub fn account(&self, customer_id: &CustomerId) -> Option<&Account> {

@@ -7,16 +7,17 @@
 //! The file is replaced atomically: written to [`SNAPSHOT_TEMP_FILE`], fsync'd, renamed over
 //! the old one, and the directory fsync'd.
 //!
-//! Layout (format 6): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
+//! Layout (format 9): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
 //! then the body's length (u64 LE) and its CRC-32 (u32 LE). The body is a sequence of frames,
 //! each its length (u64 LE) then that many bytes of bincode (serde API, `=2.0.1`):
 //!
-//! - the head: checkpoint, hash, policy version, the adopted policies, the actors, the
-//!   timelines of customers without an account (none in practice), the number of accounts and
-//!   the number of chunks;
+//! - the head: checkpoint, hash, policy version, the adopted policies, the number of accounts
+//!   and the number of chunks;
 //! - then each chunk: the checkpoint and the chunk's index (so a chunk of another snapshot or
-//!   out of place is refused), and a run of accounts in customer-id order, each with its
-//!   timeline.
+//!   out of place is refused), and a run of accounts in customer-id order.
+//!
+//! No timeline is held: the ledger keeps none (the timeline is read from the account's stream
+//! in the log when asked for, `crate::timeline`), so a payment is written once, in its account.
 //!
 //! Decoding a 10M-event ledger is seconds of CPU (SPEC §10: restart in 2 s), almost all of it
 //! in the accounts, so the accounts are cut into chunks of about equal weight
@@ -31,7 +32,7 @@
 //! and nothing is allocated from a length prefix, so a corrupt length is an error, not an
 //! allocation. A snapshot is a cache, never a source of truth.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -42,7 +43,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
 use crate::ledger::{AdoptedPolicy, Ledger};
-use crate::timeline::TimelineRecord;
 
 /// The file, in the store's data directory, that holds the snapshot.
 pub const SNAPSHOT_FILE: &str = "projections.snapshot";
@@ -62,7 +62,9 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// two branches in turn, one without release reasons on hold changes and the fuller timeline.
 /// Format 6 had no `language` and `billing_email` in contacts and no delivery failures on
 /// accounts (SPEC §12). Format 7 kept no fee reversals or reinstated promises in the timeline.
-pub const SNAPSHOT_FORMAT: u32 = 8;
+/// Format 8 held every account's timeline (a copy of each timeline event with its envelope) and
+/// the actors they named; the timeline is now read from the log (issue 18).
+pub const SNAPSHOT_FORMAT: u32 = 9;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many
@@ -83,11 +85,6 @@ struct HeadRef<'a> {
     hash: [u8; 32],
     policy_version: u32,
     policies: &'a [AdoptedPolicy],
-    actors: &'a [String],
-    /// Timelines of customers with no account, in customer-id order. `Ledger::apply` never
-    /// makes one (a timeline event is recorded only on an account stream), but a snapshot
-    /// must give back exactly the ledger it was made of.
-    orphan_timelines: Vec<(&'a CustomerId, &'a Vec<TimelineRecord>)>,
     accounts: u64,
     chunks: u32,
 }
@@ -99,15 +96,13 @@ struct Head {
     hash: [u8; 32],
     policy_version: u32,
     policies: Vec<AdoptedPolicy>,
-    actors: Vec<String>,
-    orphan_timelines: Vec<(CustomerId, Vec<TimelineRecord>)>,
     accounts: u64,
     chunks: u32,
 }
 
-/// An account with its timeline, as a chunk holds it.
-type EntryRef<'a> = (&'a CustomerId, &'a Account, Option<&'a Vec<TimelineRecord>>);
-type Entry = (CustomerId, Account, Option<Vec<TimelineRecord>>);
+/// An account with its id, as a chunk holds it.
+type EntryRef<'a> = (&'a CustomerId, &'a Account);
+type Entry = (CustomerId, Account);
 
 /// A chunk frame as written.
 #[derive(Serialize)]
@@ -186,12 +181,11 @@ where
 
 /// How much decoding an account costs, roughly: what it holds that grows with its events.
 fn weight(entry: &EntryRef<'_>) -> usize {
-    let (_, account, timeline) = entry;
+    let (_, account) = entry;
     1 + account.invoices.len()
         + account.payments.len()
         + account.promises.len()
         + account.contacts_made.len()
-        + timeline.map_or(0, |t| t.len())
 }
 
 /// Cuts `weights` into at most `target` runs of consecutive items of about equal total weight.
@@ -217,26 +211,14 @@ fn chunk_ranges(weights: &[usize], target: usize) -> Vec<Range<usize>> {
 pub fn encode(ledger: &Ledger, hash: [u8; 32]) -> Result<Vec<u8>, ProjectionError> {
     let fails =
         |e: bincode::error::EncodeError| ProjectionError::Snapshot(format!("does not encode: {e}"));
-    let entries: Vec<EntryRef<'_>> = ledger
-        .accounts
-        .iter()
-        .map(|(id, account)| (id, account, ledger.timelines.get(id)))
-        .collect();
+    let entries: Vec<EntryRef<'_>> = ledger.accounts.iter().collect();
     let weights: Vec<usize> = entries.iter().map(weight).collect();
     let ranges = chunk_ranges(&weights, SNAPSHOT_CHUNKS_TARGET);
-    let mut orphan_timelines: Vec<_> = ledger
-        .timelines
-        .iter()
-        .filter(|(id, _)| !ledger.accounts.contains_key(*id))
-        .collect();
-    orphan_timelines.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let head = HeadRef {
         checkpoint: ledger.checkpoint,
         hash,
         policy_version: ledger.policy_version(),
         policies: &ledger.policies,
-        actors: &ledger.actors,
-        orphan_timelines,
         accounts: entries.len() as u64,
         chunks: u32::try_from(ranges.len()).unwrap_or(u32::MAX),
     };
@@ -333,7 +315,7 @@ fn decode_chunk(
             chunk.checkpoint
         ));
     }
-    for (_, account, _) in &mut chunk.entries {
+    for (_, account) in &mut chunk.entries {
         account.restore_indexes();
     }
     Ok(chunk)
@@ -401,20 +383,16 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, ProjectionError> {
         decode_chunk(frame, index, count, head.checkpoint)
     });
     let mut accounts = Vec::new();
-    let mut timelines = HashMap::with_capacity(head.orphan_timelines.len());
     for chunk in chunks {
         let chunk = chunk.map_err(bad)?;
         accounts.reserve(chunk.entries.len());
-        for (customer_id, account, timeline) in chunk.entries {
+        for (customer_id, account) in chunk.entries {
             if let Some((last, _)) = accounts.last() {
                 if *last >= customer_id {
                     return Err(bad(format!(
                         "account {customer_id} comes after {last}: accounts are out of order"
                     )));
                 }
-            }
-            if let Some(timeline) = timeline {
-                timelines.insert(customer_id.clone(), timeline);
             }
             accounts.push((customer_id, account));
         }
@@ -426,20 +404,9 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, ProjectionError> {
             accounts.len()
         )));
     }
-    for (customer_id, timeline) in head.orphan_timelines {
-        if timelines.insert(customer_id, timeline).is_some() {
-            return Err(bad("holds two timelines for one customer".to_owned()));
-        }
-    }
     // Already in order: `from_iter`'s sort of sorted input is one pass, then a bulk build.
     let accounts: BTreeMap<CustomerId, Account> = accounts.into_iter().collect();
-    let ledger = Ledger::from_snapshot_parts(
-        head.checkpoint,
-        accounts,
-        timelines,
-        head.policies,
-        head.actors,
-    );
+    let ledger = Ledger::from_snapshot_parts(head.checkpoint, accounts, head.policies);
     Ok(Snapshot {
         checkpoint: head.checkpoint,
         hash: head.hash,

@@ -3,6 +3,15 @@
 //! an account in `occurred_at` order, with `recorded_at`, actor and position — the auditor's
 //! view of exactly when each contact happened and who recorded it.
 //!
+//! The ledger keeps no timeline: it is read from the account's own stream in the log when
+//! asked for (`Store::read_stream`, as the statement of account is), together with the
+//! account the ledger holds, which gives what the events alone do not say (a promise's
+//! invoices, a fee's `charged_on`, a payment's allocations). The account's `version` says how
+//! much of the stream the ledger has applied, so the live ledger and a ledger known at an
+//! instant (time travel) each show exactly the events they hold; later events of the stream are
+//! left out. Keeping a copy of every timeline event in memory doubled what a payment cost the
+//! read model and its snapshot (issue 18).
+//!
 //! Reconciliations (SPEC §5) are listed like the decisions they correct: a fee reversal on its
 //! fee's `charged_on`, a reinstated promise on the day it had been broken, a hold, release or
 //! cash-only change named `reconciled` on its `effective_on` — each with the position of what
@@ -19,19 +28,55 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::{EscalationTarget, ReminderChannel};
 use domain::{Account, CustomerId, Event, InvoiceId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use store::RecordedEvent;
 
-use crate::ledger::Ledger;
+use crate::ledger::{EventMeta, Ledger};
 
-/// A timeline event as the ledger keeps it: the event and the envelope fields the timeline shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelineRecord {
+/// One recorded event of an account's stream as the timeline reads it: the envelope fields it
+/// shows and the event, borrowed from wherever the caller holds them.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamEvent<'a> {
+    /// The event's version in its stream (1 for `AccountOpened`).
+    pub version: u64,
     pub position: u64,
     pub occurred_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
-    /// Index into [`Ledger::actors`].
-    pub actor: u32,
-    pub event: Event,
+    pub actor: &'a str,
+    pub event: &'a Event,
+}
+
+impl<'a> From<&'a RecordedEvent> for StreamEvent<'a> {
+    fn from(e: &'a RecordedEvent) -> Self {
+        StreamEvent {
+            version: e.version,
+            position: e.position,
+            occurred_at: e.occurred_at,
+            recorded_at: e.recorded_at,
+            actor: &e.actor,
+            event: &e.event,
+        }
+    }
+}
+
+impl<'a> From<(&'a EventMeta, &'a Event)> for StreamEvent<'a> {
+    fn from((meta, event): (&'a EventMeta, &'a Event)) -> Self {
+        StreamEvent {
+            version: meta.version,
+            position: meta.position,
+            occurred_at: meta.occurred_at,
+            recorded_at: meta.recorded_at,
+            actor: &meta.actor,
+            event,
+        }
+    }
+}
+
+/// Whether `events`, read from the account's stream, reach as far as the ledger's `account`
+/// has applied (its `version`). A read made just before the ledger applied more of the stream
+/// falls short; read again.
+pub fn stream_covers(account: &Account, last_version_read: u64) -> bool {
+    last_version_read >= account.version
 }
 
 /// One line of an account's timeline.
@@ -104,7 +149,7 @@ fn is_about_invoices(event: &Event) -> bool {
 
 /// When the fact happened (see the module documentation). `account` gives a fee reversal its
 /// fee's `charged_on`.
-pub fn occurred_at(record: &TimelineRecord, account: Option<&Account>) -> DateTime<Utc> {
+pub fn occurred_at(record: &StreamEvent<'_>, account: Option<&Account>) -> DateTime<Utc> {
     let on_date = |date: NaiveDate| {
         if record.occurred_at.date_naive() == date {
             record.occurred_at
@@ -112,7 +157,7 @@ pub fn occurred_at(record: &TimelineRecord, account: Option<&Account>) -> DateTi
             date.and_time(chrono::NaiveTime::MIN).and_utc()
         }
     };
-    match &record.event {
+    match record.event {
         Event::ReminderSent(e) => e.sent_at,
         Event::ReminderFailed(e) => e.failed_at,
         Event::CallLogged(e) => e.called_at,
@@ -346,12 +391,12 @@ pub fn summary(event: &Event) -> String {
 /// The position of what a reconciliation reverses: named on a fee reversal and a reinstated
 /// promise; for a hold, release or cash-only imposition named `reconciled`, the latest earlier
 /// change of the opposite kind in force on its day (what it undoes). `None` for other events.
-fn reverses(earlier: &[TimelineRecord], event: &Event) -> Option<u64> {
+fn reverses(earlier: &[StreamEvent<'_>], event: &Event) -> Option<u64> {
     let undone = |on: NaiveDate, opposite: fn(&Event) -> Option<NaiveDate>| {
         earlier
             .iter()
             .rev()
-            .find(|r| opposite(&r.event).is_some_and(|d| d <= on))
+            .find(|r| opposite(r.event).is_some_and(|d| d <= on))
             .map(|r| r.position)
     };
     match event {
@@ -390,66 +435,84 @@ pub fn payload_json(event: &Event) -> serde_json::Value {
     }
 }
 
+/// The timeline of `account` from its stream's recorded events in version order (what
+/// `Store::read_stream` gives, or more: events after the account's `version` are ones this
+/// account has not applied, and are left out), optionally only what concerns one invoice
+/// (entries naming it, and contacts and promises about the whole account) and only
+/// `from ≤ occurred_at ≤ to`. Ordered by `occurred_at`, then position.
+pub fn timeline<'a>(
+    account: &Account,
+    stream: impl IntoIterator<Item = StreamEvent<'a>>,
+    invoice_id: Option<&InvoiceId>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Vec<TimelineEntry> {
+    let records: Vec<StreamEvent<'a>> = stream
+        .into_iter()
+        .filter(|e| e.version <= account.version && is_timeline_event(e.event))
+        .collect();
+    let mut out: Vec<TimelineEntry> = records
+        .iter()
+        .enumerate()
+        .filter_map(|(index, record)| {
+            let at = occurred_at(record, Some(account));
+            if from.is_some_and(|f| at < f) || to.is_some_and(|t| at > t) {
+                return None;
+            }
+            let ids = invoice_ids(Some(account), record.event);
+            if let Some(wanted) = invoice_id {
+                let concerns = if ids.is_empty() {
+                    is_about_invoices(record.event)
+                } else {
+                    ids.contains(wanted)
+                };
+                if !concerns {
+                    return None;
+                }
+            }
+            let reverses = reverses(records.get(..index).unwrap_or_default(), record.event);
+            let mut line = summary(record.event);
+            if let (Some(position), false) = (
+                reverses,
+                matches!(
+                    record.event,
+                    Event::LateFeeReversed(_) | Event::PromiseReinstated(_)
+                ),
+            ) {
+                line.push_str(&format!(", undoing position {position}"));
+            }
+            Some(TimelineEntry {
+                customer_id: account.customer_id.clone(),
+                event_type: record.event.event_type().to_owned(),
+                occurred_at: at,
+                recorded_at: record.recorded_at,
+                actor: record.actor.to_owned(),
+                position: record.position,
+                invoice_ids: ids,
+                summary: line,
+                reverses,
+                payload: payload_json(record.event),
+            })
+        })
+        .collect();
+    out.sort_by_key(|e| (e.occurred_at, e.position));
+    out
+}
+
 impl Ledger {
-    /// The account's timeline, optionally only what concerns one invoice (entries naming it, and
-    /// contacts and promises about the whole account) and only `from ≤ occurred_at ≤ to`.
-    /// Ordered by `occurred_at`, then position.
-    pub fn timeline(
+    /// The timeline of the account `customer_id` as this ledger holds it (see [`timeline`]),
+    /// from its stream's recorded events; empty when the ledger has no such account.
+    pub fn timeline<'a>(
         &self,
         customer_id: &CustomerId,
+        stream: impl IntoIterator<Item = StreamEvent<'a>>,
         invoice_id: Option<&InvoiceId>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> Vec<TimelineEntry> {
-        let Some(records) = self.timelines.get(customer_id) else {
-            return Vec::new();
-        };
-        let account = self.account(customer_id);
-        let mut out: Vec<TimelineEntry> = records
-            .iter()
-            .enumerate()
-            .filter_map(|(index, record)| {
-                let at = occurred_at(record, account);
-                if from.is_some_and(|f| at < f) || to.is_some_and(|t| at > t) {
-                    return None;
-                }
-                let ids = invoice_ids(account, &record.event);
-                if let Some(wanted) = invoice_id {
-                    let concerns = if ids.is_empty() {
-                        is_about_invoices(&record.event)
-                    } else {
-                        ids.contains(wanted)
-                    };
-                    if !concerns {
-                        return None;
-                    }
-                }
-                let reverses = reverses(records.get(..index).unwrap_or_default(), &record.event);
-                let mut line = summary(&record.event);
-                if let (Some(position), false) = (
-                    reverses,
-                    matches!(
-                        record.event,
-                        Event::LateFeeReversed(_) | Event::PromiseReinstated(_)
-                    ),
-                ) {
-                    line.push_str(&format!(", undoing position {position}"));
-                }
-                Some(TimelineEntry {
-                    customer_id: customer_id.clone(),
-                    event_type: record.event.event_type().to_owned(),
-                    occurred_at: at,
-                    recorded_at: record.recorded_at,
-                    actor: self.actor(record.actor).to_owned(),
-                    position: record.position,
-                    invoice_ids: ids,
-                    summary: line,
-                    reverses,
-                    payload: payload_json(&record.event),
-                })
-            })
-            .collect();
-        out.sort_by_key(|e| (e.occurred_at, e.position));
-        out
+        match self.account(customer_id) {
+            Some(account) => timeline(account, stream, invoice_id, from, to),
+            None => Vec::new(),
+        }
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! How: each account's recorded state is stripped of every automatic effect (late fees, broken
 //! promises, rule holds and automatic releases, cash-only changes) — what is left are the facts
-//! people recorded, including manual holds and releases, which the ledger's timeline records
-//! tell apart from automatic ones. The clock (`domain::tick`) then walks the stripped account
+//! people recorded, including manual holds and releases, which the account's hold changes tell
+//! apart from automatic ones (their `manual` flag). The clock (`domain::tick`) then walks the stripped account
 //! from its opening to `as_of` under the policy, day by day, and its events are evolved into it.
 //! Because the clock decides each day only from facts dated on or before that day, walking once
 //! over the final facts is what daily ticking would have done had every fact been recorded on
@@ -23,7 +23,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::ledger::Ledger;
-use crate::timeline::TimelineRecord;
 use crate::worklist::{account_worklist, WorkItem};
 
 /// What one account (or the total, with customer id `TOTAL`) got and would have got.
@@ -65,7 +64,7 @@ pub const TOTAL_ID: &str = "TOTAL";
 /// The account as people recorded it: every automatic effect taken out (fees, broken
 /// promises, automatic holds and cash-only changes; reconciliation's events with them), manual
 /// holds and releases kept. Money a fee reversal released stays released: it moved.
-pub fn strip_automatic(account: &Account, _records: &[TimelineRecord]) -> Account {
+pub fn strip_automatic(account: &Account) -> Account {
     domain::reconcile::before(account, account.opened_on)
 }
 
@@ -73,11 +72,10 @@ pub fn strip_automatic(account: &Account, _records: &[TimelineRecord]) -> Accoun
 /// days on which the clock can act (see [`clock_days`]).
 pub fn replay_clock(
     account: &Account,
-    records: &[TimelineRecord],
     policy: &Policy,
     as_of: NaiveDate,
 ) -> Account {
-    let facts = strip_automatic(account, records);
+    let facts = strip_automatic(account);
     let days = clock_days(&facts, policy, as_of);
     // The clock copies the account it is given every day it walks; hand it only what it reads,
     // and evolve what it emits into both.
@@ -126,11 +124,10 @@ pub fn lean_for_clock(account: &Account) -> Account {
 /// The same walk, every day from the opening: the reference [`replay_clock`] must equal.
 pub fn replay_clock_daily(
     account: &Account,
-    records: &[TimelineRecord],
     policy: &Policy,
     as_of: NaiveDate,
 ) -> Account {
-    let facts = strip_automatic(account, records);
+    let facts = strip_automatic(account);
     let events = domain::tick(&facts, policy, facts.opened_on, as_of);
     let mut state = Some(facts);
     for e in &events {
@@ -234,7 +231,6 @@ fn outcome(account: &Account, policy: &Policy, as_of: NaiveDate) -> Outcome {
 /// Compares one account; `None` when it is not opened by `as_of`.
 pub fn compare_account(
     account: &Account,
-    records: &[TimelineRecord],
     recorded_policy: &Policy,
     policy: &Policy,
     as_of: NaiveDate,
@@ -242,7 +238,7 @@ pub fn compare_account(
     if account.opened_on > as_of {
         return None;
     }
-    let would_state = replay_clock(account, records, policy, as_of);
+    let would_state = replay_clock(account, policy, as_of);
     let recorded = outcome(account, recorded_policy, as_of);
     let would = outcome(&would_state, policy, as_of);
     let mut differences = Vec::new();
@@ -318,19 +314,15 @@ pub fn whatif(ledger: &Ledger, policy: &Policy, as_of: NaiveDate) -> WhatIfRepor
         .unwrap_or(1)
         .clamp(1, 16);
     let chunk = accounts.len().div_ceil(threads).max(1);
-    let no_records: Vec<TimelineRecord> = Vec::new();
     let compared: Vec<(WhatIfAccount, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = accounts
             .chunks(chunk)
             .map(|part| {
                 let recorded_policy = &recorded_policy;
-                let no_records = &no_records;
                 scope.spawn(move || {
                     part.iter()
                         .filter_map(|a| {
-                            let records =
-                                ledger.timelines.get(&a.customer_id).unwrap_or(no_records);
-                            compare_account(a, records, recorded_policy, policy, as_of)
+                            compare_account(a, recorded_policy, policy, as_of)
                                 .map(|c| (c, a.currency.as_str().to_owned()))
                         })
                         .collect::<Vec<_>>()

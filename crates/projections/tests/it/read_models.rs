@@ -10,7 +10,7 @@ use crate::whatif::recorded_under_default;
 fn the_timeline_lists_contacts_promises_fees_holds_in_occurred_at_order_with_envelopes() {
     let h = recorded_under_default();
     let a = domain::CustomerId::parse("A").unwrap();
-    let timeline = h.ledger.timeline(&a, None, None, None);
+    let timeline = h.timeline(&a, None, None, None);
     for e in &timeline {
         println!(
             "{} | {} | recorded {} by {} at #{} | {}",
@@ -44,7 +44,7 @@ fn the_timeline_lists_contacts_promises_fees_holds_in_occurred_at_order_with_env
         .all(|w| w[0].occurred_at <= w[1].occurred_at));
 
     // Filters: an instant range, and one invoice (holds are about the account, not the invoice).
-    let feb = h.ledger.timeline(
+    let feb = h.timeline(
         &a,
         None,
         Some(t("2026-02-06T00:00:00Z")),
@@ -52,7 +52,7 @@ fn the_timeline_lists_contacts_promises_fees_holds_in_occurred_at_order_with_env
     );
     assert_eq!(feb.len(), 3);
     let inv = domain::InvoiceId::parse("INV-1").unwrap();
-    let about_inv = h.ledger.timeline(&a, Some(&inv), None, None);
+    let about_inv = h.timeline(&a, Some(&inv), None, None);
     let types: Vec<&str> = about_inv.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
@@ -66,7 +66,7 @@ fn the_timeline_lists_contacts_promises_fees_holds_in_occurred_at_order_with_env
     );
     let other = domain::InvoiceId::parse("INV-404").unwrap();
     assert_eq!(
-        h.ledger.timeline(&a, Some(&other), None, None).len(),
+        h.timeline(&a, Some(&other), None, None).len(),
         2,
         "account-wide promise"
     );
@@ -243,7 +243,7 @@ fn the_timeline_lists_payments_reversals_deliveries_disputes_plans_and_releases(
         "effective_on": "2026-01-22"}),
     );
     let a = domain::CustomerId::parse("A").unwrap();
-    let timeline = h.ledger.timeline(&a, None, None, None);
+    let timeline = h.timeline(&a, None, None, None);
     let lines: Vec<String> = timeline
         .iter()
         .map(|e| format!("{} {}", e.occurred_at.date_naive(), e.summary))
@@ -264,7 +264,6 @@ fn the_timeline_lists_payments_reversals_deliveries_disputes_plans_and_releases(
     // The reversal is about the invoices its payment was on.
     let inv = domain::InvoiceId::parse("INV-1").unwrap();
     let about: Vec<String> = h
-        .ledger
         .timeline(&a, Some(&inv), None, None)
         .into_iter()
         .map(|e| e.event_type)
@@ -357,7 +356,7 @@ fn a_promise_is_listed_at_the_instant_it_was_made() {
         "amount": "500.00", "promised_on": "2026-02-20", "made_at": "2026-02-05T14:02:30Z"}),
     );
     let a = domain::CustomerId::parse("A").unwrap();
-    let timeline = h.ledger.timeline(&a, None, None, None);
+    let timeline = h.timeline(&a, None, None, None);
     let entries: Vec<(String, String)> = timeline
         .iter()
         .map(|e| (e.occurred_at.to_rfc3339(), e.event_type.clone()))
@@ -438,7 +437,6 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
     };
     let b = domain::CustomerId::parse("B").unwrap();
     let timeline: Vec<String> = h
-        .ledger
         .timeline(&b, None, None, None)
         .iter()
         .map(line)
@@ -456,7 +454,7 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
         ],
         "{timeline:#?}"
     );
-    let entries = h.ledger.timeline(&b, None, None, None);
+    let entries = h.timeline(&b, None, None, None);
     assert_eq!(
         entries[2].summary,
         "Late fee 15.00 for J1 (period 1) reversed, the fee at position 6: payment P2 received 2026-10-03"
@@ -469,7 +467,7 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
     );
 
     let c = domain::CustomerId::parse("C").unwrap();
-    let entries = h.ledger.timeline(&c, None, None, None);
+    let entries = h.timeline(&c, None, None, None);
     let reinstated = entries
         .iter()
         .find(|e| e.event_type == "PromiseReinstated")
@@ -489,5 +487,5 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
         reinstated.summary
     );
     // Reconciliations are in the timeline of a rebuild too.
-    assert_eq!(h.rebuilt().timeline(&c, None, None, None), entries);
+    assert_eq!(h.timeline_in(&h.rebuilt(), &c, None, None, None), entries);
 }

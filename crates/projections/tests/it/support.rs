@@ -2,8 +2,8 @@
 //! or into a real store; the clock ticked by hand.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Command, Context, Event, Policy};
-use projections::{EventMeta, Ledger};
+use domain::{Command, Context, CustomerId, Event, InvoiceId, Policy};
+use projections::{EventMeta, Ledger, TimelineEntry};
 use serde_json::Value;
 use store::{AppendRequest, ExpectedVersion, NewEvent, Store};
 
@@ -166,6 +166,36 @@ impl History {
             self.ledger.apply(&meta, &event);
             self.log.push((meta, event));
         }
+    }
+
+    /// The timeline of `customer` as `ledger` holds the account, read from the account's stream
+    /// in the log (as the server reads it from the store).
+    pub fn timeline_in(
+        &self,
+        ledger: &Ledger,
+        customer: &CustomerId,
+        invoice: Option<&InvoiceId>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Vec<TimelineEntry> {
+        let stream = customer.stream();
+        let events = self
+            .log
+            .iter()
+            .filter(|(meta, _)| meta.stream == stream)
+            .map(|(meta, event)| (meta, event).into());
+        ledger.timeline(customer, events, invoice, from, to)
+    }
+
+    /// The timeline of `customer` as the ledger built so far holds it.
+    pub fn timeline(
+        &self,
+        customer: &CustomerId,
+        invoice: Option<&InvoiceId>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Vec<TimelineEntry> {
+        self.timeline_in(&self.ledger, customer, invoice, from, to)
     }
 
     /// A fresh ledger from the whole log (what a rebuild from position 1 gives).

@@ -32,6 +32,10 @@ fn today(ctx: &Context<'_>) -> ApiResult<chrono::NaiveDate> {
     Ok(service(ctx)?.today())
 }
 
+/// Reads of an account's stream the `timeline` query makes while the live ledger keeps
+/// applying more of it; the last read is shown as it is.
+const TIMELINE_READS_MAX: u32 = 3;
+
 /// Runs `f` on the live ledger, or on the ledger as known at an instant.
 async fn with_ledger<T>(
     ctx: &Context<'_>,
@@ -334,22 +338,44 @@ impl QueryRoot {
                 )));
             }
         }
-        with_ledger(ctx, known_at, |ledger| {
-            if ledger.account(&customer).is_none() {
-                return Err(not_found("customerId", &customer_id));
-            }
-            Ok(ledger
-                .timeline(
-                    &customer,
+        // The ledger keeps no timeline: it is the account's stream read from the log, shown as
+        // far as the ledger's account has applied it. A read made just before the live ledger
+        // applied more of the stream is short: read again (the log holds whatever the ledger
+        // has applied), a few times at most, then show what was read.
+        let store = service(ctx)?.store.clone();
+        let stream = customer.stream();
+        let mut reads = 0;
+        loop {
+            reads += 1;
+            let (store, stream) = (store.clone(), stream.clone());
+            let events = tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
+                .await
+                .map_err(internal_error)?
+                .map_err(internal_error)?;
+            let last_version = events.last().map_or(0, |e| e.version);
+            let entries = with_ledger(ctx, known_at, |ledger| {
+                let Some(account) = ledger.account(&customer) else {
+                    return Err(not_found("customerId", &customer_id));
+                };
+                if reads < TIMELINE_READS_MAX
+                    && !projections::timeline::stream_covers(account, last_version)
+                {
+                    return Ok(None);
+                }
+                let entries = projections::timeline::timeline(
+                    account,
+                    events.iter().map(Into::into),
                     invoice.as_ref(),
                     from.map(|t| t.0),
                     to.map(|t| t.0),
-                )
-                .iter()
-                .map(Into::into)
-                .collect())
-        })
-        .await
+                );
+                Ok(Some(entries.iter().map(Into::into).collect()))
+            })
+            .await?;
+            if let Some(entries) = entries {
+                return Ok(entries);
+            }
+        }
     }
 
     /// A customer's statement of account for `[from, to]` (SPEC §7): the opening balance, every
