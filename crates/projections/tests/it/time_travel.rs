@@ -71,6 +71,51 @@ fn a_back_dated_payment_changes_aging_but_not_what_was_known_before_it_was_recor
     assert!(cache.len() <= 2);
 }
 
+/// The timeline known at an instant (issue 18: read from the log, not kept in the ledger) lists
+/// only what was recorded by then, though the stream read from the store holds more.
+#[test]
+fn the_timeline_known_at_an_instant_lists_only_what_was_recorded_by_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut h = History::with_store(store.clone());
+    open(&mut h, "A", "2026-01-01", "5000.00");
+    issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
+    h.run(serde_json::json!({"command": "record_reminder", "customer_id": "A",
+        "invoice_ids": ["INV-1"], "channel": "email", "step": "overdue_reminder",
+        "sent_at": "2026-02-05T10:00:00Z"}));
+    let known_at = h.log.last().unwrap().0.recorded_at;
+    wait_until_past(known_at);
+    // Recorded later, dated before the reminder.
+    pay(&mut h, "A", "P1", "400.00", "2026-02-01");
+
+    let a = domain::CustomerId::parse("A").unwrap();
+    let stream = store.read_stream(&a.stream(), 0).unwrap();
+    let timeline = |ledger: &projections::Ledger| -> Vec<String> {
+        ledger
+            .timeline(&a, stream.iter().map(Into::into), None, None, None)
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect()
+    };
+    assert_eq!(timeline(&h.ledger), ["PaymentReceived", "ReminderSent"]);
+    let then = ledger_known_at(&store, known_at).unwrap();
+    assert_eq!(timeline(&then), ["ReminderSent"]);
+    let cache = KnownAtCache::new(2);
+    assert_eq!(
+        timeline(&cache.get_or_build(&store, known_at).unwrap()),
+        ["ReminderSent"]
+    );
+    let now = ledger_known_at(&store, h.log.last().unwrap().0.recorded_at).unwrap();
+    assert_eq!(timeline(&now), ["PaymentReceived", "ReminderSent"]);
+    assert_eq!(
+        then.timeline(&a, stream.iter().map(Into::into), None, None, None),
+        h.timeline(&a, None, None, None)
+            .into_iter()
+            .filter(|e| e.event_type == "ReminderSent")
+            .collect::<Vec<_>>()
+    );
+}
+
 /// Several thousand events, so replays cut the log into many ranges read by several threads.
 #[test]
 fn long_logs_replay_in_order_and_stop_at_the_instant_asked() {

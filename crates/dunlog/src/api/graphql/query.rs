@@ -55,6 +55,55 @@ async fn with_ledger<T>(
     }
 }
 
+/// The `timeline` query's answer. The ledger keeps no timeline: it is the account's stream read
+/// from the log, shown as far as the ledger's account has applied it. A read made just before
+/// the live ledger applied more of the stream is short: read again (the log holds whatever the
+/// ledger has applied), [`TIMELINE_READS_MAX`] times at most, then show what was read.
+async fn timeline_of(
+    ctx: &Context<'_>,
+    known_at: Option<Instant>,
+    customer: &CustomerId,
+    customer_id: &str,
+    invoice: Option<&domain::InvoiceId>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> ApiResult<Vec<types::TimelineEntry>> {
+    let store = service(ctx)?.store.clone();
+    let stream = customer.stream();
+    let mut reads = 0;
+    loop {
+        reads += 1;
+        let (store, stream) = (store.clone(), stream.clone());
+        let events = tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
+            .await
+            .map_err(internal_error)?
+            .map_err(internal_error)?;
+        let last_version = events.last().map_or(0, |e| e.version);
+        let entries = with_ledger(ctx, known_at, |ledger| {
+            let Some(account) = ledger.account(customer) else {
+                return Err(not_found("customerId", customer_id));
+            };
+            if reads < TIMELINE_READS_MAX
+                && !projections::timeline::stream_covers(account, last_version)
+            {
+                return Ok(None);
+            }
+            let entries = projections::timeline::timeline(
+                account,
+                events.iter().map(Into::into),
+                invoice,
+                from,
+                to,
+            );
+            Ok(Some(entries.iter().map(Into::into).collect()))
+        })
+        .await?;
+        if let Some(entries) = entries {
+            return Ok(entries);
+        }
+    }
+}
+
 fn not_found(field: &str, value: &str) -> async_graphql::Error {
     coded_error(
         ErrorKind::NotFound,
@@ -338,44 +387,16 @@ impl QueryRoot {
                 )));
             }
         }
-        // The ledger keeps no timeline: it is the account's stream read from the log, shown as
-        // far as the ledger's account has applied it. A read made just before the live ledger
-        // applied more of the stream is short: read again (the log holds whatever the ledger
-        // has applied), a few times at most, then show what was read.
-        let store = service(ctx)?.store.clone();
-        let stream = customer.stream();
-        let mut reads = 0;
-        loop {
-            reads += 1;
-            let (store, stream) = (store.clone(), stream.clone());
-            let events = tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
-                .await
-                .map_err(internal_error)?
-                .map_err(internal_error)?;
-            let last_version = events.last().map_or(0, |e| e.version);
-            let entries = with_ledger(ctx, known_at, |ledger| {
-                let Some(account) = ledger.account(&customer) else {
-                    return Err(not_found("customerId", &customer_id));
-                };
-                if reads < TIMELINE_READS_MAX
-                    && !projections::timeline::stream_covers(account, last_version)
-                {
-                    return Ok(None);
-                }
-                let entries = projections::timeline::timeline(
-                    account,
-                    events.iter().map(Into::into),
-                    invoice.as_ref(),
-                    from.map(|t| t.0),
-                    to.map(|t| t.0),
-                );
-                Ok(Some(entries.iter().map(Into::into).collect()))
-            })
-            .await?;
-            if let Some(entries) = entries {
-                return Ok(entries);
-            }
-        }
+        timeline_of(
+            ctx,
+            known_at,
+            &customer,
+            &customer_id,
+            invoice.as_ref(),
+            from.map(|t| t.0),
+            to.map(|t| t.0),
+        )
+        .await
     }
 
     /// A customer's statement of account for `[from, to]` (SPEC §7): the opening balance, every
