@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Client, Ledger, Server};
+use crate::support::{open_acme, Client, Ledger, Server};
 
 #[tokio::test]
 async fn known_at_sees_only_what_was_recorded_by_then() {
@@ -118,4 +118,85 @@ async fn an_omitted_as_of_is_the_servers_today() {
     assert_eq!(cli_aging, cli_given);
     assert!(cli_aging.contains(today), "{cli_aging}");
     server.stop();
+}
+
+/// Issue 18: the timeline is read from the account's stream in the log, not kept in the read
+/// model. `knownAt` still lists only what was recorded by then, and a restart (from the
+/// snapshot, which holds no timeline now) lists the same.
+#[tokio::test]
+async fn the_timeline_known_at_an_instant_and_after_a_restart() {
+    let ledger = Ledger::new();
+    let data = ledger.data();
+    let server = Server::start_with(&data, &["--today", "2026-03-15"]);
+    let client = Client::new(&server, Some(&ledger.admin));
+    let opened = open_acme(&client).await;
+    assert!(opened.get("errors").is_none(), "{opened}");
+    let issued = client
+        .query(
+            "mutation { issueInvoice(input: {customerId: \"ACME\", invoiceId: \"I-1\", amount: \"400.00\", issuedOn: \"2026-01-10\"}) { events { position } } }",
+            json!({}),
+        )
+        .await;
+    assert!(issued.get("errors").is_none(), "{issued}");
+    let reminded = client
+        .query(
+            "mutation { recordReminder(input: {customerId: \"ACME\", invoiceIds: [\"I-1\"], channel: \"email\", sentAt: \"2026-02-12T10:00:00Z\"}) { events { recordedAt } } }",
+            json!({}),
+        )
+        .await;
+    let reminded_at = reminded["data"]["recordReminder"]["events"][0]["recordedAt"]
+        .as_str()
+        .unwrap_or_else(|| panic!("recordedAt: {reminded}"))
+        .to_owned();
+    // The payment must be recorded strictly after the reminder: poll (never sleep) until the
+    // clock has moved past it.
+    let instant: chrono::DateTime<chrono::Utc> = reminded_at.parse().expect("an instant");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while chrono::Utc::now() <= instant {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not move"
+        );
+        tokio::task::yield_now().await;
+    }
+    let paid = client
+        .query(
+            "mutation { recordPayment(input: {customerId: \"ACME\", paymentId: \"P-1\", amount: \"150.00\", receivedOn: \"2026-02-01\"}) { events { type recordedAt } } }",
+            json!({}),
+        )
+        .await;
+    assert!(paid.get("errors").is_none(), "{paid}");
+
+    let query = "query($k: DateTime) { timeline(customerId: \"ACME\", knownAt: $k) { type position actor summary } }";
+    let types = |answer: &serde_json::Value| -> Vec<String> {
+        answer["data"]["timeline"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a timeline: {answer}"))
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let now = client.query(query, json!({"k": null})).await;
+    assert_eq!(types(&now), ["PaymentReceived", "ReminderSent"], "{now}");
+    let then = client.query(query, json!({"k": reminded_at})).await;
+    assert_eq!(types(&then), ["ReminderSent"], "{then}");
+    assert_eq!(
+        then["data"]["timeline"][0], now["data"]["timeline"][1],
+        "the same entry, known then and now"
+    );
+    let before = client
+        .query(query, json!({"k": "2000-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(
+        crate::support::error_code(&before).as_deref(),
+        Some("NOT_FOUND"),
+        "{before}"
+    );
+
+    // A clean stop saves a projection snapshot; the next start loads it.
+    server.terminate();
+    let server = Server::start_with(&data, &["--today", "2026-03-15"]);
+    let client = Client::new(&server, Some(&ledger.admin));
+    assert_eq!(client.query(query, json!({"k": null})).await, now);
+    assert_eq!(client.query(query, json!({"k": reminded_at})).await, then);
 }

@@ -70,11 +70,7 @@ pub fn strip_automatic(account: &Account) -> Account {
 
 /// The stripped account after the clock walked it under `policy` to `as_of`, visiting only the
 /// days on which the clock can act (see [`clock_days`]).
-pub fn replay_clock(
-    account: &Account,
-    policy: &Policy,
-    as_of: NaiveDate,
-) -> Account {
+pub fn replay_clock(account: &Account, policy: &Policy, as_of: NaiveDate) -> Account {
     let facts = strip_automatic(account);
     let days = clock_days(&facts, policy, as_of);
     // The clock copies the account it is given every day it walks; hand it only what it reads,
@@ -122,11 +118,7 @@ pub fn lean_for_clock(account: &Account) -> Account {
 }
 
 /// The same walk, every day from the opening: the reference [`replay_clock`] must equal.
-pub fn replay_clock_daily(
-    account: &Account,
-    policy: &Policy,
-    as_of: NaiveDate,
-) -> Account {
+pub fn replay_clock_daily(account: &Account, policy: &Policy, as_of: NaiveDate) -> Account {
     let facts = strip_automatic(account);
     let events = domain::tick(&facts, policy, facts.opened_on, as_of);
     let mut state = Some(facts);

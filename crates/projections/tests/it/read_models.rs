@@ -436,11 +436,7 @@ fn the_timeline_lists_reconciliations_with_what_they_reverse() {
         )
     };
     let b = domain::CustomerId::parse("B").unwrap();
-    let timeline: Vec<String> = h
-        .timeline(&b, None, None, None)
-        .iter()
-        .map(line)
-        .collect();
+    let timeline: Vec<String> = h.timeline(&b, None, None, None).iter().map(line).collect();
     assert_eq!(
         timeline,
         [

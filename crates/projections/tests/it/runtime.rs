@@ -91,14 +91,12 @@ fn restart_replays_only_what_came_after_the_snapshot() {
     // The timeline, read from the log, is the same after a restart from the snapshot.
     let a = domain::CustomerId::parse("A").unwrap();
     let events = store.read_stream(&a.stream(), 0).unwrap();
-    let timeline = projector.read().timeline(
-        &a,
-        events.iter().map(Into::into),
-        None,
-        None,
-        None,
-    );
-    let rebuilt = projections::rebuild(&store, None, &mut |_, _| {}).unwrap().0;
+    let timeline = projector
+        .read()
+        .timeline(&a, events.iter().map(Into::into), None, None, None);
+    let rebuilt = projections::rebuild(&store, None, &mut |_, _| {})
+        .unwrap()
+        .0;
     assert_eq!(
         timeline,
         rebuilt.timeline(&a, events.iter().map(Into::into), None, None, None)

@@ -124,7 +124,10 @@ fn a_snapshot_of_many_accounts_in_many_chunks_decodes_to_the_same_ledger() {
             timeline
         );
     }
-    assert!(timelines > ACCOUNTS / 5, "{timelines} accounts with a timeline");
+    assert!(
+        timelines > ACCOUNTS / 5,
+        "{timelines} accounts with a timeline"
+    );
     // Encoding is deterministic, so the restored ledger gives back the same file.
     assert_eq!(snapshot::encode(&restored.ledger, [9; 32]).unwrap(), bytes);
 }

@@ -80,9 +80,11 @@ fn the_timeline_known_at_an_instant_lists_only_what_was_recorded_by_then() {
     let mut h = History::with_store(store.clone());
     open(&mut h, "A", "2026-01-01", "5000.00");
     issue(&mut h, "A", "INV-1", "1000.00", "2026-01-01");
-    h.run(serde_json::json!({"command": "record_reminder", "customer_id": "A",
+    h.run(
+        serde_json::json!({"command": "record_reminder", "customer_id": "A",
         "invoice_ids": ["INV-1"], "channel": "email", "step": "overdue_reminder",
-        "sent_at": "2026-02-05T10:00:00Z"}));
+        "sent_at": "2026-02-05T10:00:00Z"}),
+    );
     let known_at = h.log.last().unwrap().0.recorded_at;
     wait_until_past(known_at);
     // Recorded later, dated before the reminder.
