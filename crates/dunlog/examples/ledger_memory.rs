@@ -49,10 +49,10 @@ fn mib(kib: u64) -> f64 {
 /// resident memory and `counted` is that, the map nodes, the id indexes and the allocator's
 /// own room). Also the in-memory size of each type, for layout work.
 fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
+    use domain::account::Payment;
     use domain::event::Allocation;
     use domain::invoice::{Dispute, Entry, Fee, Invoice};
     use domain::promise::Promise;
-    use domain::account::Payment;
     use domain::Account;
     use std::mem::size_of;
     let (mut invoices, mut entries, mut fees, mut payments, mut allocations) = (0, 0, 0, 0, 0);
