@@ -51,7 +51,7 @@ fn mib(kib: u64) -> f64 {
 fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
     use domain::account::Payment;
     use domain::event::Allocation;
-    use domain::invoice::{Dispute, Entry, Fee, Invoice};
+    use domain::invoice::{Dispute, Entry, Fee, Invoice, InvoiceExtras};
     use domain::promise::Promise;
     use domain::Account;
     use std::mem::size_of;
@@ -61,10 +61,14 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
         invoices += account.invoices.capacity() * size_of::<Invoice>();
         for invoice in &account.invoices {
             entries += invoice.entries.capacity() * size_of::<Entry>();
-            fees += invoice.fees.capacity() * size_of::<Fee>()
-                + invoice.fee_periods.capacity() * size_of::<u32>()
-                + invoice.disputes.capacity() * size_of::<Dispute>()
-                + invoice.reference.as_ref().map_or(0, String::capacity);
+            let extras = invoice.extras();
+            if invoice.has_extras() {
+                fees += size_of::<InvoiceExtras>()
+                    + extras.fees.capacity() * size_of::<Fee>()
+                    + extras.fee_periods.capacity() * size_of::<u32>()
+                    + extras.disputes.capacity() * size_of::<Dispute>()
+                    + extras.reference.as_ref().map_or(0, String::capacity);
+            }
         }
         payments += account.payments.capacity() * size_of::<Payment>();
         for payment in &account.payments {
@@ -80,7 +84,7 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
         "bytes_per_event": {
             "invoice_structs": per_event(invoices),
             "invoice_entries": per_event(entries),
-            "invoice_fees_disputes_references": per_event(fees),
+            "invoice_extras": per_event(fees),
             "payment_structs": per_event(payments),
             "payment_allocations_methods": per_event(allocations),
             "promises": per_event(promises),

@@ -107,7 +107,7 @@ fn restart_replays_only_what_came_after_the_snapshot() {
     rt.block_on(projector.shutdown());
 }
 
-/// A snapshot written by the build before this one (format 8 held the timelines) is not read:
+/// A snapshot written by the build before this one (format 9 held the timelines) is not read:
 /// the ledger is rebuilt from the log, and the timeline is whole.
 #[test]
 fn a_snapshot_of_an_older_format_is_discarded_and_rebuilt() {
