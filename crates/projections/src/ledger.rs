@@ -11,6 +11,7 @@ use domain::{evolve, Account, CustomerId, Event, Policy};
 use serde::{Deserialize, Serialize};
 
 use crate::aging::AgingMemo;
+use crate::exposure_index::ExposureIndex;
 use crate::timeline::{is_timeline_event, TimelineRecord};
 use crate::worklist::WorklistMemo;
 
@@ -67,6 +68,9 @@ pub struct Ledger {
     /// Worklists already computed, told of every account like the aging memo.
     #[serde(skip)]
     pub(crate) worklist_memo: WorklistMemo,
+    /// Each account's exposure by date, built on demand; `apply` drops the touched account's.
+    #[serde(skip)]
+    pub(crate) exposure_index: ExposureIndex,
 }
 
 /// The shipped default policy, parsed once.
@@ -141,6 +145,7 @@ impl Ledger {
         };
         self.aging_memo.touch(customer);
         self.worklist_memo.touch(customer);
+        self.exposure_index.touch(customer);
         if is_timeline_event(event) {
             let actor = self.actor_index(envelope.actor);
             let record = TimelineRecord {
@@ -245,6 +250,7 @@ impl Ledger {
     fn restore_ledger_derived(&mut self) {
         self.aging_memo.clear();
         self.worklist_memo.clear();
+        self.exposure_index.clear();
         self.policy_in_force = self
             .policies
             .last()
@@ -286,6 +292,11 @@ impl Ledger {
 
     pub fn account(&self, customer_id: &CustomerId) -> Option<&Account> {
         self.accounts.get(customer_id)
+    }
+
+    /// The accounts' exposure indexes (a cache: what it holds changes no answer).
+    pub fn exposure_index(&self) -> &ExposureIndex {
+        &self.exposure_index
     }
 }
 

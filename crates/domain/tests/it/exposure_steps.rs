@@ -50,7 +50,11 @@ fn assert_equal_to_the_walk(account: &Account, from: &str, to: &str) {
 #[test]
 fn a_correction_dated_before_its_invoice_counts_from_the_issue() {
     let account = with(
-        &[opened(), issued("A", "100.00", "2026-03-10"), pay("P", "30.00", "2026-03-05")],
+        &[
+            opened(),
+            issued("A", "100.00", "2026-03-10"),
+            pay("P", "30.00", "2026-03-05"),
+        ],
         &[Event::CreditNoteIssued(CreditNoteIssued {
             credit_note_id: CreditNoteId::parse("CN").unwrap(),
             invoice_id: InvoiceId::parse("A").unwrap(),
@@ -88,7 +92,9 @@ fn amounts_at_the_bound_are_summed_exactly() {
         })
         .collect();
     let account = with(&[opened(), pay("P", "0.01", "2026-03-03")], &recorded);
-    assert!(account.exposure_on(d("2026-05-01")) > Decimal::new(1, 0) * at_bound * Decimal::from(1_999));
+    assert!(
+        account.exposure_on(d("2026-05-01")) > Decimal::new(1, 0) * at_bound * Decimal::from(1_999)
+    );
     assert_equal_to_the_walk(&account, "2026-02-25", "2026-04-15");
 }
 

@@ -632,12 +632,7 @@ fn assert_exposure_steps_equal_the_walk(
         on = on.succ_opt().unwrap();
     }
     for on in every {
-        prop_assert_eq!(
-            steps.on(on),
-            account.exposure_on(on),
-            "exposure on {}",
-            on
-        );
+        prop_assert_eq!(steps.on(on), account.exposure_on(on), "exposure on {}", on);
     }
     Ok(())
 }
