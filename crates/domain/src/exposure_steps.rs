@@ -105,12 +105,15 @@ impl ExposureSteps {
                 sum = sum.checked_add(c.value)?;
                 i += 1;
             }
+            let mut exposure = sum;
+            if exposure.is_zero() {
+                // `−5 + 5` is a negative zero, shown as `-0.00`; the walk starts its sums from
+                // `Decimal::ZERO` and adds the receivables first, so it answers a plain zero.
+                exposure.set_sign_positive(true);
+            }
             // A date whose changes cancel out is no step.
-            if steps.last().map_or(Decimal::ZERO, |s| s.exposure) != sum {
-                steps.push(Step {
-                    from: on,
-                    exposure: sum,
-                });
+            if steps.last().map_or(Decimal::ZERO, |s| s.exposure) != exposure {
+                steps.push(Step { from: on, exposure });
             }
         }
         steps.shrink_to_fit();

@@ -612,8 +612,8 @@ fn assert_reconciled(ledger: &crate::support::Ledger<'_>) -> Result<(), TestCase
     Ok(())
 }
 
-/// `Account::exposure_steps` against `Account::exposure_on` (as numbers: the walk's scale
-/// depends on the order it adds in), on every day from five days before the first date the
+/// `Account::exposure_steps` against `Account::exposure_on` (as numbers, and as shown: the
+/// walk's own scale depends on the order it adds in), on every day from five days before the first date the
 /// events name to five days after the last, and on `NaiveDate::MIN` and `MAX`.
 fn assert_exposure_steps_equal_the_walk(
     events: &[Event],
@@ -632,7 +632,15 @@ fn assert_exposure_steps_equal_the_walk(
         on = on.succ_opt().unwrap();
     }
     for on in every {
-        prop_assert_eq!(steps.on(on), account.exposure_on(on), "exposure on {}", on);
+        let (indexed, walked) = (steps.on(on), account.exposure_on(on));
+        prop_assert_eq!(indexed, walked, "exposure on {}", on);
+        // And the same text where it is shown (a negative zero would show as `-0.00`).
+        prop_assert_eq!(
+            account.currency.display(indexed).to_string(),
+            account.currency.display(walked).to_string(),
+            "exposure shown on {}",
+            on
+        );
     }
     Ok(())
 }
