@@ -179,7 +179,7 @@ fn late_fees(account: &Account, policy: &Policy, day: NaiveDate) -> Vec<Event> {
         let Some(period) = fee_period(invoice, fees.after_days, fees.every_days, day) else {
             continue;
         };
-        if invoice.fee_periods.contains(&period) || invoice.disputed_on(day) {
+        if invoice.extras().fee_periods.contains(&period) || invoice.disputed_on(day) {
             continue;
         }
         if policy.promises.suspend_late_fees && under_promise(account, policy, invoice, day) {

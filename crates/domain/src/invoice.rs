@@ -76,7 +76,37 @@ pub struct Dispute {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What few invoices have — a reference, disputes, a delivery, fees, contacts, an escalation —
+/// kept behind one pointer: an invoice with none of them (most: issued and paid) spends 8
+/// bytes on all of them instead of 136 (docs/performance.md, "Memory").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceExtras {
+    pub reference: Option<String>,
+    pub disputes: Vec<Dispute>,
+    #[serde(with = "crate::binary_form::optional_date")]
+    pub delivered_on: Option<NaiveDate>,
+    /// Periods of the late fees charged and not reversed (the clock's identity for a fee).
+    pub fee_periods: Vec<u32>,
+    /// Every late fee charged, reversed ones included, in the order recorded.
+    pub fees: Vec<Fee>,
+    /// Ladder steps fulfilled by a contact about this invoice, with the contact's date.
+    pub steps_fulfilled: Vec<(String, NaiveDate)>,
+    #[serde(with = "crate::binary_form::optional_date")]
+    pub escalated_on: Option<NaiveDate>,
+}
+
+/// The extras of an invoice that has none.
+static NO_EXTRAS: InvoiceExtras = InvoiceExtras {
+    reference: None,
+    disputes: Vec::new(),
+    delivered_on: None,
+    fee_periods: Vec::new(),
+    fees: Vec::new(),
+    steps_fulfilled: Vec::new(),
+    escalated_on: None,
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Invoice {
     pub id: InvoiceId,
     #[serde(with = "crate::binary_form::decimal")]
@@ -86,30 +116,79 @@ pub struct Invoice {
     #[serde(with = "crate::binary_form::date")]
     pub due_on: NaiveDate,
     pub terms: Terms,
-    pub reference: Option<String>,
     pub entries: Vec<Entry>,
-    pub disputes: Vec<Dispute>,
-    #[serde(with = "crate::binary_form::optional_date")]
-    pub delivered_on: Option<NaiveDate>,
-    /// Periods of the late fees charged and not reversed (the clock's identity for a fee).
-    pub fee_periods: Vec<u32>,
-    /// Every late fee charged, reversed ones included, in the order recorded.
-    #[serde(default)]
-    pub fees: Vec<Fee>,
-    /// Ladder steps fulfilled by a contact about this invoice, with the contact's date.
-    pub steps_fulfilled: Vec<(String, NaiveDate)>,
-    #[serde(with = "crate::binary_form::optional_date")]
-    pub escalated_on: Option<NaiveDate>,
+    /// `None` while it has no extras; read through [`Invoice::extras`].
+    extras: Option<Box<InvoiceExtras>>,
 }
 
+/// Equal when every value is: an invoice whose extras were made and left empty equals one that
+/// never had any.
+impl PartialEq for Invoice {
+    fn eq(&self, other: &Invoice) -> bool {
+        self.id == other.id
+            && self.amount == other.amount
+            && self.issued_on == other.issued_on
+            && self.due_on == other.due_on
+            && self.terms == other.terms
+            && self.entries == other.entries
+            && self.extras() == other.extras()
+    }
+}
+
+impl Eq for Invoice {}
+
 impl Invoice {
+    /// An invoice as issued: nothing taken off, no extras but its reference.
+    pub fn issued(
+        id: InvoiceId,
+        amount: Decimal,
+        issued_on: NaiveDate,
+        due_on: NaiveDate,
+        terms: Terms,
+        reference: Option<String>,
+    ) -> Invoice {
+        let mut invoice = Invoice {
+            id,
+            amount,
+            issued_on,
+            due_on,
+            terms,
+            entries: Vec::new(),
+            extras: None,
+        };
+        if reference.is_some() {
+            invoice.extras_mut().reference = reference;
+        }
+        invoice
+    }
+
+    /// Its reference, disputes, delivery, fees, fulfilled steps and escalation.
+    pub fn extras(&self) -> &InvoiceExtras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// Whether it keeps room for extras (for memory accounting).
+    pub fn has_extras(&self) -> bool {
+        self.extras.is_some()
+    }
+
+    /// Its extras, to change them (made on first use).
+    pub fn extras_mut(&mut self) -> &mut InvoiceExtras {
+        self.extras.get_or_insert_with(Default::default)
+    }
+
     /// Gives back the room its lists keep for growth. Changes no value.
     pub fn shrink_to_fit(&mut self) {
         self.entries.shrink_to_fit();
-        self.disputes.shrink_to_fit();
-        self.fee_periods.shrink_to_fit();
-        self.fees.shrink_to_fit();
-        self.steps_fulfilled.shrink_to_fit();
+        if self.extras.as_deref().is_some_and(|e| *e == NO_EXTRAS) {
+            self.extras = None;
+        }
+        if let Some(extras) = self.extras.as_deref_mut() {
+            extras.disputes.shrink_to_fit();
+            extras.fee_periods.shrink_to_fit();
+            extras.fees.shrink_to_fit();
+            extras.steps_fulfilled.shrink_to_fit();
+        }
     }
 
     /// Takes the fee recorded at `position` off from its `charged_on`, and moves `unapplied` of
@@ -120,7 +199,10 @@ impl Invoice {
         unapplied: Decimal,
         unapplied_on: Option<NaiveDate>,
     ) {
-        let Some(fee) = self
+        let Some(extras) = self.extras.as_deref_mut() else {
+            return;
+        };
+        let Some(fee) = extras
             .fees
             .iter_mut()
             .find(|f| f.position == position && f.reversed.is_none())
@@ -141,8 +223,8 @@ impl Invoice {
             // In force on no date: `[on, on)` is empty.
             entry.until = Some(entry.on);
         }
-        if let Some(i) = self.fee_periods.iter().position(|p| *p == period) {
-            self.fee_periods.remove(i);
+        if let Some(i) = extras.fee_periods.iter().position(|p| *p == period) {
+            extras.fee_periods.remove(i);
         }
         if let (Some(on), true) = (unapplied_on, unapplied > Decimal::ZERO) {
             self.entries.push(Entry {
@@ -203,21 +285,63 @@ impl Invoice {
     }
 
     pub fn disputed_on(&self, date: NaiveDate) -> bool {
-        self.disputes
+        self.extras()
+            .disputes
             .iter()
             .any(|d| d.from <= date && d.until.is_none_or(|u| u > date))
     }
 
     /// Disputed now, by the latest recorded facts.
     pub fn in_dispute(&self) -> bool {
-        self.disputes.last().is_some_and(|d| d.until.is_none())
+        self.extras()
+            .disputes
+            .last()
+            .is_some_and(|d| d.until.is_none())
     }
 
     /// Whether a contact about this invoice fulfilled `step` on or before `date`.
     pub fn step_fulfilled_by(&self, step: &str, date: NaiveDate) -> bool {
-        self.steps_fulfilled
+        let extras = self.extras();
+        extras
+            .steps_fulfilled
             .iter()
             .any(|(s, on)| s == step && *on <= date)
-            || (step == "confirm_receipt" && self.delivered_on.is_some_and(|d| d <= date))
+            || (step == "confirm_receipt" && extras.delivered_on.is_some_and(|d| d <= date))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invoice(reference: Option<String>) -> Invoice {
+        let on = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+        let id = InvoiceId::parse("INV-1").unwrap_or_else(|_| unreachable!());
+        let terms = Terms {
+            net_days: 30,
+            discount_percent: None,
+            discount_days: None,
+        };
+        Invoice::issued(id, Decimal::ONE_HUNDRED, on, on, terms, reference)
+    }
+
+    #[test]
+    fn an_invoice_keeps_room_for_extras_only_once_it_has_some() {
+        assert!(!invoice(None).has_extras());
+        assert!(invoice(Some("PO 7".to_owned())).has_extras());
+        assert_eq!(invoice(None).extras(), &InvoiceExtras::default());
+    }
+
+    #[test]
+    fn extras_made_and_left_empty_compare_equal_and_are_given_back() {
+        let mut touched = invoice(None);
+        let _ = touched.extras_mut().disputes.last_mut();
+        assert!(touched.has_extras());
+        assert_eq!(touched, invoice(None));
+        touched.extras_mut().fee_periods.push(1);
+        assert_ne!(touched, invoice(None));
+        touched.extras_mut().fee_periods.clear();
+        touched.shrink_to_fit();
+        assert!(!touched.has_extras());
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! `build` applies the events and writes the snapshot; `restore`, in a fresh process, decodes it
 //! as a restarting server does. Each prints one JSON object. Resident memory comes from
-//! `/proc/self/status`; run under `heaptrack` for where it is allocated. Like the server, it
+//! `/proc/self/status`; `build` also says which part of the accounts holds how many bytes
+//! (`accounts_heap`), and `heaptrack` shows where the rest is allocated. Like the server, it
 //! allocates with mimalloc.
 
 use std::path::Path;
@@ -43,6 +44,66 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// Where the accounts' heap bytes go, per event, counted from each list's capacity and each
+/// type's size (what the allocator rounds up to is not counted; the difference between the
+/// resident memory and `counted` is that, the map nodes, the id indexes and the allocator's
+/// own room). Also the in-memory size of each type, for layout work.
+fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
+    use domain::account::Payment;
+    use domain::event::Allocation;
+    use domain::invoice::{Dispute, Entry, Fee, Invoice, InvoiceExtras};
+    use domain::promise::Promise;
+    use domain::Account;
+    use std::mem::size_of;
+    let (mut invoices, mut entries, mut fees, mut payments, mut allocations) = (0, 0, 0, 0, 0);
+    let (mut promises, mut other) = (0, 0);
+    for account in ledger.accounts.values() {
+        invoices += account.invoices.capacity() * size_of::<Invoice>();
+        for invoice in &account.invoices {
+            entries += invoice.entries.capacity() * size_of::<Entry>();
+            let extras = invoice.extras();
+            if invoice.has_extras() {
+                fees += size_of::<InvoiceExtras>()
+                    + extras.fees.capacity() * size_of::<Fee>()
+                    + extras.fee_periods.capacity() * size_of::<u32>()
+                    + extras.disputes.capacity() * size_of::<Dispute>()
+                    + extras.reference.as_ref().map_or(0, String::capacity);
+            }
+        }
+        payments += account.payments.capacity() * size_of::<Payment>();
+        for payment in &account.payments {
+            allocations += payment.allocations.capacity() * size_of::<Allocation>()
+                + payment.method.capacity();
+        }
+        promises += account.promises.capacity() * size_of::<Promise>();
+        other += size_of::<Account>() + account.name.capacity();
+    }
+    let per_event = |bytes: usize| bytes as f64 / events.max(1) as f64;
+    let counted = invoices + entries + fees + payments + allocations + promises + other;
+    serde_json::json!({
+        "bytes_per_event": {
+            "invoice_structs": per_event(invoices),
+            "invoice_entries": per_event(entries),
+            "invoice_extras": per_event(fees),
+            "payment_structs": per_event(payments),
+            "payment_allocations_methods": per_event(allocations),
+            "promises": per_event(promises),
+            "account_structs_names": per_event(other),
+            "counted": per_event(counted),
+        },
+        "type_bytes": {
+            "Invoice": size_of::<Invoice>(),
+            "Entry": size_of::<Entry>(),
+            "Payment": size_of::<Payment>(),
+            "Allocation": size_of::<Allocation>(),
+            "Account": size_of::<Account>(),
+            "Decimal": size_of::<rust_decimal::Decimal>(),
+            "InvoiceId": size_of::<domain::InvoiceId>(),
+            "Event": size_of::<domain::Event>(),
+        },
+    })
+}
+
 fn build(events: u64, file: &Path) -> anyhow::Result<()> {
     let rss_before_kib = status_kib("VmRSS:");
     let accounts = loadtest::bench::accounts_for(events);
@@ -68,6 +129,7 @@ fn build(events: u64, file: &Path) -> anyhow::Result<()> {
     std::fs::write(file, &bytes).with_context(|| format!("writing {}", file.display()))?;
     let ledger_bytes_per_event =
         (rss_ledger_kib.saturating_sub(rss_before_kib) * 1024) as f64 / position as f64;
+    let heap = breakdown(&ledger, position);
     println!(
         "{}",
         serde_json::json!({
@@ -79,6 +141,7 @@ fn build(events: u64, file: &Path) -> anyhow::Result<()> {
             "ledger_bytes_per_event": ledger_bytes_per_event,
             "snapshot_bytes": bytes.len(),
             "snapshot_bytes_per_event": bytes.len() as f64 / position as f64,
+            "accounts_heap": heap,
             "encode_s": encode_s,
         })
     );

@@ -62,7 +62,8 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// two branches in turn, one without release reasons on hold changes and the fuller timeline.
 /// Format 6 had no `language` and `billing_email` in contacts and no delivery failures on
 /// accounts (SPEC §12). Format 7 kept no fee reversals or reinstated promises in the timeline.
-pub const SNAPSHOT_FORMAT: u32 = 8;
+/// Format 8 kept an invoice's rarely used fields inline (now `InvoiceExtras`, one pointer).
+pub const SNAPSHOT_FORMAT: u32 = 9;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many

@@ -134,7 +134,7 @@ pub fn occurred_at(record: &TimelineRecord, account: Option<&Account>) -> DateTi
         Event::LateFeeCharged(e) => on_date(e.charged_on),
         Event::LateFeeReversed(e) => account
             .and_then(|a| a.invoice(&e.invoice_id))
-            .and_then(|i| i.fees.iter().find(|f| f.position == e.reverses))
+            .and_then(|i| i.extras().fees.iter().find(|f| f.position == e.reverses))
             .map_or(record.occurred_at, |f| on_date(f.charged_on)),
         Event::PromiseReinstated(e) => on_date(e.effective_on),
         _ => record.occurred_at,

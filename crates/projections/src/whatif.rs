@@ -109,8 +109,12 @@ pub fn lean_for_clock(account: &Account) -> Account {
     lean.credit_notes = Default::default();
     lean.plans = Default::default();
     for invoice in &mut lean.invoices {
-        invoice.steps_fulfilled = Vec::new();
-        invoice.reference = None;
+        let extras = invoice.extras();
+        if !extras.steps_fulfilled.is_empty() || extras.reference.is_some() {
+            let extras = invoice.extras_mut();
+            extras.steps_fulfilled = Vec::new();
+            extras.reference = None;
+        }
     }
     for payment in &mut lean.payments {
         payment.allocations = Vec::new();
@@ -160,7 +164,7 @@ pub fn clock_days(account: &Account, policy: &Policy, as_of: NaiveDate) -> Vec<N
             days.push(e.on);
             days.extend(e.until);
         }
-        for dispute in &invoice.disputes {
+        for dispute in &invoice.extras().disputes {
             days.push(dispute.from);
             days.extend(dispute.until);
         }

@@ -71,7 +71,7 @@ pub fn account_worklist(account: &Account, policy: &Policy, date: NaiveDate) -> 
         if invoice.issued_on > date || invoice.disputed_on(date) {
             continue;
         }
-        if invoice.escalated_on.is_some_and(|e| e <= date) {
+        if invoice.extras().escalated_on.is_some_and(|e| e <= date) {
             continue;
         }
         let open = invoice.open_on(date);

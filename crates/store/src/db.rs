@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use crate::error::StoreError;
 use crate::keys;
 
-/// The on-disk format this build writes: 3, several events per sled value (see `keys.rs` and
-/// docs/decisions/0007) made durable through the write-ahead file (`wal.rs`, decision 0040).
-/// Format 1 is upgraded on open (`migrate.rs`), format 2 by just recording 3 (its sled holds
-/// everything); newer formats are refused with a clear error, and so builds that know nothing of
-/// the write-ahead file refuse a directory whose acknowledged tail may be only there.
-pub const FORMAT_VERSION: u32 = 3;
+/// The on-disk format this build writes: 4, several events per sled value (see `keys.rs` and
+/// docs/decisions/0007) made durable through the write-ahead file (`wal.rs`, decision 0040) and
+/// written into sled key by key after the list of its keys (`keys::PENDING_GROUP`), so that
+/// sled may hold part of a group past its chain head after a crash until the next open cuts it.
+/// Format 1 is upgraded on open (`migrate.rs`), formats 2 and 3 by just recording 4 (their sled
+/// holds only whole groups); newer formats are refused with a clear error, and so builds that
+/// know nothing of the write-ahead file or of cut groups refuse a directory that needs them.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// sled's page cache size, in bytes.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -50,7 +52,8 @@ pub(crate) fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
                 crate::migrate::upgrade(tree, found, MIGRATION_CHUNK_EVENTS, None)?;
             }
             if found < FORMAT_VERSION {
-                // Format 2 differs only by having no write-ahead file; flushed by the caller.
+                // Format 2 differs only by having no write-ahead file, 3 by writing whole groups
+                // as sled batches; flushed by the caller.
                 tree.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes()[..])?;
             }
             Ok(())

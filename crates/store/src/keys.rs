@@ -26,6 +26,9 @@ pub(crate) const RUN_PREFIX: &[u8] = b"r/";
 pub(crate) const IDEMPOTENCY_PREFIX: &[u8] = b"i/";
 pub(crate) const CHAIN_HEAD: &[u8] = b"c";
 pub(crate) const FORMAT: &[u8] = b"f";
+/// The keys of the group being written to sled, written before them (decision 0040): what a
+/// crash may have left of a group past the chain head, which `Store::open` removes.
+pub(crate) const PENDING_GROUP: &[u8] = b"p";
 /// Format 1: one envelope per key.
 pub(crate) const V1_EVENT_PREFIX: &[u8] = b"e/";
 /// Format 1: one stream index entry per event.
@@ -172,5 +175,41 @@ impl ChainHead {
             hash: bytes[8..40].try_into().ok()?,
             recorded_at_us: i64::from_be_bytes(bytes[40..].try_into().ok()?),
         })
+    }
+}
+
+/// The record under [`PENDING_GROUP`]: the group's first and last position and every key it
+/// writes besides the chain head.
+pub(crate) struct PendingGroup {
+    pub first: u64,
+    pub last: u64,
+    pub keys: Vec<Vec<u8>>,
+}
+
+impl PendingGroup {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(16 + self.keys.iter().map(|k| 4 + k.len()).sum::<usize>());
+        v.extend_from_slice(&self.first.to_be_bytes());
+        v.extend_from_slice(&self.last.to_be_bytes());
+        for key in &self.keys {
+            // A key is far shorter than 4 GiB (stream names and idempotency keys are bounded).
+            v.extend_from_slice(&u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
+            v.extend_from_slice(key);
+        }
+        v
+    }
+
+    /// `None` for bytes that are not a whole record.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<PendingGroup> {
+        let first = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let last = u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?);
+        let mut rest = bytes.get(16..)?;
+        let mut keys = Vec::new();
+        while !rest.is_empty() {
+            let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            keys.push(rest.get(4..4usize.checked_add(len)?)?.to_vec());
+            rest = rest.get(4 + len..)?;
+        }
+        Some(PendingGroup { first, last, keys })
     }
 }

@@ -13,7 +13,7 @@ use crate::append::{prepare, AppendOutcome, AppendRequest, IdempotencyRecord};
 use crate::db::{check_format, open_db};
 use crate::durability::Durability;
 use crate::error::StoreError;
-use crate::keys::{self, ChainHead};
+use crate::keys::{self, ChainHead, PendingGroup};
 use crate::reader::Reader;
 use crate::recorded::RecordedEvent;
 use crate::subscription::Subscription;
@@ -64,6 +64,7 @@ impl Drop for Inner {
     }
 }
 
+/// sled's chain head, after removing what a crash left of a group past it.
 fn read_chain_head(tree: &sled::Tree) -> Result<ChainHead, StoreError> {
     let head = match tree.get(keys::CHAIN_HEAD)? {
         None => ChainHead::EMPTY,
@@ -72,7 +73,9 @@ fn read_chain_head(tree: &sled::Tree) -> Result<ChainHead, StoreError> {
             reason: "malformed chain head record".to_owned(),
         })?,
     };
-    // The chain head is written in the same batch as the events, so they always agree.
+    // The chain head is written after the group's events, and what a crash left of a group
+    // past it is cut first, so they agree.
+    cut_torn_group(tree, &head)?;
     let last = crate::block::last_stored(tree)?;
     if last != head.position {
         // The first bad position: the first one missing, or the first one past the head.
@@ -99,6 +102,45 @@ fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
         };
     }
     Ok(total)
+}
+
+/// Removes the keys of a group past sled's chain head `head` that sled holds only in part: the
+/// writer writes a group's keys one by one after listing them under [`keys::PENDING_GROUP`]
+/// and the chain head last, and sled recovers a prefix of its writes, so after a crash the list
+/// names everything there may be of a group the head does not cover (decision 0040). If that
+/// group was acknowledged, the write-ahead file replays it whole right after.
+fn cut_torn_group(tree: &sled::Tree, head: &ChainHead) -> Result<(), StoreError> {
+    let Some(bytes) = tree.get(keys::PENDING_GROUP)? else {
+        return Ok(());
+    };
+    let pending = PendingGroup::decode(&bytes).ok_or_else(|| StoreError::Corrupt {
+        position: head.position,
+        reason: "the record of the group being written is malformed".to_owned(),
+    })?;
+    if pending.last <= head.position {
+        return Ok(()); // The group is whole in sled.
+    }
+    if pending.first != head.position + 1 {
+        // sled holds less than the writer had finished: damage, which verify reports.
+        tracing::warn!(
+            head = head.position,
+            group_first = pending.first,
+            "the group being written does not follow sled's chain head; left as it is"
+        );
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    for key in &pending.keys {
+        batch.remove(key.as_slice());
+    }
+    batch.remove(keys::PENDING_GROUP);
+    tree.apply_batch(batch)?;
+    tracing::info!(
+        head = head.position,
+        keys = pending.keys.len(),
+        "removed what a crash left of a group past the chain head"
+    );
+    Ok(())
 }
 
 impl Store {

@@ -1,5 +1,5 @@
 //! The write-ahead file (`<data>/wal`): every group commit's writes, synced once, so that an
-//! append is durable after one device round trip; sled gets the same writes in memory and
+//! append is durable after one device round trip; sled gets the same writes in memory (key by key) and
 //! writes them out in its own time (docs/decisions/0040).
 //!
 //! The file is a ring of records. It starts with a *checkpoint* (a position and its hash up to
@@ -11,7 +11,7 @@
 //!
 //! Recovery ([`replay`]) walks the records from the checkpoint while each is whole and continues
 //! the previous one's positions and hash, and applies to sled those past sled's own head, each
-//! as the one atomic batch it was. Old records further on (from before the last wrap), zeros,
+//! as one atomic batch. Old records further on (from before the last wrap), zeros,
 //! or a torn record end the walk. A record that does not continue sled's head exactly (sled
 //! holds less than the checkpoint says: damage or tampering) is not applied: the anchor and
 //! `verify_tail` are what find a shortened log.

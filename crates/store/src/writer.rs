@@ -10,12 +10,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::append::{AppendOutcome, PreparedAppend};
-use crate::block::{self, LogBatch, LogIter};
+use crate::block::{LogBatch, LogIter, Write};
 use crate::chain::{self, Canonical};
 use crate::codec::{self, Envelope, IdempotencyEntry};
 use crate::durability::Durability;
 use crate::error::StoreError;
-use crate::keys::{self, ChainHead};
+use crate::keys::{self, ChainHead, PendingGroup};
 use crate::reclaim;
 use crate::recorded::{instant_from_us, RecordedEvent};
 use crate::wal::{GroupRecord, Wal, WalFile};
@@ -170,7 +170,39 @@ impl Writer {
         Ok(())
     }
 
-    /// Stages a group and applies it to sled as one batch; durability comes later.
+    /// Writes a group's writes to sled (in memory; sled writes them out in its own time) as
+    /// plain inserts, not one batch: a batch makes sled write out its buffer before and after
+    /// it (two device writes per group beside our one `fdatasync`). The keys go first under
+    /// [`keys::PENDING_GROUP`] and the chain head last, so that what a crash leaves of the
+    /// group past the head can be found and removed on open (decision 0040).
+    fn write_to_sled(&self, writes: Vec<Write>, head: &ChainHead) -> Result<(), StoreError> {
+        let pending = PendingGroup {
+            first: self.head.position + 1,
+            last: head.position,
+            keys: writes
+                .iter()
+                .filter(|(key, _)| key.as_slice() != keys::CHAIN_HEAD)
+                .map(|(key, _)| key.clone())
+                .collect(),
+        };
+        self.tree.insert(keys::PENDING_GROUP, pending.encode())?;
+        let mut chain_head = None;
+        for (key, value) in writes {
+            // The writer only inserts.
+            let Some(value) = value else { continue };
+            if key.as_slice() == keys::CHAIN_HEAD {
+                chain_head = Some(value);
+            } else {
+                self.tree.insert(key, value)?;
+            }
+        }
+        if let Some(value) = chain_head {
+            self.tree.insert(keys::CHAIN_HEAD, value)?;
+        }
+        Ok(())
+    }
+
+    /// Stages a group and writes it to sled; durability comes later.
     fn apply(&mut self, group: Vec<Request>, failure: &Failure) -> Applied {
         let (appends, replies): (Vec<PreparedAppend>, Vec<_>) =
             group.into_iter().map(|r| (r.append, r.reply)).unzip();
@@ -225,7 +257,7 @@ impl Writer {
         let record = record.seal(&self.head, &stage.head);
         let committed = self
             .log_group(&record)
-            .and_then(|()| Ok(self.tree.apply_batch(block::sled_batch(writes))?));
+            .and_then(|()| self.write_to_sled(writes, &stage.head));
         if let Err(e) = committed {
             let msg = match e {
                 StoreError::Io(msg) => msg,

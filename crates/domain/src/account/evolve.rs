@@ -92,21 +92,14 @@ impl Account {
                     "InvoiceIssued repeats invoice {}",
                     e.invoice_id
                 );
-                self.invoices.push(Invoice {
-                    id: e.invoice_id.clone(),
-                    amount: e.amount,
-                    issued_on: e.issued_on,
-                    due_on: e.due_on,
-                    terms: e.terms.clone(),
-                    reference: e.reference.clone(),
-                    entries: Vec::new(),
-                    disputes: Vec::new(),
-                    delivered_on: None,
-                    fee_periods: Vec::new(),
-                    fees: Vec::new(),
-                    steps_fulfilled: Vec::new(),
-                    escalated_on: None,
-                });
+                self.invoices.push(Invoice::issued(
+                    e.invoice_id.clone(),
+                    e.amount,
+                    e.issued_on,
+                    e.due_on,
+                    e.terms.clone(),
+                    e.reference.clone(),
+                ));
                 let index = self.invoices.len() - 1;
                 self.invoice_index
                     .insert(&self.invoices, index, invoice_key);
@@ -114,13 +107,13 @@ impl Account {
             Event::InvoiceDelivered(e) => {
                 if let Some(inv) = known(self.invoice_mut(&e.invoice_id), "invoice", &e.invoice_id)
                 {
-                    inv.delivered_on = Some(e.confirmed_on);
+                    inv.extras_mut().delivered_on = Some(e.confirmed_on);
                 }
             }
             Event::InvoiceDisputed(e) => {
                 if let Some(inv) = known(self.invoice_mut(&e.invoice_id), "invoice", &e.invoice_id)
                 {
-                    inv.disputes.push(Dispute {
+                    inv.extras_mut().disputes.push(Dispute {
                         from: e.disputed_on,
                         until: None,
                         reason: e.reason.clone(),
@@ -130,7 +123,7 @@ impl Account {
             Event::DisputeResolved(e) => {
                 // `decide` resolves only the open dispute, which is always the last one.
                 let dispute = known(self.invoice_mut(&e.invoice_id), "invoice", &e.invoice_id)
-                    .and_then(|inv| inv.disputes.last_mut());
+                    .and_then(|inv| inv.extras_mut().disputes.last_mut());
                 debug_assert!(
                     dispute.as_ref().is_some_and(|d| d.until.is_none()),
                     "DisputeResolved for invoice {}, which is not disputed",
@@ -147,8 +140,8 @@ impl Account {
             Event::LateFeeCharged(e) => {
                 if let Some(inv) = known(self.invoice_mut(&e.invoice_id), "invoice", &e.invoice_id)
                 {
-                    inv.fee_periods.push(e.period);
-                    inv.fees.push(Fee {
+                    inv.extras_mut().fee_periods.push(e.period);
+                    inv.extras_mut().fees.push(Fee {
                         period: e.period,
                         amount: e.amount,
                         charged_on: e.charged_on,
@@ -330,7 +323,7 @@ impl Account {
             Event::Escalated(e) => {
                 for id in &e.invoice_ids {
                     if let Some(inv) = known(self.invoice_mut(id), "invoice", id) {
-                        inv.escalated_on.get_or_insert(e.escalated_on);
+                        inv.extras_mut().escalated_on.get_or_insert(e.escalated_on);
                     }
                 }
             }
@@ -379,7 +372,7 @@ impl Account {
             }
             for id in invoice_ids {
                 if let Some(inv) = known(self.invoice_mut(id), "invoice", id) {
-                    inv.steps_fulfilled.push((step.clone(), on));
+                    inv.extras_mut().steps_fulfilled.push((step.clone(), on));
                 }
             }
         }

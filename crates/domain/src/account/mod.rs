@@ -247,7 +247,7 @@ impl Account {
     fn releases(&self) -> impl Iterator<Item = &Released> {
         self.invoices
             .iter()
-            .flat_map(|i| i.fees.iter())
+            .flat_map(|i| i.extras().fees.iter())
             .filter_map(|f| f.reversed.as_ref())
             .filter(|r| r.amount > Decimal::ZERO)
     }

@@ -84,7 +84,7 @@ pub(super) fn confirm_delivery(
     let confirmed_on = c.confirmed_on.unwrap_or(ctx.today);
     not_before("confirmed_on", confirmed_on, "issued_on", invoice.issued_on)?;
     check_text("channel", &c.channel, true)?;
-    if invoice.delivered_on.is_some() {
+    if invoice.extras().delivered_on.is_some() {
         return Err(DomainError::invalid_state(
             "invoice_id",
             &c.invoice_id,
@@ -139,6 +139,7 @@ pub(super) fn resolve_dispute(
     let resolved_on = c.resolved_on.unwrap_or(ctx.today);
     check_text("outcome", &c.outcome, false)?;
     let dispute = invoice
+        .extras()
         .disputes
         .last()
         .filter(|d| d.until.is_none())

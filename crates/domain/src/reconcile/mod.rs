@@ -84,7 +84,7 @@ pub fn last_automatic_on(account: &Account) -> Option<NaiveDate> {
     let fees = account
         .invoices
         .iter()
-        .flat_map(|i| i.fees.iter())
+        .flat_map(|i| i.extras().fees.iter())
         .filter(|f| f.reversed.is_none())
         .map(|f| f.charged_on);
     let broken = account.promises.iter().filter_map(|p| p.broken_on);
@@ -220,7 +220,7 @@ fn reconcile_fees(
             .push(i);
     }
     for invoice in &account.invoices {
-        for fee in &invoice.fees {
+        for fee in &invoice.extras().fees {
             if fee.reversed.is_some() || fee.charged_on < from || fee.charged_on > span.through {
                 continue;
             }
@@ -427,6 +427,7 @@ pub fn before(account: &Account, from: NaiveDate) -> Account {
         // Fees reversed stay: they are in force on no date, and the money their reversal moved
         // to unapplied cash has moved (a fact the walk sees, like an application of cash).
         let dropped: Vec<(NaiveDate, Decimal)> = invoice
+            .extras()
             .fees
             .iter()
             .filter(|f| f.reversed.is_none() && f.charged_on >= from)
@@ -435,9 +436,16 @@ pub fn before(account: &Account, from: NaiveDate) -> Account {
         if dropped.is_empty() {
             continue;
         }
-        invoice
+        let extras = invoice.extras_mut();
+        extras
             .fees
             .retain(|f| f.reversed.is_some() || f.charged_on < from);
+        extras.fee_periods = extras
+            .fees
+            .iter()
+            .filter(|f| f.reversed.is_none())
+            .map(|f| f.period)
+            .collect();
         for (charged_on, amount) in &dropped {
             let fee = invoice.entries.iter().position(|e| {
                 e.kind == crate::invoice::EntryKind::LateFee
@@ -449,12 +457,6 @@ pub fn before(account: &Account, from: NaiveDate) -> Account {
                 invoice.entries.remove(i);
             }
         }
-        invoice.fee_periods = invoice
-            .fees
-            .iter()
-            .filter(|f| f.reversed.is_none())
-            .map(|f| f.period)
-            .collect();
     }
     for promise in &mut base.promises {
         if promise.broken_on.is_some_and(|b| b >= from) {

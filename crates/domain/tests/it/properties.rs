@@ -557,7 +557,8 @@ fn net_fees(account: &Account, through: NaiveDate) -> Vec<NetFee> {
         .invoices
         .iter()
         .flat_map(|i| {
-            i.fees
+            i.extras()
+                .fees
                 .iter()
                 .filter(|f| f.reversed.is_none() && f.charged_on <= through)
                 .map(|f| (i.id.to_string(), f.period, f.amount, f.charged_on))

@@ -219,6 +219,7 @@ fn ticking_daily_or_once_gives_the_same_decisions_whatever_came_late() {
         let ledger = history(default_policy(), steps);
         let a = ledger.account().clone();
         let fees: Vec<_> = a.invoices[0]
+            .extras()
             .fees
             .iter()
             .filter(|f| f.reversed.is_none())

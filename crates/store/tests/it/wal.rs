@@ -240,3 +240,46 @@ fn a_damaged_write_ahead_file_never_makes_open_panic_or_apply_a_torn_record() {
     );
     assert!(shorter > 0);
 }
+
+/// What a crash can leave of a group the writer was writing into sled key by key: its list of
+/// keys (`p`: first and last position, then each key with its length) and some of the keys,
+/// but not the chain head. Opening removes them; the group was never acknowledged.
+#[test]
+fn what_a_crash_left_of_a_group_past_the_chain_head_is_removed_on_open() {
+    let dir = temp_dir();
+    {
+        let store = open(dir.path());
+        for n in 1..=3 {
+            store
+                .append_blocking(request("account-A", ExpectedVersion::Any, &[n]))
+                .unwrap();
+        }
+    }
+    let block = raw::block_key(4);
+    let run = raw::run_key("account-B", 2);
+    with_raw_tree(dir.path(), |t| {
+        let mut pending = Vec::new();
+        pending.extend_from_slice(&4u64.to_be_bytes());
+        pending.extend_from_slice(&5u64.to_be_bytes());
+        for key in [&block, &run] {
+            pending.extend_from_slice(&(key.len() as u32).to_be_bytes());
+            pending.extend_from_slice(key);
+        }
+        t.insert(b"p", pending).unwrap();
+        t.insert(&block, b"half a block".to_vec()).unwrap();
+        t.insert(&run, raw::run_value(4, 2)).unwrap();
+    });
+
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3);
+    assert_eq!(store.stream_version("account-B").unwrap(), 0);
+    let out = store
+        .append_blocking(request("account-B", ExpectedVersion::NoStream, &[4]))
+        .unwrap();
+    assert_eq!(out.events[0].position, 4);
+    assert_eq!(out.events[0].version, 1);
+    let verification = store.verify(0).unwrap();
+    assert!(verification.ok, "{verification:?}");
+    drop(store);
+    with_raw_tree(dir.path(), |t| assert!(t.get(&run).unwrap().is_none()));
+}

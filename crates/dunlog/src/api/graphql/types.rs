@@ -216,11 +216,11 @@ impl Account {
                     amount: Decimal(a.currency.display(i.amount)),
                     issued_on: Date(i.issued_on),
                     due_on: Date(i.due_on),
-                    reference: i.reference.clone(),
+                    reference: i.extras().reference.clone(),
                     open: Decimal(a.currency.display(i.open_on(today))),
                     disputed: i.disputed_on(today),
-                    delivered_on: i.delivered_on.map(Date),
-                    escalated_on: i.escalated_on.map(Date),
+                    delivered_on: i.extras().delivered_on.map(Date),
+                    escalated_on: i.extras().escalated_on.map(Date),
                 })
                 .collect(),
             promises: a

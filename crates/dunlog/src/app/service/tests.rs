@@ -446,14 +446,18 @@ async fn a_back_dated_payment_with_compensations_beyond_one_append_goes_through(
             a.invoices
                 .iter()
                 .flat_map(|i| {
-                    i.fees.iter().filter(|f| f.reversed.is_none()).map(|f| {
-                        (
-                            i.id.to_string(),
-                            f.period,
-                            f.amount.to_string(),
-                            f.charged_on,
-                        )
-                    })
+                    i.extras()
+                        .fees
+                        .iter()
+                        .filter(|f| f.reversed.is_none())
+                        .map(|f| {
+                            (
+                                i.id.to_string(),
+                                f.period,
+                                f.amount.to_string(),
+                                f.charged_on,
+                            )
+                        })
                 })
                 .collect()
         };
