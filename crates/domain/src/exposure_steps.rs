@@ -192,7 +192,12 @@ fn terms_of(account: &Account) -> Vec<Term> {
         }
         // `Account::released_on`: money of reversed fees, from its date, subtracted through
         // unapplied cash.
-        for released in invoice.fees.iter().filter_map(|f| f.reversed.as_ref()) {
+        for released in invoice
+            .extras()
+            .fees
+            .iter()
+            .filter_map(|f| f.reversed.as_ref())
+        {
             if let (Some(on), true) = (released.on, released.amount > Decimal::ZERO) {
                 terms.push(Term {
                     from: on,
