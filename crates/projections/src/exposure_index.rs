@@ -4,7 +4,7 @@
 //! at 10M events).
 //!
 //! An account's index depends on that account alone, so `Ledger::apply` drops the index of the
-//! account each event touches ([`ExposureIndex::touch`]), and the next question about it builds
+//! account each event touches (`ExposureIndex::touch`), and the next question about it builds
 //! it again. Building costs a few walks (the facts are sorted by date), so an account is indexed
 //! only on the second question since it last changed: an account asked once after each command
 //! (the exposure a command returns) is walked, as before; one asked again and again is indexed.
