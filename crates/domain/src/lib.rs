@@ -14,6 +14,7 @@ pub mod context;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod exposure_steps;
 pub mod id;
 mod id_index;
 pub mod invoice;

@@ -5,7 +5,7 @@ use domain::{CustomerId, DomainError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::exposure::exposure_of;
+use crate::exposure::exposure_with;
 use crate::ledger::Ledger;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -34,7 +34,8 @@ impl Ledger {
             .ok_or_else(|| DomainError::not_found("customer_id", customer_id))?;
         domain::money::check_positive(&account.currency, "amount", amount)?;
         let policy = self.policy();
-        let e = exposure_of(account, &policy, on);
+        let exposure = self.exposure_index.exposure_on(account, on);
+        let e = exposure_with(account, exposure, &policy, on);
         let mut reasons = Vec::new();
         if let Some(hold) = account.hold_on(on) {
             reasons.push(format!("HELD: the account is held ({})", hold.reason));

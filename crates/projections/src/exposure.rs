@@ -51,14 +51,27 @@ pub struct Exposure {
     pub days_since_last_contact: Option<i64>,
 }
 
-/// An account's exposure as of `as_of` under `policy`.
+/// An account's exposure as of `as_of` under `policy`, walking its facts.
 pub fn exposure_of(account: &Account, policy: &Policy, as_of: NaiveDate) -> Exposure {
+    exposure_with(account, account.exposure_on(as_of), policy, as_of)
+}
+
+/// An account's exposure as of `as_of` under `policy`, given the amount it owes on that date
+/// (`Account::exposure_on`, or the same number from its exposure index).
+pub fn exposure_with(
+    account: &Account,
+    exposure: Decimal,
+    policy: &Policy,
+    as_of: NaiveDate,
+) -> Exposure {
     let currency = &account.currency;
-    let exposure = account.exposure_on(as_of);
     let effective_limit = account.effective_limit_on(as_of, policy);
-    // A quotient too large for a Decimal (only with amounts recorded before the 10^15 bound)
-    // shows as no utilization rather than a panic.
-    let utilization = exposure
+    // The quotient of the exposure as shown: a Decimal quotient's scale follows the
+    // dividend's, and the walk and the index give the same number at scales that may differ
+    // (docs/decisions/0044-exposure-index.md). A quotient too large for a Decimal (only with
+    // amounts recorded before the 10^15 bound) shows as no utilization rather than a panic.
+    let utilization = currency
+        .display(exposure)
         .checked_div(effective_limit)
         .map(|u| u.round_dp(UTILIZATION_DP));
     let status = if account.hold_on(as_of).is_some() {
@@ -102,8 +115,10 @@ pub fn exposure_of(account: &Account, policy: &Policy, as_of: NaiveDate) -> Expo
 impl Ledger {
     pub fn exposure(&self, customer_id: &CustomerId, as_of: NaiveDate) -> Option<Exposure> {
         let policy = self.policy_in_use();
-        self.account(customer_id)
-            .map(|a| exposure_of(a, &policy, as_of))
+        self.account(customer_id).map(|a| {
+            let exposure = self.exposure_index.exposure_on(a, as_of);
+            exposure_with(a, exposure, &policy, as_of)
+        })
     }
 
     /// Every account's exposure, optionally only those with `status`, ordered by customer id.

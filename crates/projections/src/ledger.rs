@@ -11,6 +11,7 @@ use domain::{evolve, Account, CustomerId, Event, Policy};
 use serde::{Deserialize, Serialize};
 
 use crate::aging::AgingMemo;
+use crate::exposure_index::ExposureIndex;
 use crate::worklist::WorklistMemo;
 
 /// What the read side needs of an envelope besides the event.
@@ -60,6 +61,9 @@ pub struct Ledger {
     /// Worklists already computed, told of every account like the aging memo.
     #[serde(skip)]
     pub(crate) worklist_memo: WorklistMemo,
+    /// Each account's exposure by date, built on demand; `apply` drops the touched account's.
+    #[serde(skip)]
+    pub(crate) exposure_index: ExposureIndex,
 }
 
 /// The shipped default policy, parsed once.
@@ -130,6 +134,7 @@ impl Ledger {
         };
         self.aging_memo.touch(customer);
         self.worklist_memo.touch(customer);
+        self.exposure_index.touch(customer);
         // The replay hot path: evolve in place; an id is parsed only when an account opens.
         match self.accounts.get_mut(customer) {
             // With its position: reconciliation names the events it reverses by position.
@@ -198,6 +203,7 @@ impl Ledger {
     fn restore_ledger_derived(&mut self) {
         self.aging_memo.clear();
         self.worklist_memo.clear();
+        self.exposure_index.clear();
         self.policy_in_force = self
             .policies
             .last()
@@ -231,6 +237,11 @@ impl Ledger {
 
     pub fn account(&self, customer_id: &CustomerId) -> Option<&Account> {
         self.accounts.get(customer_id)
+    }
+
+    /// The accounts' exposure indexes (a cache: what it holds changes no answer).
+    pub fn exposure_index(&self) -> &ExposureIndex {
+        &self.exposure_index
     }
 }
 

@@ -11,6 +11,7 @@ pub mod aging;
 pub mod credit;
 pub mod error;
 pub mod exposure;
+pub mod exposure_index;
 pub mod ledger;
 pub mod memo;
 pub mod metrics;

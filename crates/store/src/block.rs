@@ -32,7 +32,7 @@ struct OpenRun {
 /// One write of a batch: the value to insert under the key, or `None` to remove it.
 pub(crate) type Write = (Vec<u8>, Option<Vec<u8>>);
 
-/// The blocks and runs of consecutive events, collected as the writes of one atomic batch.
+/// The blocks and runs of consecutive events, collected as the writes of one group commit.
 /// Pushing never fails, so a caller can encode everything first and then stage it whole.
 #[derive(Default)]
 pub(crate) struct LogBatch {

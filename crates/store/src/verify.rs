@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::block::{self, LogIter};
 use crate::chain::{self, HASH_ZERO};
 use crate::error::StoreError;
-use crate::keys::{self, ChainHead, Run};
+use crate::keys::{self, ChainHead, PendingGroup, Run};
 use crate::reader::Reader;
 use crate::recorded::RecordedEvent;
 
@@ -142,14 +142,22 @@ impl Reader {
             prev_recorded_at_us = recorded_at_us;
             checked += 1;
         }
-        // On a live store, groups may be applied past `head` while we walk. A batch is atomic
-        // to single reads, so the chain head read last covers every entry seen before it.
+        // On a live store, groups may be written into sled past `head` while we walk, key by
+        // key: the group's list first, its keys, its chain head last (decision 0040). So an
+        // entry seen here belongs to a group the chain head read after covers, or to the group
+        // being written, which the list read between them names: read in that order, nothing
+        // seen is past both.
         let index_entries = self.index_entries(head)?;
         let last_stored = match block::last_stored(&self.tree) {
             Ok(last) => last,
             Err(StoreError::Corrupt { .. }) => u64::MAX,
             Err(e) => return Err(e),
         };
+        let being_written = self
+            .tree
+            .get(keys::PENDING_GROUP)?
+            .and_then(|bytes| PendingGroup::decode(&bytes))
+            .map_or(0, |group| group.last);
         let chain_head = match self.tree.get(keys::CHAIN_HEAD)? {
             None => ChainHead::EMPTY,
             Some(b) => match ChainHead::decode(&b) {
@@ -163,7 +171,8 @@ impl Reader {
                 }
             },
         };
-        if last_stored > chain_head.position.max(head) {
+        let written = chain_head.position.max(head).max(being_written);
+        if last_stored > written {
             return Ok(Verification::bad(
                 checked,
                 chain_head.position.max(head) + 1,
@@ -180,7 +189,7 @@ impl Reader {
         }
         if whole {
             let (durable, stray) = index_entries;
-            if let Some((position, key)) = stray.filter(|(p, _)| *p > chain_head.position) {
+            if let Some((position, key)) = stray.filter(|(p, _)| *p > written) {
                 return Ok(Verification::bad(
                     checked,
                     position.min(head),

@@ -9,6 +9,7 @@ mod bounds;
 mod clock;
 mod commands;
 mod evolve;
+mod exposure_steps;
 mod fuzz;
 mod policy;
 mod properties;

@@ -613,6 +613,39 @@ fn assert_reconciled(ledger: &crate::support::Ledger<'_>) -> Result<(), TestCase
     Ok(())
 }
 
+/// `Account::exposure_steps` against `Account::exposure_on` (as numbers, and as shown: the
+/// walk's own scale depends on the order it adds in), on every day from five days before the first date the
+/// events name to five days after the last, and on `NaiveDate::MIN` and `MAX`.
+fn assert_exposure_steps_equal_the_walk(
+    events: &[Event],
+    account: &Account,
+) -> Result<(), TestCaseError> {
+    let steps = account.exposure_steps();
+    prop_assert!(steps.is_some(), "amounts within 10^15 always get an index");
+    let steps = steps.unwrap();
+    let dates = dates_of(events);
+    let first = (*dates.first().unwrap()).min(account.opened_on) - Days::new(5);
+    let last = *dates.last().unwrap() + Days::new(5);
+    let mut on = first;
+    let mut every = vec![NaiveDate::MIN, NaiveDate::MAX];
+    while on <= last {
+        every.push(on);
+        on = on.succ_opt().unwrap();
+    }
+    for on in every {
+        let (indexed, walked) = (steps.on(on), account.exposure_on(on));
+        prop_assert_eq!(indexed, walked, "exposure on {}", on);
+        // And the same text where it is shown (a negative zero would show as `-0.00`).
+        prop_assert_eq!(
+            account.currency.display(indexed).to_string(),
+            account.currency.display(walked).to_string(),
+            "exposure shown on {}",
+            on
+        );
+    }
+    Ok(())
+}
+
 fn replay(events: &[Event]) -> Option<Account> {
     let mut state = None;
     for e in events {
@@ -740,6 +773,23 @@ proptest! {
         );
         prop_assert_eq!(ideal(facts_only.as_ref().unwrap()), ideal(earlier));
         let _ = account;
+    }
+
+    /// The exposure index answers what the walk answers on every date
+    /// around the facts and on the first and last dates there are; before and after the clock
+    /// has charged (and reconciliation reversed) late fees through the horizon.
+    #[test]
+    fn exposure_steps_equal_the_walk_on_every_date(ops in account_ops()) {
+        let ledger = play(&ops)?;
+        let account = ledger.account();
+        assert_exposure_steps_equal_the_walk(&ledger.events, account)?;
+        let mut state = ledger.state.clone();
+        let mut events = ledger.events.clone();
+        for e in tick(account, default_policy(), account.opened_on, horizon()) {
+            domain::evolve(&mut state, &e);
+            events.push(e);
+        }
+        assert_exposure_steps_equal_the_walk(&events, state.as_ref().unwrap())?;
     }
 
     #[test]

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aging_memo;
+mod exposure_index;
 mod read_models;
 mod replay;
 mod runtime;
