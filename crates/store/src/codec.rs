@@ -296,7 +296,6 @@ impl<Context> bincode::Decode<Context> for Envelope {
     fn decode<D: bincode::de::Decoder<Context = Context>>(
         d: &mut D,
     ) -> Result<Self, bincode::error::DecodeError> {
-        use bincode::Decode as _;
         Ok(Envelope {
             position: u64::decode(d)?,
             stream: String::decode(d)?,
