@@ -153,23 +153,13 @@ impl Reader {
             Err(StoreError::Corrupt { .. }) => u64::MAX,
             Err(e) => return Err(e),
         };
-        let being_written = self
-            .tree
-            .get(keys::PENDING_GROUP)?
-            .and_then(|bytes| PendingGroup::decode(&bytes))
-            .map_or(0, |group| group.last);
-        let chain_head = match self.tree.get(keys::CHAIN_HEAD)? {
-            None => ChainHead::EMPTY,
-            Some(b) => match ChainHead::decode(&b) {
-                Some(h) => h,
-                None => {
-                    return Ok(Verification::bad(
-                        checked,
-                        head,
-                        "malformed chain head".into(),
-                    ))
-                }
-            },
+        let (being_written, chain_head) = self.group_being_written_and_chain_head()?;
+        let Some(chain_head) = chain_head else {
+            return Ok(Verification::bad(
+                checked,
+                head,
+                "malformed chain head".into(),
+            ));
         };
         let written = chain_head.position.max(head).max(being_written);
         if last_stored > written {
@@ -213,6 +203,21 @@ impl Reader {
             first_bad_position: None,
             message: None,
         })
+    }
+
+    /// The last position the group being written names (0 if none), then the chain head
+    /// (`None` if malformed), read in that order (see the end of [`Reader::walk`]).
+    fn group_being_written_and_chain_head(&self) -> Result<(u64, Option<ChainHead>), StoreError> {
+        let being_written = self
+            .tree
+            .get(keys::PENDING_GROUP)?
+            .and_then(|bytes| PendingGroup::decode(&bytes))
+            .map_or(0, |group| group.last);
+        let chain_head = match self.tree.get(keys::CHAIN_HEAD)? {
+            None => Some(ChainHead::EMPTY),
+            Some(b) => ChainHead::decode(&b),
+        };
+        Ok((being_written, chain_head))
     }
 
     /// The stream index must point back at this event; on a whole-log walk its version must
