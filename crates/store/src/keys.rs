@@ -187,11 +187,16 @@ pub(crate) struct PendingGroup {
 }
 
 impl PendingGroup {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(16 + self.keys.iter().map(|k| 4 + k.len()).sum::<usize>());
-        v.extend_from_slice(&self.first.to_be_bytes());
-        v.extend_from_slice(&self.last.to_be_bytes());
-        for key in &self.keys {
+    /// The record of the group `first..=last` writing `keys` (its chain head left out).
+    pub(crate) fn encode<'a>(
+        first: u64,
+        last: u64,
+        keys: impl Iterator<Item = &'a [u8]>,
+    ) -> Vec<u8> {
+        let mut v = Vec::with_capacity(256);
+        v.extend_from_slice(&first.to_be_bytes());
+        v.extend_from_slice(&last.to_be_bytes());
+        for key in keys {
             // A key is far shorter than 4 GiB (stream names and idempotency keys are bounded).
             v.extend_from_slice(&u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
             v.extend_from_slice(key);

@@ -176,16 +176,15 @@ impl Writer {
     /// [`keys::PENDING_GROUP`] and the chain head last, so that what a crash leaves of the
     /// group past the head can be found and removed on open (decision 0040).
     fn write_to_sled(&self, writes: Vec<Write>, head: &ChainHead) -> Result<(), StoreError> {
-        let pending = PendingGroup {
-            first: self.head.position + 1,
-            last: head.position,
-            keys: writes
+        let pending = PendingGroup::encode(
+            self.head.position + 1,
+            head.position,
+            writes
                 .iter()
-                .filter(|(key, _)| key.as_slice() != keys::CHAIN_HEAD)
-                .map(|(key, _)| key.clone())
-                .collect(),
-        };
-        self.tree.insert(keys::PENDING_GROUP, pending.encode())?;
+                .map(|(key, _)| key.as_slice())
+                .filter(|key| *key != keys::CHAIN_HEAD),
+        );
+        self.tree.insert(keys::PENDING_GROUP, pending)?;
         let mut chain_head = None;
         for (key, value) in writes {
             // The writer only inserts.
