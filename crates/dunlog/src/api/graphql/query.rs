@@ -55,6 +55,19 @@ async fn with_ledger<T>(
     }
 }
 
+/// The account's whole stream, read from the log off the async threads.
+async fn stream_of(
+    ctx: &Context<'_>,
+    customer: &CustomerId,
+) -> ApiResult<Vec<store::RecordedEvent>> {
+    let store = service(ctx)?.store.clone();
+    let stream = customer.stream();
+    tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
+        .await
+        .map_err(internal_error)?
+        .map_err(internal_error)
+}
+
 /// The `timeline` query's answer. The ledger keeps no timeline: it is the account's stream read
 /// from the log, shown as far as the ledger's account has applied it. A read made just before
 /// the live ledger applied more of the stream is short: read again (the log holds whatever the
@@ -68,16 +81,10 @@ async fn timeline_of(
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ApiResult<Vec<types::TimelineEntry>> {
-    let store = service(ctx)?.store.clone();
-    let stream = customer.stream();
     let mut reads = 0;
     loop {
         reads += 1;
-        let (store, stream) = (store.clone(), stream.clone());
-        let events = tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
-            .await
-            .map_err(internal_error)?
-            .map_err(internal_error)?;
+        let events = stream_of(ctx, customer).await?;
         let last_version = events.last().map_or(0, |e| e.version);
         let entries = with_ledger(ctx, known_at, |ledger| {
             let Some(account) = ledger.account(customer) else {
@@ -411,13 +418,8 @@ impl QueryRoot {
     ) -> ApiResult<types::Statement> {
         require(ctx, Role::Viewer)?;
         let customer = self::customer_id(&customer_id)?;
-        let store = service(ctx)?.store.clone();
-        let stream = customer.stream();
         let (from, to) = (from.0, to.0);
-        let events = tokio::task::spawn_blocking(move || store.read_stream(&stream, 0))
-            .await
-            .map_err(internal_error)?
-            .map_err(internal_error)?;
+        let events = stream_of(ctx, &customer).await?;
         let statement = projections::statement::statement(
             events.iter().map(|e| (e.position, &e.event)),
             from,
