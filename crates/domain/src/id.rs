@@ -56,6 +56,27 @@ impl IdText {
         }
     }
 
+    /// Text read back from a snapshot (`crate::snapshot_form`), not checked against the id
+    /// rule: `None` when longer than any id or, past the inline size, not UTF-8. Inline bytes
+    /// are copied as they are; should they not be UTF-8 (a CRC-checked snapshot rules that
+    /// out), [`IdText::as_str`] reads them as empty text rather than panic.
+    fn from_snapshot(bytes: &[u8]) -> Option<IdText> {
+        if bytes.len() > ID_LEN_MAX {
+            return None;
+        }
+        let mut inline = [0u8; INLINE_BYTES_MAX];
+        match (inline.get_mut(..bytes.len()), u8::try_from(bytes.len())) {
+            (Some(prefix), Ok(len)) => {
+                prefix.copy_from_slice(bytes);
+                Some(IdText::Inline {
+                    len,
+                    bytes: inline,
+                })
+            }
+            _ => std::str::from_utf8(bytes).ok().map(|text| IdText::Heap(text.into())),
+        }
+    }
+
     fn as_str(&self) -> &str {
         match self {
             IdText::Inline { len, bytes } => {
@@ -80,6 +101,12 @@ macro_rules! id_type {
             }
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
+            }
+            /// An id read back from a projection snapshot whose CRC matched: bytes this build
+            /// wrote from an id parsed when it came in, so not checked again. Crate-private:
+            /// only `crate::snapshot_form` calls it; ids from the API and the log are parsed.
+            pub(crate) fn from_snapshot(bytes: &[u8]) -> Option<Self> {
+                IdText::from_snapshot(bytes).map(Self)
             }
         }
         impl TryFrom<String> for $name {

@@ -117,8 +117,9 @@ pub struct Invoice {
     pub due_on: NaiveDate,
     pub terms: Terms,
     pub entries: Vec<Entry>,
-    /// `None` while it has no extras; read through [`Invoice::extras`].
-    extras: Option<Box<InvoiceExtras>>,
+    /// `None` while it has no extras; read through [`Invoice::extras`] (`pub(crate)` for
+    /// `crate::snapshot_form`).
+    pub(crate) extras: Option<Box<InvoiceExtras>>,
 }
 
 /// Equal when every value is: an invoice whose extras were made and left empty equals one that

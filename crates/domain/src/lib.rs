@@ -24,6 +24,7 @@ pub mod policy;
 pub mod promise;
 pub mod reconcile;
 pub mod scale;
+pub mod snapshot_form;
 
 pub use account::{evolve, Account};
 pub use clock::tick;

@@ -82,6 +82,7 @@ pub struct DeliveryFailure {
     pub reason: String,
 }
 
+/// (The id indexes are `pub(crate)` for `crate::snapshot_form`, which builds a decoded account.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub customer_id: CustomerId,
@@ -97,16 +98,16 @@ pub struct Account {
     pub sales_rep: Option<String>,
     pub invoices: Vec<Invoice>,
     #[serde(skip)]
-    invoice_index: IdIndex,
+    pub(crate) invoice_index: IdIndex,
     pub payments: Vec<Payment>,
     #[serde(skip)]
-    payment_index: IdIndex,
+    pub(crate) payment_index: IdIndex,
     pub credit_notes: HashSet<CreditNoteId>,
     /// Unapplied cash put on invoices: (applied_on, total).
     pub applications: Vec<(NaiveDate, Decimal)>,
     pub promises: Vec<Promise>,
     #[serde(skip)]
-    promise_index: IdIndex,
+    pub(crate) promise_index: IdIndex,
     pub plans: HashSet<PlanId>,
     pub holds: Vec<StatusChange<Hold>>,
     pub cash_only: Vec<StatusChange<String>>,

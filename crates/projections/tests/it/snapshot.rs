@@ -153,7 +153,7 @@ fn the_snapshot_grows_with_the_accounts_not_with_their_timeline_events() {
         let snapshot = snapshot::encode(&h.ledger, [0; 32]).unwrap().len();
         let account = &h.ledger.accounts["A"];
         assert_eq!(account.payments.len(), n);
-        let account = bincode::serde::encode_to_vec(account, bincode::config::standard())
+        let account = bincode::encode_to_vec(account, bincode::config::standard())
             .unwrap()
             .len();
         (snapshot, account)
