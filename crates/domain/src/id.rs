@@ -68,12 +68,11 @@ impl IdText {
         match (inline.get_mut(..bytes.len()), u8::try_from(bytes.len())) {
             (Some(prefix), Ok(len)) => {
                 prefix.copy_from_slice(bytes);
-                Some(IdText::Inline {
-                    len,
-                    bytes: inline,
-                })
+                Some(IdText::Inline { len, bytes: inline })
             }
-            _ => std::str::from_utf8(bytes).ok().map(|text| IdText::Heap(text.into())),
+            _ => std::str::from_utf8(bytes)
+                .ok()
+                .map(|text| IdText::Heap(text.into())),
         }
     }
 

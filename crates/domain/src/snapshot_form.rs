@@ -34,9 +34,7 @@ use bincode::{Decode, Encode};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::account::{
-    Account, ContactMade, DeliveryFailure, Hold, Payment, Release, StatusChange,
-};
+use crate::account::{Account, ContactMade, DeliveryFailure, Hold, Payment, Release, StatusChange};
 use crate::event::{Allocation, Contacts, Terms};
 use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use crate::id_index::IdIndex;
@@ -260,7 +258,14 @@ macro_rules! id_form {
     )*};
 }
 
-id_form!(CustomerId, InvoiceId, PaymentId, PromiseId, CreditNoteId, PlanId);
+id_form!(
+    CustomerId,
+    InvoiceId,
+    PaymentId,
+    PromiseId,
+    CreditNoteId,
+    PlanId
+);
 
 impl Encode for Currency {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
@@ -275,7 +280,9 @@ impl<C> Decode<C> for Currency {
             std::str::from_utf8(bytes)
                 .ok()
                 .and_then(|code| Currency::parse(code).ok())
-                .ok_or(DecodeError::Other("a currency that is not three uppercase letters"))
+                .ok_or(DecodeError::Other(
+                    "a currency that is not three uppercase letters",
+                ))
         })
     }
 }

@@ -15,6 +15,7 @@ mod policy;
 mod properties;
 mod reconcile;
 mod scenarios;
+mod snapshot_form;
 mod support;
 mod tidy;
 mod values;
