@@ -1,10 +1,13 @@
 //! Lean serde forms for the account state's busiest fields (dates, amounts, a payment's
-//! allocations) in binary formats — the projection snapshot, where a 10M-event ledger holds tens
-//! of millions of them. Human-readable formats (JSON) keep the usual text forms, so nothing a
-//! person or a client sees changes. Never used on events: their stored bytes are fixed forever.
+//! allocations) in binary serde formats, while human-readable formats (JSON) keep the usual text
+//! forms, so nothing a person or a client sees changes. Never used on events: their stored bytes
+//! are fixed forever.
 //!
-//! Decoding the text forms was most of a snapshot's load time (a date parsed from
-//! `"2026-03-01"` costs about 1,700 instructions; from a day number, a few).
+//! The projection snapshot held the state in these forms up to its format 10; it now writes the
+//! state with bincode's own encoder (`crate::snapshot_form`), with the same forms of dates (day
+//! numbers from 1970-01-01) and amounts (magnitude and flags). Decoding the text forms had been
+//! most of a snapshot's load time (a date parsed from `"2026-03-01"` costs about 1,700
+//! instructions; from a day number, a few).
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
