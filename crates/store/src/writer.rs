@@ -100,6 +100,7 @@ impl Writer {
     /// file and applies it to sled (in memory); a second thread syncs the write-ahead file and
     /// only then answers the group's callers. Staging group n + 1 overlaps with the `fdatasync`
     /// of group n; no caller hears back before its group (and every group before it) is durable.
+    /// A lone caller's group skips the hand-off: the writer syncs and answers it itself.
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let finisher = Arc::new(Finisher {
             wal: self.wal.file.clone(),
