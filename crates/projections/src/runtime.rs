@@ -64,15 +64,12 @@ pub struct Projector {
 
 /// Why a snapshot cannot be used, or `None` when there is none.
 fn load_snapshot(store: &Store) -> Result<Option<Ledger>, String> {
-    let bytes = match snapshot::read_file(store.dir()) {
-        Ok(Some(bytes)) => bytes,
+    // Read and decoded at once, a chunk at a time: the whole file is never held.
+    let snap = match snapshot::load(store.dir()) {
+        Ok(Some(snap)) => snap,
         Ok(None) => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    let snap = snapshot::decode(&bytes).map_err(|e| e.to_string());
-    // The file's bytes are as large as the snapshot: let them go before catching up.
-    drop(bytes);
-    let snap = snap?;
     let head = store.head();
     if snap.checkpoint > head {
         return Err(format!(

@@ -1,4 +1,4 @@
-//! The snapshot file (format 6): a ledger of many accounts, cut into chunks decoded on every
+//! The snapshot file (format 11): a ledger of many accounts, cut into chunks decoded on every
 //! core, comes back equal; damaged, cut, reordered or lying files are refused with a reason.
 
 use std::ops::Range;
@@ -318,4 +318,34 @@ fn trailing_bytes_after_the_last_chunk_are_refused() {
         refused(&longer),
         "snapshot: 3 trailing bytes after its last chunk"
     );
+}
+
+/// `load` reads and decodes the file at once (chunks decoded while the rest is read): the same
+/// snapshot as `decode` of the file's bytes, the same refusals, and `None` when there is none.
+#[test]
+fn loading_the_file_gives_what_decoding_its_bytes_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(snapshot::load(dir.path()).unwrap().is_none());
+    let ledger = many_accounts().ledger;
+    let bytes = snapshot::encode(&ledger, [7; 32]).unwrap();
+    snapshot::write_file(dir.path(), &bytes).unwrap();
+    let loaded = snapshot::load(dir.path()).unwrap().unwrap();
+    assert_eq!(loaded.ledger, ledger);
+    assert_eq!(loaded.hash, [7; 32]);
+    assert_eq!(loaded.checkpoint, ledger.checkpoint);
+
+    let frames = frames(&bytes);
+    let mut flipped = bytes.clone();
+    flipped[frames[2].start + 3] ^= 0x40;
+    snapshot::write_file(dir.path(), &flipped).unwrap();
+    let error = snapshot::load(dir.path()).unwrap_err().to_string();
+    assert_eq!(error, refused(&flipped));
+    assert_eq!(
+        error,
+        "snapshot: checksum does not match (the file is damaged)"
+    );
+
+    snapshot::write_file(dir.path(), &bytes[..bytes.len() / 2]).unwrap();
+    let error = snapshot::load(dir.path()).unwrap_err().to_string();
+    assert_eq!(error, refused(&bytes[..bytes.len() / 2]));
 }
