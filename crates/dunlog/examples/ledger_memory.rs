@@ -8,11 +8,11 @@
 //! ```
 //!
 //! `build` applies the events and writes the snapshot; `restore`, in a fresh process, reads and
-//! decodes it as a restarting server does (`snapshot::load_file`: `load_s`, read and decode
-//! together; before session 7 it printed `read_s` and `decode_s` apart). Each prints one JSON object. Resident memory comes from
-//! `/proc/self/status`; `build` also says which part of the accounts holds how many bytes
-//! (`accounts_heap`), and `heaptrack` shows where the rest is allocated. Like the server, it
-//! allocates with mimalloc.
+//! decodes it as a restarting server does (`snapshot::load_file`; `load_s` is reading and
+//! decoding together, which overlap; before session 7 it printed `read_s` and `decode_s`). Each
+//! prints one JSON object. Resident memory comes from `/proc/self/status`; `build` also says
+//! which part of the accounts holds how many bytes (`accounts_heap`), and `heaptrack` shows
+//! where the rest is allocated. Like the server, it allocates with mimalloc.
 
 use std::path::Path;
 use std::time::Instant;
