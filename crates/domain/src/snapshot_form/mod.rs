@@ -1,0 +1,286 @@
+//! The account state in bincode's own (native, not serde) form, for the projection snapshot:
+//! `bincode::Encode` and `bincode::Decode` for `Account` and everything inside it.
+//!
+//! Serde's visitors decoded every struct and tuple through a sequence access, and every id was
+//! read into a `String` and checked again (`InvoiceId::parse`): most of a 10M-event restart
+//! (docs/performance.md, "The gaps"). Here each field is read straight from the slice:
+//!
+//! - integers are bincode varints; dates are day numbers from 1970-01-01 (zigzag varints, 3
+//!   bytes today); amounts are the decimal's 96-bit magnitude (varint) and its scale-and-sign
+//!   bits (varint), exact, `-0` included — the forms of `crate::binary_form`; instants are
+//!   seconds (varint) and nanoseconds (varint) since the Unix epoch; an option is a tag byte
+//!   (0 or 1) then the value; a list is its count (varint) then its items;
+//! - ids are copied from the bytes into their inline form without being checked against the id
+//!   rule again: only a snapshot whose CRC matched is decoded, so the bytes are those this
+//!   build wrote from ids that were checked when they came in (`from_snapshot` in `id.rs`,
+//!   crate-private; ids from the API and the log are always parsed). An id whose bytes are not
+//!   UTF-8 (which the CRC rules out) reads as empty text: nothing panics on it;
+//! - nothing is allocated from a count or a length before the bytes it promises are known to be
+//!   there (each item takes at least one byte), so a corrupt count is an error, and the largest
+//!   reservation is bounded by the frame's size. Decode from a slice (`decode_from_slice`):
+//!   a reader that cannot peek refuses every non-empty list.
+//!
+//! Never used on events: their stored bytes are fixed forever (`store::codec`).
+
+use std::collections::HashSet;
+use std::hash::Hash;
+
+use bincode::de::read::Reader;
+use bincode::de::Decoder;
+use bincode::enc::write::Writer;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{Decode, Encode};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
+use crate::money::Currency;
+
+mod account;
+mod invoice;
+
+/// `NaiveDate::from_num_days_from_ce(UNIX_EPOCH_DAYS_FROM_CE)` is 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+// ---- Counts, text, options, lists --------------------------------------------------------------
+
+/// Writes a list's count or a text's length.
+pub fn encode_len<E: Encoder>(e: &mut E, len: usize) -> Result<(), EncodeError> {
+    (len as u64).encode(e)
+}
+
+/// Reads a count (of items of at least one byte each) or a length in bytes, and checks that
+/// at least that many bytes remain: what bounds every allocation made from it.
+pub fn decode_len<D: Decoder>(d: &mut D) -> Result<usize, DecodeError> {
+    let len = u64::decode(d)?;
+    let len = usize::try_from(len).map_err(|_| DecodeError::OutsideUsizeRange(len))?;
+    if d.reader().peek_read(len).is_none() {
+        return Err(DecodeError::Other(
+            "a count or length is larger than the bytes that remain",
+        ));
+    }
+    Ok(len)
+}
+
+/// Writes `items`, each with `item`.
+pub fn encode_list<E: Encoder, T>(
+    e: &mut E,
+    items: &[T],
+    mut item: impl FnMut(&mut E, &T) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    encode_len(e, items.len())?;
+    items.iter().try_for_each(|t| item(e, t))
+}
+
+/// Reads a list written by [`encode_list`], each item with `item`, into a vector of exactly its
+/// length.
+pub fn decode_list<D: Decoder, T>(
+    d: &mut D,
+    mut item: impl FnMut(&mut D) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let len = decode_len(d)?;
+    let mut items = Vec::with_capacity(len);
+    for _ in 0..len {
+        items.push(item(d)?);
+    }
+    Ok(items)
+}
+
+fn encode_items<E: Encoder, T: Encode>(e: &mut E, items: &[T]) -> Result<(), EncodeError> {
+    encode_list(e, items, |e, t| t.encode(e))
+}
+
+fn decode_items<D: Decoder, T: Decode<D::Context>>(d: &mut D) -> Result<Vec<T>, DecodeError> {
+    decode_list(d, T::decode)
+}
+
+fn encode_set<E: Encoder, T: Encode>(e: &mut E, set: &HashSet<T>) -> Result<(), EncodeError> {
+    encode_len(e, set.len())?;
+    set.iter().try_for_each(|t| t.encode(e))
+}
+
+fn decode_set<D: Decoder, T: Decode<D::Context> + Hash + Eq>(
+    d: &mut D,
+) -> Result<HashSet<T>, DecodeError> {
+    let len = decode_len(d)?;
+    let mut set = HashSet::with_capacity(len);
+    for _ in 0..len {
+        set.insert(T::decode(d)?);
+    }
+    Ok(set)
+}
+
+fn encode_option<E: Encoder, T>(
+    e: &mut E,
+    value: Option<&T>,
+    some: impl FnOnce(&mut E, &T) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    match value {
+        None => 0u8.encode(e),
+        Some(v) => {
+            1u8.encode(e)?;
+            some(e, v)
+        }
+    }
+}
+
+fn decode_option<D: Decoder, T>(
+    d: &mut D,
+    some: impl FnOnce(&mut D) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match u8::decode(d)? {
+        0 => Ok(None),
+        1 => some(d).map(Some),
+        found => Err(DecodeError::UnexpectedVariant {
+            type_name: "Option",
+            allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 1 },
+            found: u32::from(found),
+        }),
+    }
+}
+
+fn encode_str<E: Encoder>(e: &mut E, text: &str) -> Result<(), EncodeError> {
+    encode_len(e, text.len())?;
+    e.writer().write(text.as_bytes())
+}
+
+/// The next `len`-prefixed bytes, given to `f` without a copy.
+fn with_bytes<D: Decoder, T>(
+    d: &mut D,
+    f: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    let len = decode_len(d)?;
+    let value = match d.reader().peek_read(len) {
+        Some(bytes) => f(bytes)?,
+        None => return Err(DecodeError::Other("text cut short")),
+    };
+    d.reader().consume(len);
+    Ok(value)
+}
+
+fn decode_string<D: Decoder>(d: &mut D) -> Result<String, DecodeError> {
+    with_bytes(d, |bytes| {
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|inner| DecodeError::Utf8 { inner })
+    })
+}
+
+fn encode_opt_str<E: Encoder>(e: &mut E, text: Option<&String>) -> Result<(), EncodeError> {
+    encode_option(e, text, |e, t| encode_str(e, t))
+}
+
+fn decode_opt_string<D: Decoder>(d: &mut D) -> Result<Option<String>, DecodeError> {
+    decode_option(d, decode_string)
+}
+
+// ---- Dates, amounts, instants ------------------------------------------------------------------
+
+fn encode_date<E: Encoder>(e: &mut E, date: &NaiveDate) -> Result<(), EncodeError> {
+    (date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE).encode(e)
+}
+
+fn decode_date<D: Decoder>(d: &mut D) -> Result<NaiveDate, DecodeError> {
+    i32::decode(d)?
+        .checked_add(UNIX_EPOCH_DAYS_FROM_CE)
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or(DecodeError::Other("a day number that is not a date"))
+}
+
+fn encode_opt_date<E: Encoder>(e: &mut E, date: Option<&NaiveDate>) -> Result<(), EncodeError> {
+    encode_option(e, date, encode_date)
+}
+
+fn decode_opt_date<D: Decoder>(d: &mut D) -> Result<Option<NaiveDate>, DecodeError> {
+    decode_option(d, decode_date)
+}
+
+fn encode_decimal<E: Encoder>(e: &mut E, value: &Decimal) -> Result<(), EncodeError> {
+    let bytes = value.serialize();
+    let mut magnitude = [0u8; 16];
+    magnitude[..12].copy_from_slice(&bytes[4..]);
+    u128::from_le_bytes(magnitude).encode(e)?;
+    u16::from_le_bytes([bytes[2], bytes[3]]).encode(e)
+}
+
+fn decode_decimal<D: Decoder>(d: &mut D) -> Result<Decimal, DecodeError> {
+    let magnitude = u128::decode(d)?.to_le_bytes();
+    let flags = u16::decode(d)?;
+    if magnitude[12..].iter().any(|&b| b != 0) {
+        return Err(DecodeError::Other("a decimal magnitude wider than 96 bits"));
+    }
+    let mut bytes = [0u8; 16];
+    bytes[2..4].copy_from_slice(&flags.to_le_bytes());
+    bytes[4..].copy_from_slice(&magnitude[..12]);
+    // `deserialize` keeps only the scale's and the sign's bits and caps the scale: no panic.
+    Ok(Decimal::deserialize(bytes))
+}
+
+fn encode_opt_decimal<E: Encoder>(e: &mut E, value: Option<&Decimal>) -> Result<(), EncodeError> {
+    encode_option(e, value, encode_decimal)
+}
+
+fn decode_opt_decimal<D: Decoder>(d: &mut D) -> Result<Option<Decimal>, DecodeError> {
+    decode_option(d, decode_decimal)
+}
+
+fn encode_instant<E: Encoder>(e: &mut E, at: &DateTime<Utc>) -> Result<(), EncodeError> {
+    at.timestamp().encode(e)?;
+    at.timestamp_subsec_nanos().encode(e)
+}
+
+fn decode_instant<D: Decoder>(d: &mut D) -> Result<DateTime<Utc>, DecodeError> {
+    let seconds = i64::decode(d)?;
+    let nanos = u32::decode(d)?;
+    DateTime::from_timestamp(seconds, nanos).ok_or(DecodeError::Other("an instant out of range"))
+}
+
+// ---- Ids and currency --------------------------------------------------------------------------
+
+macro_rules! id_form {
+    ($($name:ident),*) => {$(
+        impl Encode for $name {
+            fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                encode_str(e, self.as_str())
+            }
+        }
+        impl<C> Decode<C> for $name {
+            fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+                with_bytes(d, |bytes| {
+                    $name::from_snapshot(bytes)
+                        .ok_or(DecodeError::Other(concat!("a ", stringify!($name), " that is too long or not UTF-8")))
+                })
+            }
+        }
+    )*};
+}
+
+id_form!(
+    CustomerId,
+    InvoiceId,
+    PaymentId,
+    PromiseId,
+    CreditNoteId,
+    PlanId
+);
+
+impl Encode for Currency {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        encode_str(e, self.as_str())
+    }
+}
+
+impl<C> Decode<C> for Currency {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        // Three letters, once per account: checking them costs nothing worth saving.
+        with_bytes(d, |bytes| {
+            std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|code| Currency::parse(code).ok())
+                .ok_or(DecodeError::Other(
+                    "a currency that is not three uppercase letters",
+                ))
+        })
+    }
+}
