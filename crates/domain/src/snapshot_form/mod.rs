@@ -11,12 +11,13 @@
 //!   seconds (varint) and nanoseconds (varint) since the Unix epoch; an option is a tag byte
 //!   (0 or 1) then the value; a list is its count (varint) then its items;
 //! - ids are copied from the bytes into their inline form without being checked against the id
-//!   rule again: only a snapshot whose CRC matched is decoded, so the bytes are those this
-//!   build wrote from ids that were checked when they came in (`from_snapshot` in `id.rs`,
-//!   crate-private; ids from the API and the log are always parsed). An id whose bytes are not
-//!   UTF-8 (which the CRC rules out) reads as empty text: nothing panics on it;
-//! - nothing is allocated from a count or a length before the bytes it promises are known to be
-//!   there (each item takes at least one byte), so a corrupt count is an error, and the largest
+//!   rule again: the snapshot uses nothing it decoded unless the file's CRC matched, so the ids
+//!   it keeps are the bytes this build wrote from ids checked when they came in (`from_snapshot`
+//!   in `id.rs`, crate-private; ids from the API and the log are always parsed). An id whose
+//!   bytes are not UTF-8 (damage the CRC catches) reads as empty text: nothing panics on it;
+//! - any bytes decode to a value or an error, never a panic (the snapshot decodes its chunks
+//!   while the file is still being read, before the CRC is known); nothing is allocated from a
+//!   count or a length before the bytes it promises are known to be there (each item takes at least one byte), so a corrupt count is an error, and the largest
 //!   reservation is bounded by the frame's size. Decode from a slice (`decode_from_slice`):
 //!   a reader that cannot peek refuses every non-empty list.
 //!
