@@ -1,4 +1,4 @@
-//! The stored wire format: payloads and envelopes, encoded with bincode `=2.0.1` (serde API).
+//! The stored wire format: payloads and envelopes, envelopes encoded with bincode `=2.0.1`.
 //!
 //! This is the only module that knows bincode (SPEC §1). The configuration below is frozen: the
 //! golden vectors under `tests/golden/` pin it, and changing it would make every stored byte

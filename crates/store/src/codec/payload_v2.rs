@@ -1,30 +1,54 @@
 //! The binary payload schemas: schema 2 of every event type, 3 of the four whose serde form had
-//! already reached 2 (decision 0048). Written and read by hand, field by field, in the order
-//! listed below; that order is the stored format.
+//! already reached 2 (decision 0048). The bytes are bincode (the frozen `standard()`
+//! configuration of [`super::config`]) of each payload's fields in the order listed below, each
+//! in a binary form of its own, written and read with bincode's own encoder and decoder rather
+//! than through serde. That order is the stored format.
 //!
-//! Each value is written in the least work to read back: unsigned integers as LEB128 varints,
-//! signed ones zigzagged first; dates as their day number from 1970-01-01; instants as seconds
-//! since the epoch and nanoseconds; a `Decimal` as its 96-bit magnitude (varint) and one byte of
-//! scale (low 5 bits) and sign (top bit), the same parts `domain::binary_form` keeps for the
-//! snapshot; strings and ids as a varint length and UTF-8 bytes; options and booleans as one byte
-//! 0 or 1; enums as one byte, the variant's index (the same index bincode wrote); sequences as a
-//! varint count and the items. The serde forms (schema 1, or 2 for the four) read text dates and
-//! amounts, which was most of a rebuild's decode time (docs/performance.md, "Rebuild").
+//! The forms: integers as bincode varints (signed ones zigzagged); dates as their day number
+//! from 1970-01-01 (an `i32`, 3 bytes today); instants as seconds since the epoch (`i64`) and
+//! nanoseconds (`u32`); a `Decimal` as its 96-bit magnitude (`u128` varint) and one byte of scale
+//! (low 5 bits) and sign (top bit), the parts `domain::binary_form` keeps for the snapshot;
+//! strings and ids as a length and UTF-8 bytes; options and booleans as one byte 0 or 1; enums as
+//! the variant's index (`u32`, as the serde form wrote it); sequences as a length and the items.
+//! The serde forms (schema 1, or 2 for the four) hold dates, amounts and instants as text, whose
+//! parsing was most of a rebuild's decode time (docs/performance.md, "Rebuild").
 //!
-//! Decoding never panics and never allocates more than the bytes could hold: a length or count
-//! is checked against the bytes left before anything is reserved.
+//! Decoding never panics, and never reserves more than the configured limit allows: a length is
+//! claimed against it before anything is reserved, and bytes are taken only if they are there.
 
+use bincode::de::BorrowDecoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{BorrowDecode, Decode, Encode};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::event::*;
 use domain::{CreditNoteId, Currency, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use rust_decimal::Decimal;
 
-use super::{CodecError, ENCODED_BYTES_MAX};
+use super::{config, CodecError, ENCODED_BYTES_MAX};
+
+/// A payload struct in its binary schema: the local type bincode's traits are implemented for
+/// (the orphan rule keeps them off `domain`'s structs).
+struct Payload<T>(T);
+
+impl<T: Wire> Encode for Payload<&T> {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.0.put(e)
+    }
+}
+
+impl<'de, T: Wire, Context> BorrowDecode<'de, Context> for Payload<T> {
+    fn borrow_decode<D: BorrowDecoder<'de, Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, DecodeError> {
+        T::get(d).map(Payload)
+    }
+}
 
 /// Encodes a payload in its binary schema.
 pub(super) fn encode<T: Wire>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let mut out = Vec::with_capacity(64);
-    value.put(&mut out);
+    let out = bincode::encode_to_vec(Payload(value), config())
+        .map_err(|e| CodecError::Encode(e.to_string()))?;
     if out.len() > ENCODED_BYTES_MAX {
         return Err(CodecError::Encode(format!(
             "payload of {} bytes exceeds {ENCODED_BYTES_MAX}",
@@ -36,187 +60,102 @@ pub(super) fn encode<T: Wire>(value: &T) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes a payload of its binary schema; every byte must be used.
 pub(super) fn decode<T: Wire>(bytes: &[u8]) -> Result<T, CodecError> {
-    let mut r = Reader { bytes };
-    let value = T::get(&mut r)?;
-    if !r.bytes.is_empty() {
-        return Err(CodecError::TrailingBytes(r.bytes.len()));
+    let (Payload(value), read) =
+        bincode::borrow_decode_from_slice::<Payload<T>, _>(bytes, config())
+            .map_err(|e| CodecError::Decode(reason(e)))?;
+    if read != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - read));
     }
     Ok(value)
 }
 
-fn bad(what: impl std::fmt::Display) -> CodecError {
-    CodecError::Decode(what.to_string())
-}
-
-/// The bytes not read yet.
-pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, CodecError> {
-        let (&b, rest) = self
-            .bytes
-            .split_first()
-            .ok_or_else(|| bad("payload ends early"))?;
-        self.bytes = rest;
-        Ok(b)
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
-        if n > self.bytes.len() {
-            return Err(bad(format!(
-                "{n} bytes claimed, {} left in the payload",
-                self.bytes.len()
-            )));
+/// What went wrong, in words (bincode's `Display` of its errors is their `Debug`).
+fn reason(e: DecodeError) -> String {
+    match e {
+        DecodeError::OtherString(reason) => reason,
+        DecodeError::UnexpectedEnd { .. } => "payload ends early".to_owned(),
+        DecodeError::LimitExceeded => {
+            format!("a length beyond the {ENCODED_BYTES_MAX}-byte limit")
         }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    /// A LEB128 varint of at most `bits` bits.
-    fn varint(&mut self, bits: u32) -> Result<u128, CodecError> {
-        let mut value = 0u128;
-        let mut shift = 0u32;
-        loop {
-            let b = self.byte()?;
-            let low = u128::from(b & 0x7f);
-            // `shift < bits` on entry: a byte may only carry bits the value can still hold.
-            if shift >= bits || (bits - shift < 7 && low >> (bits - shift) != 0) {
-                return Err(bad(format!("varint wider than {bits} bits")));
-            }
-            value |= low << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-            shift += 7;
-        }
-    }
-
-    fn u64(&mut self) -> Result<u64, CodecError> {
-        u64::try_from(self.varint(64)?).map_err(bad)
-    }
-
-    /// A zigzagged signed integer.
-    fn i64(&mut self) -> Result<i64, CodecError> {
-        let z = self.u64()?;
-        // Zigzag: 0, -1, 1, -2, … ↔ 0, 1, 2, 3, …
-        Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
-    }
-
-    /// A count of items or bytes, each at least one byte, so never more than the bytes left.
-    fn len(&mut self) -> Result<usize, CodecError> {
-        let n = usize::try_from(self.u64()?).map_err(bad)?;
-        if n > self.bytes.len() {
-            return Err(bad(format!(
-                "length {n} exceeds the {} bytes left in the payload",
-                self.bytes.len()
-            )));
-        }
-        Ok(n)
-    }
-
-    fn str(&mut self) -> Result<&'a str, CodecError> {
-        let n = self.len()?;
-        std::str::from_utf8(self.take(n)?).map_err(|e| bad(format!("text: {e}")))
+        DecodeError::Utf8 { inner } => format!("text is not UTF-8 ({inner})"),
+        DecodeError::InvalidBooleanValue(b) => format!("boolean byte {b}"),
+        other => other.to_string(),
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut value: u128) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn put_i64(out: &mut Vec<u8>, value: i64) {
-    put_varint(out, u128::from(((value << 1) ^ (value >> 63)) as u64));
-}
-
-fn put_str(out: &mut Vec<u8>, value: &str) {
-    put_varint(out, value.len() as u128);
-    out.extend_from_slice(value.as_bytes());
+fn bad(what: impl std::fmt::Display) -> DecodeError {
+    DecodeError::OtherString(what.to_string())
 }
 
 /// A value with a binary form in the payload schemas.
 pub(super) trait Wire: Sized {
-    fn put(&self, out: &mut Vec<u8>);
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError>;
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError>;
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError>;
 }
 
-impl Wire for u32 {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_varint(out, u128::from(*self));
-    }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        u32::try_from(r.varint(32)?).map_err(bad)
-    }
-}
-
-impl Wire for u64 {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_varint(out, u128::from(*self));
-    }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        r.u64()
-    }
-}
-
-impl Wire for bool {
-    fn put(&self, out: &mut Vec<u8>) {
-        out.push(u8::from(*self));
-    }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        match r.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            b => Err(bad(format!("boolean byte {b}"))),
+/// Types whose bincode form is their binary form.
+macro_rules! wire_as_bincode {
+    ($($t:ty),*) => {$(
+        impl Wire for $t {
+            fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                self.encode(e)
+            }
+            fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+                <$t>::decode(d)
+            }
         }
-    }
+    )*};
+}
+
+wire_as_bincode!(u32, u64, bool);
+
+/// Text straight from the payload's bytes, checked for UTF-8, not copied.
+fn text<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<&'de str, DecodeError> {
+    <&str>::borrow_decode(d)
 }
 
 impl Wire for String {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_str(out, self);
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.as_str().encode(e)
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        r.str().map(str::to_owned)
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        text(d).map(str::to_owned)
     }
 }
 
 impl<T: Wire> Wire for Option<T> {
-    fn put(&self, out: &mut Vec<u8>) {
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         match self {
-            None => out.push(0),
+            None => 0u8.encode(e),
             Some(v) => {
-                out.push(1);
-                v.put(out);
+                1u8.encode(e)?;
+                v.put(e)
             }
         }
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        match r.byte()? {
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        match u8::decode(d)? {
             0 => Ok(None),
-            1 => T::get(r).map(Some),
+            1 => T::get(d).map(Some),
             b => Err(bad(format!("option tag {b}"))),
         }
     }
 }
 
 impl<T: Wire> Wire for Vec<T> {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_varint(out, self.len() as u128);
-        for item in self {
-            item.put(out);
-        }
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        (self.len() as u64).encode(e)?;
+        self.iter().try_for_each(|item| item.put(e))
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        let n = r.len()?;
-        let mut items = Vec::with_capacity(n);
-        for _ in 0..n {
-            items.push(T::get(r)?);
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        let len = usize::try_from(u64::decode(d)?).map_err(bad)?;
+        // As bincode's own `Vec`: the room is claimed against the limit before it is reserved,
+        // and given back item by item as the items claim their own bytes.
+        d.claim_container_read::<T>(len)?;
+        let mut items = Vec::with_capacity(len);
+        for _ in 0..len {
+            d.unclaim_bytes_read(std::mem::size_of::<T>());
+            items.push(T::get(d)?);
         }
         Ok(items)
     }
@@ -227,30 +166,26 @@ impl<T: Wire> Wire for Vec<T> {
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 impl Wire for NaiveDate {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_i64(
-            out,
-            i64::from(self.num_days_from_ce()) - i64::from(UNIX_EPOCH_DAYS_FROM_CE),
-        );
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        // `num_days_from_ce` of any `NaiveDate` is far from `i32`'s ends.
+        (self.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE).encode(e)
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        let day = r.i64()?;
-        i32::try_from(day)
-            .ok()
-            .and_then(|d| d.checked_add(UNIX_EPOCH_DAYS_FROM_CE))
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        let day = i32::decode(d)?;
+        day.checked_add(UNIX_EPOCH_DAYS_FROM_CE)
             .and_then(NaiveDate::from_num_days_from_ce_opt)
             .ok_or_else(|| bad(format!("day number {day} is not a date")))
     }
 }
 
 impl Wire for DateTime<Utc> {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_i64(out, self.timestamp());
-        put_varint(out, u128::from(self.timestamp_subsec_nanos()));
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.timestamp().encode(e)?;
+        self.timestamp_subsec_nanos().encode(e)
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        let secs = r.i64()?;
-        let nanos = u32::get(r)?;
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        let secs = i64::decode(d)?;
+        let nanos = u32::decode(d)?;
         DateTime::from_timestamp(secs, nanos)
             .ok_or_else(|| bad(format!("{secs} s {nanos} ns is not an instant")))
     }
@@ -261,18 +196,21 @@ const DECIMAL_SCALE_MAX: u8 = 28;
 const SIGN_BIT: u8 = 0x80;
 
 impl Wire for Decimal {
-    fn put(&self, out: &mut Vec<u8>) {
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         // `serialize`: flags (scale in byte 2, sign in the top bit of byte 3), then the 96-bit
         // magnitude little endian. Exact, `-0` and trailing zeros (`1.50`) included.
         let bytes = self.serialize();
         let mut magnitude = [0u8; 16];
         magnitude[..12].copy_from_slice(&bytes[4..]);
-        put_varint(out, u128::from_le_bytes(magnitude));
-        out.push(bytes[2] | (bytes[3] & SIGN_BIT));
+        u128::from_le_bytes(magnitude).encode(e)?;
+        (bytes[2] | (bytes[3] & SIGN_BIT)).encode(e)
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        let magnitude = r.varint(96)?.to_le_bytes();
-        let flags = r.byte()?;
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        let magnitude = u128::decode(d)?;
+        let flags = u8::decode(d)?;
+        if magnitude >> 96 != 0 {
+            return Err(bad("decimal magnitude wider than 96 bits"));
+        }
         let scale = flags & !SIGN_BIT;
         if scale > DECIMAL_SCALE_MAX {
             return Err(bad(format!(
@@ -282,17 +220,17 @@ impl Wire for Decimal {
         let mut bytes = [0u8; 16];
         bytes[2] = scale;
         bytes[3] = flags & SIGN_BIT;
-        bytes[4..].copy_from_slice(&magnitude[..12]);
+        bytes[4..].copy_from_slice(&magnitude.to_le_bytes()[..12]);
         Ok(Decimal::deserialize(bytes))
     }
 }
 
 impl Wire for Currency {
-    fn put(&self, out: &mut Vec<u8>) {
-        put_str(out, self.as_str());
+    fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.as_str().encode(e)
     }
-    fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        Currency::parse(r.str()?).map_err(bad)
+    fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+        Currency::parse(text(d)?).map_err(bad)
     }
 }
 
@@ -300,11 +238,11 @@ impl Wire for Currency {
 macro_rules! wire_id {
     ($($id:ident),*) => {$(
         impl Wire for $id {
-            fn put(&self, out: &mut Vec<u8>) {
-                put_str(out, self.as_str());
+            fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                self.as_str().encode(e)
             }
-            fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-                $id::parse(r.str()?).map_err(bad)
+            fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+                $id::parse(text(d)?).map_err(bad)
             }
         }
     )*};
@@ -319,17 +257,19 @@ wire_id!(
     CreditNoteId
 );
 
-/// Enums as the index of their variant, as bincode stored them (pinned by the golden tests).
+/// Enums as the index of their variant, as the serde form stored them (pinned by the golden
+/// tests).
 macro_rules! wire_enum {
     ($($enum:ident { $($variant:ident = $tag:literal),* })*) => {$(
         impl Wire for $enum {
-            fn put(&self, out: &mut Vec<u8>) {
-                out.push(match self {
+            fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                let tag: u32 = match self {
                     $($enum::$variant => $tag,)*
-                });
+                };
+                tag.encode(e)
             }
-            fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-                match r.byte()? {
+            fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
+                match u32::decode(d)? {
                     $($tag => Ok($enum::$variant),)*
                     b => Err(bad(format!("{} tag {b}", stringify!($enum)))),
                 }
@@ -349,13 +289,14 @@ wire_enum! {
 macro_rules! wire_struct {
     ($($name:ident { $($field:ident),* $(,)? })*) => {$(
         impl Wire for $name {
-            fn put(&self, out: &mut Vec<u8>) {
+            fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
                 let $name { $($field),* } = self;
-                $($field.put(out);)*
+                $($field.put(e)?;)*
+                Ok(())
             }
-            fn get(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+            fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
                 Ok($name {
-                    $($field: Wire::get(r).map_err(|e| in_field(stringify!($name), stringify!($field), e))?,)*
+                    $($field: Wire::get(d).map_err(|e| in_field(stringify!($name), stringify!($field), e))?,)*
                 })
             }
         }
@@ -363,12 +304,12 @@ macro_rules! wire_struct {
 }
 
 /// Names the field a decoding error happened in (the innermost one).
-fn in_field(name: &str, field: &str, e: CodecError) -> CodecError {
+fn in_field(name: &str, field: &str, e: DecodeError) -> DecodeError {
     match e {
-        CodecError::Decode(reason) if !reason.contains(" in field ") => {
-            CodecError::Decode(format!("{reason} in field {name}.{field}"))
+        DecodeError::OtherString(reason) if reason.contains(" in field ") => {
+            DecodeError::OtherString(reason)
         }
-        other => other,
+        other => DecodeError::OtherString(format!("{} in field {name}.{field}", reason(other))),
     }
 }
 

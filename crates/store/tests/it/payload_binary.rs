@@ -21,19 +21,21 @@ fn day(days_from_1970: i64) -> NaiveDate {
 
 #[test]
 fn the_binary_layout_is_the_documented_one_byte_for_byte() {
-    // LateFeeCharged { invoice_id, amount, charged_on, period }: the id as length and ASCII, the
-    // amount 12.50 as magnitude 1250 (varint e2 09) and scale 2, day 1 as zigzag 2, period 3.
+    // LateFeeCharged { invoice_id, amount, charged_on, period }, in bincode's varints (a value
+    // below 251 is its own byte; 251 starts a u16, 252 a u32, little endian): the id as length
+    // and ASCII; the amount 12.50 as magnitude 1250 (fb e2 04) and scale 2; day 20,000 as zigzag
+    // 40,000 (fb 40 9c); period 3.
     let fee = Event::LateFeeCharged(LateFeeCharged {
         invoice_id: InvoiceId::parse("INV-1").unwrap(),
         amount: Decimal::new(1250, 2),
-        charged_on: day(1),
+        charged_on: day(20_000),
         period: 3,
     });
     let (event_type, schema, bytes) = codec::encode_payload(&fee).unwrap();
     assert_eq!((event_type, schema), ("LateFeeCharged", 2));
     let mut want = vec![5];
     want.extend_from_slice(b"INV-1");
-    want.extend_from_slice(&[0xe2, 0x09, 0x02, 0x02, 0x03]);
+    want.extend_from_slice(&[0xfb, 0xe2, 0x04, 0x02, 0xfb, 0x40, 0x9c, 0x03]);
     assert_eq!(bytes, want);
     assert_eq!(codec::decode_payload(event_type, schema, &bytes), Ok(fee));
 
@@ -50,6 +52,25 @@ fn the_binary_layout_is_the_documented_one_byte_for_byte() {
     assert_eq!(
         codec::decode_payload("PromiseBroken", 2, &bytes),
         Ok(broken)
+    );
+
+    // An instant as seconds (zigzag) and nanoseconds; an option and an enum as one byte each.
+    let call = Event::Escalated(Escalated {
+        invoice_ids: vec![],
+        to: EscalationTarget::Legal,
+        escalated_on: day(0),
+        notes: None,
+    });
+    assert_eq!(codec::encode_payload(&call).unwrap().2, [0, 1, 0, 0]);
+    let sold = Event::SalesRepNotified(SalesRepNotified {
+        invoice_ids: vec![],
+        sales_rep: "r".to_owned(),
+        step: Some(String::new()),
+        notified_at: chrono::DateTime::from_timestamp(-2, 7).unwrap(),
+    });
+    assert_eq!(
+        codec::encode_payload(&sold).unwrap().2,
+        [0, 1, b'r', 1, 0, 0x03, 0x07]
     );
 }
 
@@ -93,42 +114,74 @@ fn bad_binary_payloads_are_clear_errors_naming_the_field() {
         bytes.extend_from_slice(tail);
         bytes
     };
+    let error = |event_type, bytes: &[u8]| decode_error(event_type, 2, bytes);
     // Cut short in the amount.
     assert_eq!(
-        decode_error("LateFeeCharged", 2, &fee(&[0xe2])),
+        error("LateFeeCharged", &fee(&[0xfb, 0xe2])),
         "payload ends early in field LateFeeCharged.amount"
     );
     // A scale no decimal has.
     assert_eq!(
-        decode_error("LateFeeCharged", 2, &fee(&[0x01, 29, 0x02, 0x03])),
+        error("LateFeeCharged", &fee(&[0x01, 29, 0x02, 0x03])),
         "decimal scale 29 above 28 in field LateFeeCharged.amount"
     );
     // A magnitude wider than 96 bits.
-    let mut wide = vec![0xff; 13];
-    wide.push(0x7f);
+    let mut wide = vec![0xfe];
+    wide.extend_from_slice(&[0xff; 16]);
     wide.extend_from_slice(&[0x02, 0x02, 0x03]);
-    assert!(decode_error("LateFeeCharged", 2, &fee(&wide)).starts_with("varint wider than 96 bits"));
-    // A day number no date has.
-    let far = [0x01, 0x02, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0x03];
-    assert!(decode_error("LateFeeCharged", 2, &fee(&far))
-        .ends_with("is not a date in field LateFeeCharged.charged_on"));
-    // An id SPEC §2 refuses, and text that is not UTF-8.
-    let mut bad_id = vec![2, b'-', b'x'];
-    bad_id.extend_from_slice(&[0x01, 0x02, 0x02, 0x03]);
-    assert!(decode_error("LateFeeCharged", 2, &bad_id).contains("invoice_id"));
-    assert!(decode_error("SalesRepAssigned", 2, &[2, 0xc3, 0x28]).starts_with("text:"));
-    // A length beyond the bytes: refused before anything is reserved.
     assert_eq!(
-        decode_error("SalesRepAssigned", 2, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
-        "length 4294967295 exceeds the 0 bytes left in the payload in field SalesRepAssigned.sales_rep"
+        error("LateFeeCharged", &fee(&wide)),
+        "decimal magnitude wider than 96 bits in field LateFeeCharged.amount"
     );
-    // Bytes left over, an unknown enum tag, a bad option tag.
+    // A day number no date has.
+    let far = [0x01, 0x02, 0xfc, 0xfe, 0xff, 0xff, 0xff, 0x03];
+    assert_eq!(
+        error("LateFeeCharged", &fee(&far)),
+        "day number 2147483647 is not a date in field LateFeeCharged.charged_on"
+    );
+    // An id SPEC §2 refuses, and text that is not UTF-8.
+    let bad_id = [2, b'-', b'x', 0x01, 0x02, 0x02, 0x03];
+    let message = error("LateFeeCharged", &bad_id);
+    assert!(
+        message.contains("invoice_id") && message.contains("\"-x\""),
+        "{message}"
+    );
+    let message = error("SalesRepAssigned", &[2, 0xc3, 0x28]);
+    assert!(
+        message.starts_with("text is not UTF-8")
+            && message.ends_with("in field SalesRepAssigned.sales_rep"),
+        "{message}"
+    );
+    // A length beyond the bytes, or beyond the limit: refused before anything is reserved.
+    assert_eq!(
+        error("SalesRepAssigned", &[0x05, b'a']),
+        "payload ends early in field SalesRepAssigned.sales_rep"
+    );
+    let message = error(
+        "UnappliedCashApplied",
+        &[0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f],
+    );
+    assert_eq!(
+        message,
+        "a length beyond the 1048576-byte limit in field UnappliedCashApplied.allocations"
+    );
+    // Bytes left over, an unknown enum tag, a bad option tag, a bad boolean.
     assert_eq!(
         codec::decode_payload("CashOnlyLifted", 2, &[0x02, 0x00]),
         Err(CodecError::TrailingBytes(1))
     );
-    assert!(decode_error("Escalated", 2, &[0, 2, 0, 0]).starts_with("EscalationTarget tag 2"));
-    assert!(decode_error("AccountHeld", 2, &[0, 7]).starts_with("option tag 7"));
+    assert_eq!(
+        error("Escalated", &[0, 2, 0, 0]),
+        "EscalationTarget tag 2 in field Escalated.to"
+    );
+    assert_eq!(
+        error("AccountHeld", &[0, 7]),
+        "option tag 7 in field AccountHeld.rule"
+    );
+    assert_eq!(
+        error("AccountReleased", &[0, 2, 0]),
+        "boolean byte 2 in field AccountReleased.manual"
+    );
     // A schema this build never wrote.
     assert!(matches!(
         codec::decode_payload("CashOnlyLifted", 3, &[0x02]),
