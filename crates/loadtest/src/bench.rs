@@ -58,12 +58,15 @@ pub struct BenchReport {
 
 /// Runs every measurement in `data` (which must be empty or absent) and returns the figures.
 /// The history has `events` events over `accounts` accounts (default `events / 40`, at most
-/// 10,000; never more accounts than half the events).
+/// 10,000; never more accounts than half the events). With `clock_on` the reads are measured
+/// while the server's clock catches up the history's days (as after a restart following days
+/// without ticks); otherwise with the clock off (see `measure_http`).
 pub async fn run(
     data: &Path,
     events: u64,
     accounts: Option<u64>,
     progress: bool,
+    clock_on: bool,
 ) -> anyhow::Result<BenchReport> {
     fresh_dir(data)?;
     let say = |what: &str| {
@@ -114,7 +117,7 @@ pub async fn run(
     drop(store);
 
     say("GraphQL over HTTP on loopback");
-    let http = measure_http(&ledger_dir).await?;
+    let http = measure_http(&ledger_dir, clock_on).await?;
 
     Ok(BenchReport {
         events: generated,
@@ -396,20 +399,15 @@ struct HttpFigures {
     rss_mib: f64,
 }
 
-async fn measure_http(data: &Path) -> anyhow::Result<HttpFigures> {
+async fn measure_http(data: &Path, clock_on: bool) -> anyhow::Result<HttpFigures> {
     let token = loopback::create_token(data, "bench", "admin")?;
     // The synthetic history records no ticks, so a server's clock would start by catching up
     // every account over its 400 days while the reads are measured (a profile showed its walk
     // beside the requests). A running ledger's clock has caught up; its daily tick is not a
-    // read. So the reads are measured with the clock off.
-    let server = loopback::ServeChild::start(
-        data,
-        &token,
-        &["--no-auto-tick"],
-        None,
-        Duration::from_secs(300),
-    )
-    .await?;
+    // read. So the reads are measured with the clock off, unless asked for with it on.
+    let args: &[&str] = if clock_on { &[] } else { &["--no-auto-tick"] };
+    let server =
+        loopback::ServeChild::start(data, &token, args, None, Duration::from_secs(300)).await?;
     let today = Utc::now().date_naive();
     let exposure = load(&server, |i| {
         format!(

@@ -3,6 +3,7 @@
 //! group commit; docs/decisions/0040).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -99,17 +100,22 @@ impl Writer {
     /// file and applies it to sled (in memory); a second thread syncs the write-ahead file and
     /// only then answers the group's callers. Staging group n + 1 overlaps with the `fdatasync`
     /// of group n; no caller hears back before its group (and every group before it) is durable.
+    /// A lone caller's group skips the hand-off: the writer syncs and answers it itself.
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        let failure = Arc::new(Failure::default());
+        let finisher = Arc::new(Finisher {
+            wal: self.wal.file.clone(),
+            failure: Arc::new(Failure::default()),
+            head_tx: self.head_tx.clone(),
+            in_flight: AtomicUsize::new(0),
+        });
+        let failure = finisher.failure.clone();
         let (applied_tx, applied_rx) =
             std::sync::mpsc::sync_channel::<Applied>(GROUPS_IN_FLIGHT_MAX);
         let syncer = {
-            let wal = self.wal.file.clone();
-            let failure = failure.clone();
-            let head_tx = self.head_tx.clone();
+            let finisher = finisher.clone();
             std::thread::Builder::new()
                 .name("dunlog-store-sync".to_owned())
-                .spawn(move || sync_loop(wal, failure, head_tx, applied_rx))
+                .spawn(move || sync_loop(&finisher, applied_rx))
         };
         let syncer = match syncer {
             Ok(handle) => handle,
@@ -118,6 +124,7 @@ impl Writer {
                 return;
             }
         };
+        let mut previous_group_len = 0;
         while let Some(first) = rx.blocking_recv() {
             let mut events = first.append.events.len();
             let mut group = vec![first];
@@ -130,7 +137,19 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            let group_len = group.len();
             let applied = self.apply(group, &failure);
+            // One caller at a time (this group and the one before each held one append, and
+            // nobody waits): nothing could be staged while this group syncs, so the hand-off
+            // to the sync thread and back would only add latency. The sync thread has answered
+            // every earlier group (none in flight), so answering here keeps the order.
+            let alone = group_len == 1 && previous_group_len == 1 && rx.is_empty();
+            previous_group_len = group_len;
+            if alone && finisher.in_flight.load(Ordering::Acquire) == 0 {
+                finisher.finish(applied);
+                continue;
+            }
+            finisher.in_flight.fetch_add(1, Ordering::AcqRel);
             if applied_tx.send(applied).is_err() {
                 break;
             }
@@ -497,43 +516,52 @@ impl Writer {
     }
 }
 
-/// The second half of the writer: makes each applied group durable (one `fdatasync` of the
-/// write-ahead file, which covers every record written before it), in order, then publishes the
-/// new durable head and answers the group's callers.
-fn sync_loop(
+/// What makes an applied group durable and answers its callers, on the sync thread or, for a
+/// lone caller, on the writer's own thread.
+struct Finisher {
     wal: Arc<WalFile>,
     failure: Arc<Failure>,
     head_tx: watch::Sender<u64>,
-    applied_rx: std::sync::mpsc::Receiver<Applied>,
-) {
-    let make_durable = || -> Result<(), StoreError> { Ok(wal.sync()?) };
-    while let Ok(mut applied) = applied_rx.recv() {
+    /// Groups handed to the sync thread and not yet answered.
+    in_flight: AtomicUsize,
+}
+
+/// The second half of the writer: makes each applied group durable, in order, then publishes
+/// the new durable head and answers the group's callers.
+fn sync_loop(finisher: &Finisher, applied_rx: std::sync::mpsc::Receiver<Applied>) {
+    while let Ok(applied) = applied_rx.recv() {
+        finisher.finish(applied);
+        finisher.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Finisher {
+    /// One `fdatasync` of the write-ahead file (which covers every record written before it),
+    /// then the new durable head is published and the group's callers answered.
+    fn finish(&self, mut applied: Applied) {
         // Everything written so far is synced together; a later group whose record that sync
         // already covered gets a cheap one. Groups that wrote nothing still wait their turn, since their
         // answers (idempotent retries) may name events of a group still in flight.
         if applied.failed {
             // Answered with its own error, not as a victim of an earlier one.
-        } else if let Some(msg) = failure.get() {
+        } else if let Some(msg) = self.failure.get() {
             applied.outcomes = applied
                 .outcomes
                 .iter()
                 .map(|_| Err(refused(&msg)))
                 .collect();
         } else if let Some(head) = applied.head {
-            match make_durable() {
+            match self.wal.sync() {
                 Ok(()) => {
-                    head_tx.send_replace(head);
+                    self.head_tx.send_replace(head);
                     // While the next group's fdatasync is awaited is a good time to free the
                     // pages this group replaced.
                     reclaim::collect_replaced_pages(applied.events);
                 }
                 Err(e) => {
-                    let msg = match e {
-                        StoreError::Io(msg) => msg,
-                        other => other.to_string(),
-                    };
+                    let msg = e.to_string();
                     tracing::error!(error = %msg, "store sync failed; refusing further appends");
-                    failure.set(msg.clone());
+                    self.failure.set(msg.clone());
                     applied.outcomes = applied
                         .outcomes
                         .iter()

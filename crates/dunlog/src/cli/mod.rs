@@ -102,6 +102,10 @@ enum Command {
         /// Measure only the fdatasync rate and durable appends (1 and 64 writers); prints JSON.
         #[arg(long)]
         appends_only: bool,
+        /// Measure the reads while the server's clock catches up the history's days (as after a
+        /// restart following days without ticks), not with the clock off.
+        #[arg(long)]
+        reads_beside_clock: bool,
     },
     /// Run the real server on a fresh ledger in --data (which must be empty) under a sustained
     /// mixed read/write load over loopback; print memory, throughput and latency per interval,
@@ -189,14 +193,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             accounts,
             json,
             appends_only,
+            reads_beside_clock,
         } => {
             if appends_only {
                 loadtest::bench::fresh_dir(&data)?;
                 let report = runtime()?.block_on(loadtest::bench::appends(&data, !json))?;
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                let report =
-                    runtime()?.block_on(loadtest::bench::run(&data, events, accounts, !json))?;
+                let report = runtime()?.block_on(loadtest::bench::run(
+                    &data,
+                    events,
+                    accounts,
+                    !json,
+                    reads_beside_clock,
+                ))?;
                 if json {
                     println!("{}", serde_json::to_string(&report)?);
                 } else {

@@ -239,3 +239,52 @@ async fn verify_and_reads_on_a_live_store_see_only_whole_durable_groups() {
     assert!(rounds > 0);
     assert!(store.verify(0).unwrap().ok);
 }
+
+/// A lone caller's group is synced and answered on the writer's own thread, a busy store's on
+/// the sync thread; switching between the two must keep every answer after its durable head
+/// and the answers in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lone_and_busy_phases_answer_only_what_is_durable_in_order() {
+    let dir = temp_dir();
+    let store = open(dir.path());
+    let mut last = 0;
+    for round in 0..6u64 {
+        // A lone caller: one append at a time.
+        for i in 0..20u64 {
+            let out = store
+                .append(request("lone", ExpectedVersion::Any, &[round * 100 + i]))
+                .await
+                .unwrap();
+            let position = out.events[0].position;
+            assert!(position > last, "answers in order: {position} after {last}");
+            assert!(store.head() >= position, "answered before durable");
+            last = position;
+        }
+        // Then many callers at once.
+        let tasks: Vec<_> = (0..16u64)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut positions = Vec::new();
+                    for i in 0..5u64 {
+                        let out = store
+                            .append(request(&format!("busy-{w}"), ExpectedVersion::Any, &[i]))
+                            .await
+                            .unwrap();
+                        let position = out.events[0].position;
+                        assert!(store.head() >= position, "answered before durable");
+                        positions.push(position);
+                    }
+                    positions
+                })
+            })
+            .collect();
+        for t in tasks {
+            last = last.max(t.await.unwrap().into_iter().max().unwrap());
+        }
+    }
+    let total = 6 * (20 + 16 * 5);
+    assert_eq!(store.head(), total);
+    let v = store.verify(0).unwrap();
+    assert!(v.ok && v.checked == total, "{v:?}");
+}

@@ -121,6 +121,10 @@ impl Service {
                     report.failed.push((customer_id, e.to_string()));
                 }
             }
+            // An account with nothing to append never awaits: without this, catching up a
+            // ledger's clock after days off would hold a worker thread (and the ledger's read
+            // lock, turn by turn) for the whole walk, and the requests beside it would wait.
+            tokio::task::yield_now().await;
         }
         if let Ok(mut failing) = self.stats.tick_failing.lock() {
             failing.clone_from(&report.failed);
