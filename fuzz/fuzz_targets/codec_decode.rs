@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let event_type = EVENT_TYPES[usize::from(pick) % EVENT_TYPES.len()];
-    for schema in [0, 1, 2] {
+    for schema in [0, 1, 2, 3, 4] {
         if let Ok(event) = codec::decode_payload(event_type, schema, bytes) {
             let (ty, current, again) =
                 codec::encode_payload(&event).expect("a decoded event encodes");

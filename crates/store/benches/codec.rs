@@ -1,5 +1,7 @@
 //! Encoding and decoding one envelope (`cargo bench -p store --bench codec`): the per-event cost
-//! of every append (encode) and every replay, verify and export (decode).
+//! of every append (encode) and every replay, verify and export (decode). `…/serde_form` is the
+//! same envelope with its payload in the serde form older builds wrote (schema 1), which logs
+//! still hold: the A/B of the binary payload schemas (decision 0048).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
@@ -53,9 +55,14 @@ fn payment_received() -> Event {
     .into()
 }
 
-/// An envelope as the writer stores it, with `event` as its payload.
-fn envelope(event: &Event) -> Envelope {
-    let (event_type, schema, payload) = codec::encode_payload(event).unwrap();
+/// An envelope as the writer stores it, with `event` as its payload (in its serde form if
+/// `serde_form`).
+fn envelope(event: &Event, serde_form: bool) -> Envelope {
+    let (event_type, schema, payload) = if serde_form {
+        codec::encode_payload_serde_form(event).unwrap()
+    } else {
+        codec::encode_payload(event).unwrap()
+    };
     Envelope {
         position: 1_000_042,
         stream: "account-C004242".to_owned(),
@@ -82,8 +89,9 @@ fn codec(c: &mut Criterion) {
         ("invoice_issued", invoice_issued()),
         ("payment_received", payment_received()),
     ] {
-        let env = envelope(&event);
+        let env = envelope(&event, false);
         let bytes = codec::encode_envelope(&env).unwrap();
+        let serde_bytes = codec::encode_envelope(&envelope(&event, true)).unwrap();
         group.bench_function(format!("encode/{name}"), |b| {
             b.iter(|| {
                 let (event_type, schema, payload) =
@@ -97,12 +105,27 @@ fn codec(c: &mut Criterion) {
                 codec::encode_envelope(&env).unwrap()
             })
         });
-        group.bench_function(format!("decode/{name}"), |b| {
+        group.bench_function(format!("encode/{name}/serde_form"), |b| {
             b.iter(|| {
-                let env = codec::decode_envelope(black_box(&bytes)).unwrap();
-                codec::decode_payload(&env.event_type, env.schema, &env.payload).unwrap()
+                let (event_type, schema, payload) =
+                    codec::encode_payload_serde_form(black_box(&event)).unwrap();
+                let env = Envelope {
+                    event_type: event_type.to_owned(),
+                    schema,
+                    payload,
+                    ..env.clone()
+                };
+                codec::encode_envelope(&env).unwrap()
             })
         });
+        for (form, bytes) in [("", &bytes), ("/serde_form", &serde_bytes)] {
+            group.bench_function(format!("decode/{name}{form}"), |b| {
+                b.iter(|| {
+                    let env = codec::decode_envelope(black_box(bytes)).unwrap();
+                    codec::decode_payload(&env.event_type, env.schema, &env.payload).unwrap()
+                })
+            });
+        }
     }
     group.finish();
 }

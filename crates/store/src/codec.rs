@@ -1,9 +1,13 @@
-//! The stored wire format: payloads and envelopes, encoded with bincode `=2.0.1` (serde API).
+//! The stored wire format: payloads and envelopes, envelopes encoded with bincode `=2.0.1`.
 //!
 //! This is the only module that knows bincode (SPEC §1). The configuration below is frozen: the
 //! golden vectors under `tests/golden/` pin it, and changing it would make every stored byte
 //! unreadable. A new shape of a payload gets a new schema number and an upcaster in
 //! [`decode_payload`]; old bytes are never rewritten.
+//!
+//! Payloads are written in a binary form of their own (`payload_v2`: schema 2 of every type, 3
+//! of four, decision 0048); the bincode-of-serde forms written before it (schema 1, and 2 of
+//! the four) still decode, through serde. Envelopes stay bincode.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -12,6 +16,8 @@ use domain::event::*;
 use domain::Event;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+mod payload_v2;
 
 /// Largest encoded payload or envelope the codec reads or writes, in bytes. It also bounds what a
 /// corrupt length prefix can make the decoder allocate.
@@ -65,27 +71,45 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, CodecError> {
 
 macro_rules! payload_codec {
     ($($name:ident),* $(,)?) => {
-        /// Encodes an event's payload (its struct, without the enum tag) at the current schema.
-        /// Returns the event type, the schema number and the bytes.
+        /// Encodes an event's payload (its struct, without the enum tag) at the current schema,
+        /// the binary one (`payload_v2`). Returns the event type, the schema number and the bytes.
         pub fn encode_payload(event: &Event) -> Result<(&'static str, u16, Vec<u8>), CodecError> {
             let event_type = event.event_type();
             let bytes = match event {
-                $(Event::$name(p) => encode(p)?,)*
+                $(Event::$name(p) => payload_v2::encode(p)?,)*
             };
             Ok((event_type, current_schema(event_type)?, bytes))
         }
 
-        /// The decoder of each event type's current schema, by name: one hash lookup per event
-        /// on replay, where matching the name against every type in turn (twice: the schema,
-        /// then the decoder) was a twentieth of a rebuild.
-        fn current_decoders() -> &'static HashMap<&'static str, Decoder> {
+        /// Encodes an event's payload in its last serde form (bincode of serde's data model:
+        /// schema 1, or 2 for the four types that had reached it), the bytes builds before the
+        /// binary schemas wrote. Not for production use: tests and the codec bench build old
+        /// logs with it.
+        #[doc(hidden)]
+        pub fn encode_payload_serde_form(
+            event: &Event,
+        ) -> Result<(&'static str, u16, Vec<u8>), CodecError> {
+            let event_type = event.event_type();
+            let bytes = match event {
+                $(Event::$name(p) => encode(p)?,)*
+            };
+            Ok((event_type, serde_schema(event_type)?, bytes))
+        }
+
+        /// The decoders of each event type, by name: one hash lookup per event on replay, where
+        /// matching the name against every type in turn (twice: the schema, then the decoder)
+        /// was a twentieth of a rebuild.
+        fn decoders() -> &'static HashMap<&'static str, Decoder> {
             static DECODERS: OnceLock<HashMap<&'static str, Decoder>> = OnceLock::new();
             DECODERS.get_or_init(|| {
                 let mut decoders: HashMap<&'static str, Decoder> = HashMap::new();
                 $(
+                    let serde = serde_schema(stringify!($name)).unwrap_or(1);
                     decoders.insert(stringify!($name), Decoder {
-                        schema: current_schema(stringify!($name)).unwrap_or(1),
-                        decode: |bytes| Ok(Event::$name(decode::<$name>(bytes)?)),
+                        schema: serde + 1,
+                        decode: |bytes| Ok(Event::$name(payload_v2::decode::<$name>(bytes)?)),
+                        serde_schema: serde,
+                        decode_serde: |bytes| Ok(Event::$name(decode::<$name>(bytes)?)),
                     });
                 )*
                 decoders
@@ -96,12 +120,10 @@ macro_rules! payload_codec {
 
 domain::for_each_event!(payload_codec);
 
-/// The schema number new payloads of this type are written with.
-///
-/// When a payload struct changes shape: bump its number here, keep the old struct (renamed, e.g.
-/// `InvoiceIssuedV1`) in a module of old shapes, add one arm to [`decode_payload`] that decodes
-/// the old bytes and upcasts them, and add golden vectors for the new schema.
-pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
+/// The schema of each type's last serde form: bincode of serde's data model, where dates and
+/// amounts are text. Stored logs hold these bytes forever; they decode through [`decode`] and
+/// today's payload structs (field defaults of later schemas included).
+fn serde_schema(event_type: &str) -> Result<u16, CodecError> {
     match event_type {
         // Schema 2: contacts gained `billing_email` and `language`; reminders delivered by dunlog
         // carry `message_id`, `to`, `language`, `content_sha256` (SPEC §12).
@@ -113,23 +135,40 @@ pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
     }
 }
 
-/// How to decode one event type's payload at its current schema.
+/// The schema number new payloads of this type are written with: the binary form
+/// (`payload_v2`, decision 0048), one after the type's last serde form — 2 for most types, 3
+/// for the four whose serde form had reached 2.
+///
+/// When a payload struct changes shape: bump its number here, keep the old struct (renamed, e.g.
+/// `InvoiceIssuedV2`) with its binary form, add one arm to [`decode_payload`] that decodes the
+/// old bytes and upcasts them, and add golden vectors for the new schema.
+pub fn current_schema(event_type: &str) -> Result<u16, CodecError> {
+    Ok(serde_schema(event_type)? + 1)
+}
+
+/// How to decode one event type's payload: at its current (binary) schema, and in its last
+/// serde form.
 struct Decoder {
     schema: u16,
     decode: fn(&[u8]) -> Result<Event, CodecError>,
+    serde_schema: u16,
+    decode_serde: fn(&[u8]) -> Result<Event, CodecError>,
 }
 
 /// Decodes stored payload bytes written with `schema`, upcasting older schemas to today's event.
 pub fn decode_payload(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Event, CodecError> {
-    let decoder = current_decoders()
+    let decoder = decoders()
         .get(event_type)
         .ok_or_else(|| CodecError::UnknownEventType(event_type.to_owned()))?;
     if schema == decoder.schema {
         return (decoder.decode)(bytes);
     }
+    if schema == decoder.serde_schema {
+        return (decoder.decode_serde)(bytes);
+    }
     let current = decoder.schema;
     match (event_type, schema) {
-        // Upcasters for older schemas, one arm each.
+        // Upcasters for older serde schemas, one arm each.
         ("AccountOpened", 1) => Ok(Event::AccountOpened(
             decode::<old::AccountOpenedV1>(bytes)?.into(),
         )),

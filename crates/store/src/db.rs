@@ -8,14 +8,17 @@ use std::time::{Duration, Instant};
 use crate::error::StoreError;
 use crate::keys;
 
-/// The on-disk format this build writes: 4, several events per sled value (see `keys.rs` and
+/// The on-disk format this build writes: 5, several events per sled value (see `keys.rs` and
 /// docs/decisions/0007) made durable through the write-ahead file (`wal.rs`, decision 0040) and
 /// written into sled key by key after the list of its keys (`keys::PENDING_GROUP`), so that
-/// sled may hold part of a group past its chain head after a crash until the next open cuts it.
-/// Format 1 is upgraded on open (`migrate.rs`), formats 2 and 3 by just recording 4 (their sled
-/// holds only whole groups); newer formats are refused with a clear error, and so builds that
-/// know nothing of the write-ahead file or of cut groups refuse a directory that needs them.
-pub const FORMAT_VERSION: u32 = 4;
+/// sled may hold part of a group past its chain head after a crash until the next open cuts it;
+/// payloads appended from format 5 on are in the binary schemas (`codec`, decision 0048).
+/// Format 1 is upgraded on open (`migrate.rs`), formats 2 to 4 by just recording 5 (their sled
+/// holds only whole groups, their payloads only serde forms, which still decode); newer formats
+/// are refused with a clear error, and so builds that know nothing of the write-ahead file, of
+/// cut groups or of binary payloads refuse a directory that needs them, at open, rather than
+/// failing on the first binary payload they read.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// sled's page cache size, in bytes.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -53,7 +56,7 @@ pub(crate) fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
             }
             if found < FORMAT_VERSION {
                 // Format 2 differs only by having no write-ahead file, 3 by writing whole groups
-                // as sled batches; flushed by the caller.
+                // as sled batches, 4 by holding no binary payloads; flushed by the caller.
                 tree.insert(keys::FORMAT, &FORMAT_VERSION.to_be_bytes()[..])?;
             }
             Ok(())

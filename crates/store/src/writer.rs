@@ -247,6 +247,24 @@ impl Writer {
             Vec::with_capacity(appends.len());
         for append in appends {
             let outcome = self.stage(append, &mut stage, now_us, &outcomes);
+            if let Err(StoreError::Io(msg)) = &outcome {
+                // sled could not read its own files (a full disk shows here first when sled's
+                // background flush failed): nothing of this group is written, and, as after a
+                // failed commit, every later append is refused until the store is reopened.
+                tracing::error!(error = %msg, "store read failed; refusing further appends");
+                failure.set(msg.clone());
+                let outcomes = replies
+                    .iter()
+                    .map(|_| Err(StoreError::Io(msg.clone())))
+                    .collect();
+                return Applied {
+                    replies,
+                    outcomes,
+                    head: None,
+                    events: 0,
+                    failed: true,
+                };
+            }
             outcomes.push(outcome);
         }
         if !stage.wrote {

@@ -8,6 +8,7 @@ mod disk;
 mod examples;
 mod golden;
 mod migrate;
+mod payload_binary;
 mod roundtrip;
 mod subscription;
 mod support;

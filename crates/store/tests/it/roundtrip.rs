@@ -45,8 +45,9 @@ fn parts() -> impl Strategy<Value = Parts> {
         prop::option::of(".{0,30}"),
         prop::collection::vec(amount(), 3),
         prop::collection::vec(date(), 3),
-        (-4_000_000_000_000_000i64..4_000_000_000_000_000)
-            .prop_map(|us| DateTime::from_timestamp_micros(us).unwrap()),
+        // Instants to the nanosecond, as `Utc::now()` gives them in `sent_at` and the like.
+        (-4_000_000_000i64..4_000_000_000, 0u32..1_000_000_000)
+            .prop_map(|(s, ns)| DateTime::from_timestamp(s, ns).unwrap()),
         any::<u32>(),
         any::<bool>(),
         prop::sample::select(vec!["EUR", "NOK", "JPY", "KWD", "RON", "IDR"]),
@@ -341,8 +342,13 @@ proptest! {
         let event = build(&p);
         let (event_type, schema, bytes) = codec::encode_payload(&event).unwrap();
         prop_assert_eq!(event_type, event.event_type());
+        prop_assert_eq!(schema, codec::current_schema(event_type).unwrap());
         let back = codec::decode_payload(event_type, schema, &bytes).unwrap();
         prop_assert_eq!(&back, &event);
+        // The serde form older builds wrote (schema 1, or 2 of four types) still decodes to it.
+        let (_, old_schema, old_bytes) = codec::encode_payload_serde_form(&event).unwrap();
+        prop_assert_eq!(old_schema + 1, schema);
+        prop_assert_eq!(&codec::decode_payload(event_type, old_schema, &old_bytes).unwrap(), &event);
         // The JSON the export shows also round-trips (field names of SPEC §3).
         let json = serde_json::to_value(&event).unwrap();
         prop_assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
@@ -369,6 +375,7 @@ proptest! {
         let _ = codec::decode_payload(EVENT_TYPES[kind], 1, &bytes);
         let _ = codec::decode_payload("NoSuchEvent", 1, &bytes);
         let _ = codec::decode_payload(EVENT_TYPES[kind], 2, &bytes);
+        let _ = codec::decode_payload(EVENT_TYPES[kind], 3, &bytes);
         let split = codec::split_block(&bytes);
         // Whatever the bytes, the ranges it returns lie inside them, in order.
         let mut end = 0;
