@@ -10,6 +10,9 @@ use super::*;
 use crate::error::ProjectionError;
 use crate::ledger::Ledger;
 
+/// How many chunks read and not yet decoded may wait, per decoding thread.
+const CHUNKS_READ_AHEAD_PER_THREAD: usize = 2;
+
 /// What reading the body's frames found, in the order the checks report it.
 struct FramesRead {
     /// The head, or why it is not there.
@@ -213,12 +216,17 @@ fn read_frames<R: std::io::Read>(body: &mut Body<'_, R>) -> std::io::Result<Fram
         .unwrap_or(1)
         .min(count)
         .max(1);
-    let (to_decode, frames_read) = std::sync::mpsc::channel::<(usize, Vec<u8>)>();
-    let frames_read = std::sync::Mutex::new(frames_read);
-    let frames_read = &frames_read;
+    // Reading is many times faster than decoding: a few chunks read ahead keep every thread
+    // busy, and bound what is held of the file to those few (an unbounded queue held most of it).
+    let (to_decode, frames_read) =
+        std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(CHUNKS_READ_AHEAD_PER_THREAD * threads);
+    // Owned by the workers only: once every one has stopped (even by a panic), sending fails
+    // instead of waiting for room forever.
+    let frames_read = std::sync::Arc::new(std::sync::Mutex::new(frames_read));
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
+                let frames_read = std::sync::Arc::clone(&frames_read);
                 scope.spawn(move || {
                     let mut done = Vec::new();
                     loop {
@@ -235,13 +243,16 @@ fn read_frames<R: std::io::Read>(body: &mut Body<'_, R>) -> std::io::Result<Fram
                 })
             })
             .collect();
+        drop(frames_read);
         let mut frames = Ok(());
         let mut failed = None;
         for index in 0..count {
             match body.frame(&format!("chunk {index} of {count}")) {
                 Ok(Ok(frame)) => {
-                    // A worker gone (it panicked) shows when it is joined.
-                    let _ = to_decode.send((index, frame));
+                    // Every worker gone (a panic) shows when they are joined.
+                    if to_decode.send((index, frame)).is_err() {
+                        break;
+                    }
                 }
                 Ok(Err(why)) => {
                     frames = Err(why);
