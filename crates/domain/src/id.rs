@@ -144,6 +144,9 @@ macro_rules! id_type {
                 self.0.as_bytes().cmp(other.0.as_bytes())
             }
         }
+        // The hash is the text's, as `Borrow<str>` needs; `Borrow<[u8]>` serves ordered maps
+        // only (see above), where the hash plays no part.
+        #[allow(clippy::impl_hash_borrow_with_str_and_bytes)]
         impl std::hash::Hash for $name {
             fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
                 self.as_str().hash(state)
