@@ -3,7 +3,7 @@
 //! forms, so nothing a person or a client sees changes. Never used on events: their stored bytes
 //! are fixed forever.
 //!
-//! The projection snapshot held the state in these forms up to its format 10; it now writes the
+//! The projection snapshot held the state in these forms up to its format 11; it now writes the
 //! state with bincode's own encoder (`crate::snapshot_form`), with the same forms of dates (day
 //! numbers from 1970-01-01) and amounts (magnitude and flags). Decoding the text forms had been
 //! most of a snapshot's load time (a date parsed from `"2026-03-01"` costs about 1,700

@@ -76,6 +76,15 @@ impl IdText {
         }
     }
 
+    /// The text's bytes, without the UTF-8 check `as_str` makes: order and equality compare
+    /// these, so that a map lookup does not validate every key it passes.
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            IdText::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            IdText::Heap(text) => text.as_bytes(),
+        }
+    }
+
     fn as_str(&self) -> &str {
         match self {
             IdText::Inline { len, bytes } => {
@@ -135,10 +144,19 @@ macro_rules! id_type {
                 self.as_str()
             }
         }
-        // Equality, order and hash are the text's, so that `Borrow<str>` lookups agree.
+        /// For ordered maps (`BTreeMap`): the replay finds an account by its stream's bytes
+        /// without checking each key it passes as UTF-8. Not for hash maps: the hash is the
+        /// text's (`Borrow<str>`).
+        impl std::borrow::Borrow<[u8]> for $name {
+            fn borrow(&self) -> &[u8] {
+                self.0.as_bytes()
+            }
+        }
+        // Equality, order and hash are the text's (`str` compares by its bytes), so that
+        // `Borrow<str>` lookups agree.
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
-                self.as_str() == other.as_str()
+                self.0.as_bytes() == other.0.as_bytes()
             }
         }
         impl Eq for $name {}
@@ -149,9 +167,12 @@ macro_rules! id_type {
         }
         impl Ord for $name {
             fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-                self.as_str().cmp(other.as_str())
+                self.0.as_bytes().cmp(other.0.as_bytes())
             }
         }
+        // The hash is the text's, as `Borrow<str>` needs; `Borrow<[u8]>` serves ordered maps
+        // only (see above), where the hash plays no part.
+        #[allow(clippy::impl_hash_borrow_with_str_and_bytes)]
         impl std::hash::Hash for $name {
             fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
                 self.as_str().hash(state)

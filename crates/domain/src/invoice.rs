@@ -13,7 +13,7 @@ use crate::id::InvoiceId;
 pub enum EntryKind {
     LateFee,
     /// Money (and its discount) from the payment at this index of `Account::payments`.
-    Payment(usize),
+    Payment(u32),
     CreditNote,
     WriteOff,
     UnappliedCash,

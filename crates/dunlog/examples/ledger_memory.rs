@@ -73,8 +73,7 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
         }
         payments += account.payments.capacity() * size_of::<Payment>();
         for payment in &account.payments {
-            allocations += payment.allocations.capacity() * size_of::<Allocation>()
-                + payment.method.capacity();
+            allocations += payment.allocations.capacity() * size_of::<Allocation>();
         }
         promises += account.promises.capacity() * size_of::<Promise>();
         other += size_of::<Account>() + account.name.capacity();
@@ -87,7 +86,7 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
             "invoice_entries": per_event(entries),
             "invoice_extras": per_event(fees),
             "payment_structs": per_event(payments),
-            "payment_allocations_methods": per_event(allocations),
+            "payment_allocations": per_event(allocations),
             "promises": per_event(promises),
             "account_structs_names": per_event(other),
             "counted": per_event(counted),

@@ -136,7 +136,7 @@ impl Ledger {
         self.worklist_memo.touch(customer);
         self.exposure_index.touch(customer);
         // The replay hot path: evolve in place; an id is parsed only when an account opens.
-        match self.accounts.get_mut(customer) {
+        match self.accounts.get_mut(customer.as_bytes()) {
             // With its position: reconciliation names the events it reverses by position.
             Some(account) => account.evolve_at(event, Some(envelope.position)),
             None => {

@@ -33,7 +33,10 @@ pub struct Replayed {
 
 /// One range of the log, decoded: its events, then whether it ended early.
 struct Range {
+    /// The range's events are the first `len`; those after are spare, kept from an earlier
+    /// range so that decoding into them reuses their buffers.
     events: Vec<RecordedEvent>,
+    len: usize,
     end: RangeEnd,
 }
 
@@ -79,11 +82,12 @@ pub fn replay(
         let mut freed = Vec::with_capacity(readers);
         for reader in 0..readers {
             let (tx, rx) = mpsc::sync_channel::<Range>(REPLAY_RANGES_QUEUED);
-            // Applied ranges go back to their reading thread, which frees their events (the
-            // allocator frees fastest on the thread that allocated) and fills the same vector
-            // again: a fresh one each time is a large allocation the allocator gives back to
-            // the system when freed, and faulting its pages in again (zeroed by the kernel)
-            // took a third of a rebuild's time.
+            // Applied ranges go back to their reading thread, which decodes the next range
+            // into the same events: their strings and payload buffers are reused rather than
+            // freed and allocated again for every event (a tenth of a rebuild was malloc and
+            // free). A fresh vector each time was worse still: a large allocation the allocator
+            // gives back to the system when freed, and faulting its pages in again (zeroed by
+            // the kernel) took a third of a rebuild's time.
             let (done_tx, done_rx) = mpsc::channel::<Vec<RecordedEvent>>();
             let first = reader as u64;
             let step = readers as u64;
@@ -99,10 +103,10 @@ pub fn replay(
             let Some(range) = queues.get(i).and_then(|q| q.recv().ok()) else {
                 break;
             };
-            for event in &range.events {
+            for event in range.events.iter().take(range.len) {
                 ledger.apply_recorded(event);
             }
-            done += range.events.len() as u64;
+            done += range.len as u64;
             if done - reported >= PROGRESS_EVERY_EVENTS {
                 progress(done, total);
                 reported = done;
@@ -154,34 +158,48 @@ fn read_ranges(
         if start >= head {
             return;
         }
-        while let Ok(mut applied) = freed.try_recv() {
-            applied.clear();
+        while let Ok(applied) = freed.try_recv() {
             spare.push(applied);
         }
         let len = (head - start).min(REPLAY_RANGE_EVENTS);
-        let mut events = spare
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(usize::try_from(len).unwrap_or(0)));
+        let len = usize::try_from(len).unwrap_or(0);
+        let mut events = spare.pop().unwrap_or_else(|| Vec::with_capacity(len));
+        let mut filled = 0usize;
         let mut end = RangeEnd::Whole;
-        for item in store
-            .iter_from(start)
-            .take(usize::try_from(len).unwrap_or(0))
-        {
-            match item {
-                // recorded_at never decreases along the log: the first later event ends it.
-                Ok(event) if known_at.is_some_and(|t| event.recorded_at > t) => {
-                    end = RangeEnd::RecordedLater;
-                    break;
-                }
-                Ok(event) => events.push(event),
-                Err(e) => {
+        let mut log = store.log_from(start);
+        while filled < len {
+            let read = match events.get_mut(filled) {
+                Some(slot) => log.next_into(slot),
+                None => log.next().map(|item| item.map(|event| events.push(event))),
+            };
+            match read {
+                None => break,
+                Some(Err(e)) => {
                     end = RangeEnd::Failed(e);
                     break;
                 }
+                Some(Ok(())) => {}
             }
+            // recorded_at never decreases along the log: the first later event ends it.
+            let later = events
+                .get(filled)
+                .is_some_and(|event| known_at.is_some_and(|t| event.recorded_at > t));
+            if later {
+                end = RangeEnd::RecordedLater;
+                break;
+            }
+            filled += 1;
         }
         let stop = !matches!(end, RangeEnd::Whole);
-        if tx.send(Range { events, end }).is_err() || stop {
+        if tx
+            .send(Range {
+                events,
+                len: filled,
+                end,
+            })
+            .is_err()
+            || stop
+        {
             return;
         }
         r += step;

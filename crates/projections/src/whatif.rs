@@ -112,7 +112,6 @@ pub fn lean_for_clock(account: &Account) -> Account {
     }
     for payment in &mut lean.payments {
         payment.allocations = Vec::new();
-        payment.method = String::new();
     }
     for promise in &mut lean.promises {
         // The invoices a promise covers stay: an active promise suspends their fees and holds.

@@ -195,6 +195,16 @@ impl Block {
         self.envelope(position)
             .map(|bytes| RecordedEvent::from_stored(position, bytes?))
     }
+
+    /// The event at `position` decoded into `into` (see [`RecordedEvent::read_into`]).
+    fn event_into(
+        &self,
+        position: u64,
+        into: &mut RecordedEvent,
+    ) -> Option<Result<(), StoreError>> {
+        self.envelope(position)
+            .map(|bytes| into.read_into(position, bytes?))
+    }
 }
 
 fn malformed_block_key(position: u64) -> StoreError {
@@ -247,8 +257,9 @@ pub(crate) fn last_stored(tree: &sled::Tree) -> Result<u64, StoreError> {
 }
 
 /// Streams the log in position order over `after + 1 ..= end`, walking blocks; a position no
-/// block holds is `Corrupt` (missing). Stops after the first error.
-pub(crate) struct LogIter {
+/// block holds is `Corrupt` (missing). Stops after the first error. Besides iterating (a fresh
+/// event each), [`LogIter::next_into`] decodes into an event the caller already holds.
+pub struct LogIter {
     tree: sled::Tree,
     blocks: Option<sled::Iter>,
     block: Option<Block>,
@@ -322,6 +333,38 @@ impl LogIter {
         self.block
             .as_ref()
             .and_then(|b| b.event(self.expected))
+            .unwrap_or_else(|| Err(self.missing()))
+    }
+}
+
+impl LogIter {
+    /// The next event decoded into `into`, reusing its buffers (replay's path: see
+    /// [`RecordedEvent::read_into`]). `None` at the end; after an error, `into` is not an event
+    /// of the log and the iteration is over.
+    pub fn next_into(&mut self, into: &mut RecordedEvent) -> Option<Result<(), StoreError>> {
+        if self.done || self.expected > self.end {
+            return None;
+        }
+        let result = self.next_event_into(into);
+        match &result {
+            Ok(()) => self.expected += 1,
+            Err(_) => self.done = true,
+        }
+        Some(result)
+    }
+
+    fn next_event_into(&mut self, into: &mut RecordedEvent) -> Result<(), StoreError> {
+        if let Some(done) = self
+            .block
+            .as_ref()
+            .and_then(|b| b.event_into(self.expected, into))
+        {
+            return done;
+        }
+        self.advance()?;
+        self.block
+            .as_ref()
+            .and_then(|b| b.event_into(self.expected, into))
             .unwrap_or_else(|| Err(self.missing()))
     }
 }

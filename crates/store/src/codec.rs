@@ -394,6 +394,71 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
     }
 }
 
+/// An envelope read in place: its text and payload borrowed from the stored bytes. Replay
+/// decodes into events it already holds (`RecordedEvent::read_into`), so their strings and
+/// payload buffers are reused instead of allocated and freed once per event.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EnvelopeRef<'a> {
+    pub position: u64,
+    pub stream: &'a str,
+    pub version: u64,
+    pub event_id: [u8; 16],
+    pub event_type: &'a str,
+    pub schema: u16,
+    pub occurred_at_us: i64,
+    pub recorded_at_us: i64,
+    pub actor: &'a str,
+    pub correlation_id: Option<&'a str>,
+    pub causation_id: Option<&'a str>,
+    pub policy_version: Option<u32>,
+    pub payload: &'a [u8],
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+/// The same bytes as [`Envelope`]'s decoder reads (text is checked to be UTF-8 all the same).
+impl<'de, Context> bincode::BorrowDecode<'de, Context> for EnvelopeRef<'de> {
+    fn borrow_decode<D: bincode::de::BorrowDecoder<'de, Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        Ok(EnvelopeRef {
+            position: bincode::BorrowDecode::borrow_decode(d)?,
+            stream: bincode::BorrowDecode::borrow_decode(d)?,
+            version: bincode::BorrowDecode::borrow_decode(d)?,
+            event_id: bincode::BorrowDecode::borrow_decode(d)?,
+            event_type: bincode::BorrowDecode::borrow_decode(d)?,
+            schema: bincode::BorrowDecode::borrow_decode(d)?,
+            occurred_at_us: bincode::BorrowDecode::borrow_decode(d)?,
+            recorded_at_us: bincode::BorrowDecode::borrow_decode(d)?,
+            actor: bincode::BorrowDecode::borrow_decode(d)?,
+            correlation_id: bincode::BorrowDecode::borrow_decode(d)?,
+            causation_id: bincode::BorrowDecode::borrow_decode(d)?,
+            policy_version: bincode::BorrowDecode::borrow_decode(d)?,
+            payload: bincode::BorrowDecode::borrow_decode(d)?,
+            prev_hash: bincode::BorrowDecode::borrow_decode(d)?,
+            hash: bincode::BorrowDecode::borrow_decode(d)?,
+        })
+    }
+}
+
+/// Decodes stored envelope bytes in place, borrowing its text and payload. Never panics,
+/// whatever the bytes; refuses exactly what [`decode_envelope`] refuses.
+pub fn decode_envelope_ref(bytes: &[u8]) -> Result<EnvelopeRef<'_>, CodecError> {
+    match bytes.split_first() {
+        Some((&ENVELOPE_LAYOUT_V1, body)) => {
+            let (envelope, read) =
+                bincode::borrow_decode_from_slice::<EnvelopeRef<'_>, _>(body, config())
+                    .map_err(|e| CodecError::Decode(e.to_string()))?;
+            if read != body.len() {
+                return Err(CodecError::TrailingBytes(body.len() - read));
+            }
+            Ok(envelope)
+        }
+        Some((&other, _)) => Err(CodecError::UnknownLayout(other)),
+        None => Err(CodecError::Decode("empty record".to_owned())),
+    }
+}
+
 /// The first byte of every stored block (format 2 of the log, see `keys.rs`).
 pub const BLOCK_LAYOUT_V1: u8 = 1;
 

@@ -31,6 +31,7 @@ pub use append::{
     AppendOutcome, AppendRequest, ExpectedVersion, Idempotency, IdempotencyRecord, NewEvent,
     EVENTS_PER_APPEND_MAX, PAYLOAD_BYTES_MAX, STREAM_LEN_MAX, TEXT_LEN_MAX,
 };
+pub use block::LogIter;
 pub use db::FORMAT_VERSION;
 pub use error::StoreError;
 pub use recorded::RecordedEvent;

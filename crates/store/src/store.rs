@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::anchor::{self, Anchor};
 use crate::append::{prepare, AppendOutcome, AppendRequest, IdempotencyRecord};
+use crate::block::LogIter;
 use crate::db::{check_format, open_db};
 use crate::durability::Durability;
 use crate::error::StoreError;
@@ -264,6 +265,12 @@ impl Store {
         &self,
         after: u64,
     ) -> impl Iterator<Item = Result<RecordedEvent, StoreError>> + '_ {
+        self.inner.reader.iter_from(after)
+    }
+
+    /// Like [`Store::iter_from`], as a [`LogIter`] whose [`LogIter::next_into`] decodes into
+    /// events the caller already holds (replay reuses them range after range).
+    pub fn log_from(&self, after: u64) -> LogIter {
         self.inner.reader.iter_from(after)
     }
 

@@ -172,19 +172,21 @@ impl Account {
                     e.payment_id
                 );
                 let index = self.payments.len();
+                // An account would need more than 4 billion payments (hundreds of GB of them)
+                // to reach the saturated value.
+                let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
                 for a in &e.allocations {
                     self.push_entry(
                         &a.invoice_id,
                         e.received_on,
                         -a.amount.saturating_add(a.discount),
-                        EntryKind::Payment(index),
+                        EntryKind::Payment(entry_index),
                     );
                 }
                 self.payments.push(Payment {
                     id: e.payment_id.clone(),
                     amount: e.amount,
                     received_on: e.received_on,
-                    method: e.method.clone(),
                     allocations: e.allocations.clone(),
                     unapplied: e.unapplied,
                     reversed_on: None,
@@ -207,9 +209,10 @@ impl Account {
                         );
                         p.reversed_on = Some(e.reversed_on);
                     }
+                    let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
                     for inv in &mut self.invoices {
                         for entry in &mut inv.entries {
-                            if entry.kind == EntryKind::Payment(index) {
+                            if entry.kind == EntryKind::Payment(entry_index) {
                                 entry.until = Some(e.reversed_on);
                             }
                         }

@@ -22,7 +22,6 @@ pub struct Payment {
     pub amount: Decimal,
     #[serde(with = "crate::binary_form::date")]
     pub received_on: NaiveDate,
-    pub method: String,
     #[serde(with = "crate::binary_form::allocations")]
     pub allocations: Vec<Allocation>,
     #[serde(with = "crate::binary_form::decimal")]

@@ -84,7 +84,6 @@ impl Encode for Payment {
         self.id.encode(e)?;
         encode_decimal(e, &self.amount)?;
         encode_date(e, &self.received_on)?;
-        encode_str(e, &self.method)?;
         encode_items(e, &self.allocations)?;
         encode_decimal(e, &self.unapplied)?;
         encode_opt_date(e, self.reversed_on.as_ref())
@@ -97,7 +96,6 @@ impl<C> Decode<C> for Payment {
             id: PaymentId::decode(d)?,
             amount: decode_decimal(d)?,
             received_on: decode_date(d)?,
-            method: decode_string(d)?,
             allocations: decode_items(d)?,
             unapplied: decode_decimal(d)?,
             reversed_on: decode_opt_date(d)?,

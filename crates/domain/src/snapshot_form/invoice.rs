@@ -20,7 +20,7 @@ impl Encode for EntryKind {
             EntryKind::LateFee => 0u8.encode(e),
             EntryKind::Payment(index) => {
                 1u8.encode(e)?;
-                (*index as u64).encode(e)
+                index.encode(e)
             }
             EntryKind::CreditNote => 2u8.encode(e),
             EntryKind::WriteOff => 3u8.encode(e),
@@ -34,12 +34,7 @@ impl<C> Decode<C> for EntryKind {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         Ok(match u8::decode(d)? {
             0 => EntryKind::LateFee,
-            1 => {
-                let index = u64::decode(d)?;
-                EntryKind::Payment(
-                    usize::try_from(index).map_err(|_| DecodeError::OutsideUsizeRange(index))?,
-                )
-            }
+            1 => EntryKind::Payment(u32::decode(d)?),
             2 => EntryKind::CreditNote,
             3 => EntryKind::WriteOff,
             4 => EntryKind::UnappliedCash,

@@ -11,6 +11,7 @@ mod commands;
 mod evolve;
 mod exposure_steps;
 mod fuzz;
+mod ids;
 mod policy;
 mod properties;
 mod reconcile;

@@ -54,7 +54,6 @@ fn full_account() -> Account {
         "sales_rep": "rep-9",
         "invoices": [invoice("INV-1"), invoice("INV-2-an-id-longer-than-twenty-two-bytes")],
         "payments": [{"id": "P-1", "amount": "0.01", "received_on": "2026-02-01",
-                      "method": "wire",
                       "allocations": [{"invoice_id": "INV-1", "amount": "39.20",
                                        "discount": "0.80"}],
                       "unapplied": "-12.345", "reversed_on": "2026-02-20"}],
@@ -179,8 +178,7 @@ fn a_count_larger_than_the_bytes_left_is_an_error_not_an_allocation() {
     // A payment whose allocation count says 2^60: refused before anything is reserved.
     let mut bytes = Vec::new();
     bytes.extend(bincode::encode_to_vec(PaymentId::parse("P").unwrap(), standard()).unwrap());
-    bytes.extend([0, 0, 0, 0]); // amount: magnitude 0, flags 0; received_on: day 0
-    bytes.extend([1, b'x']); // method
+    bytes.extend([0, 0, 0]); // amount: magnitude 0, flags 0; received_on: day 0
     bytes.push(0xfd); // a u64 varint follows
     bytes.extend((1u64 << 60).to_le_bytes());
     let error = bincode::decode_from_slice::<Payment, _>(&bytes, standard()).unwrap_err();
@@ -217,7 +215,7 @@ fn id() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn payments_of_any_amounts_dates_and_ids_come_back_exactly(
-        id in id(), amount in decimal(), received_on in date(), method in ".{0,20}",
+        id in id(), amount in decimal(), received_on in date(),
         allocations in prop::collection::vec((id(), decimal(), decimal()), 0..4),
         unapplied in decimal(), reversed_on in prop::option::of(date()),
     ) {
@@ -225,7 +223,6 @@ proptest! {
             id: PaymentId::parse(&id).unwrap(),
             amount,
             received_on,
-            method,
             allocations: allocations
                 .into_iter()
                 .map(|(id, amount, discount)| Allocation {

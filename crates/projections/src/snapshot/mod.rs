@@ -7,7 +7,7 @@
 //! The file is replaced atomically: written to [`SNAPSHOT_TEMP_FILE`], fsync'd, renamed over
 //! the old one, and the directory fsync'd.
 //!
-//! Layout (format 11): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
+//! Layout (format 12): [`MAGIC`] (8 bytes), the format number (u32 little endian), the body,
 //! then the body's length (u64 LE) and its CRC-32 (u32 LE). The body is a sequence of frames,
 //! each its length (u64 LE) then that many bytes of bincode (`=2.0.1`, varint integers):
 //!
@@ -75,9 +75,11 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// accounts (SPEC §12). Format 7 kept no fee reversals or reinstated promises in the timeline.
 /// Format 8 kept an invoice's rarely used fields inline (now `InvoiceExtras`, one pointer).
 /// Format 9 held every account's timeline (a copy of each timeline event with its envelope) and
-/// the actors they named; the timeline is now read from the log (issue 18). Format 10 held the
-/// accounts in bincode's serde form (now its native form, `domain::snapshot_form`).
-pub const SNAPSHOT_FORMAT: u32 = 11;
+/// the actors they named; the timeline is now read from the log (issue 18). Format 10 held each
+/// payment's method (read by nothing: the timeline takes it from the event) and a payment's
+/// index in an invoice's entries as 8 bytes (now 4). Format 11 held the accounts in bincode's
+/// serde form (now its native form, `domain::snapshot_form`).
+pub const SNAPSHOT_FORMAT: u32 = 12;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many

@@ -1,4 +1,4 @@
-//! The snapshot file (format 11): a ledger of many accounts, cut into chunks decoded on every
+//! The snapshot file (format 12): a ledger of many accounts, cut into chunks decoded on every
 //! core, comes back equal; damaged, cut, reordered or lying files are refused with a reason.
 
 use std::ops::Range;

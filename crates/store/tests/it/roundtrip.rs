@@ -366,12 +366,33 @@ proptest! {
             prev_hash: [1; 32], hash: [2; 32],
         };
         let bytes = codec::encode_envelope(&env).unwrap();
+        // Replay's in-place decoder reads the same fields from the same bytes.
+        let borrowed = codec::decode_envelope_ref(&bytes).unwrap();
+        prop_assert_eq!(borrowed.stream, env.stream.as_str());
+        prop_assert_eq!(borrowed.event_type, env.event_type.as_str());
+        prop_assert_eq!(borrowed.actor, env.actor.as_str());
+        prop_assert_eq!(borrowed.correlation_id, env.correlation_id.as_deref());
+        prop_assert_eq!(borrowed.causation_id, env.causation_id.as_deref());
+        prop_assert_eq!(borrowed.payload, env.payload.as_slice());
+        prop_assert_eq!(
+            (borrowed.position, borrowed.version, borrowed.event_id, borrowed.schema),
+            (env.position, env.version, env.event_id, env.schema)
+        );
+        prop_assert_eq!(
+            (borrowed.occurred_at_us, borrowed.recorded_at_us, borrowed.policy_version),
+            (env.occurred_at_us, env.recorded_at_us, env.policy_version)
+        );
+        prop_assert_eq!((borrowed.prev_hash, borrowed.hash), (env.prev_hash, env.hash));
         prop_assert_eq!(codec::decode_envelope(&bytes).unwrap(), env);
     }
 
     #[test]
     fn arbitrary_bytes_never_panic_a_decoder(bytes in prop::collection::vec(any::<u8>(), 0..200), kind in 0..EVENT_TYPES.len()) {
-        let _ = codec::decode_envelope(&bytes);
+        // Both envelope decoders refuse the same bytes, with the same reason.
+        prop_assert_eq!(
+            codec::decode_envelope(&bytes).err(),
+            codec::decode_envelope_ref(&bytes).err()
+        );
         let _ = codec::decode_payload(EVENT_TYPES[kind], 1, &bytes);
         let _ = codec::decode_payload("NoSuchEvent", 1, &bytes);
         let _ = codec::decode_payload(EVENT_TYPES[kind], 2, &bytes);

@@ -144,6 +144,50 @@ fn a_damaged_record_reads_as_corrupt_naming_its_position() {
     assert!(v.message.unwrap().contains("envelope"));
 }
 
+/// Replay decodes into events it already holds (`LogIter::next_into`, reusing their buffers):
+/// it must give exactly what iterating gives, whatever the held events were, and refuse a
+/// damaged record at its position just the same, leaving the held event untouched.
+#[test]
+fn decoding_into_held_events_matches_iterating_and_refuses_the_same_damage() {
+    let dir = temp_dir();
+    three_events(dir.path());
+    let fresh = all(&open(dir.path()));
+    assert_eq!(fresh.len(), 3);
+    // Held events in another order: stream, type, payload and hashes all differ.
+    let mut held: Vec<_> = fresh.iter().rev().cloned().collect();
+    held[0].correlation_id = Some("left over".to_owned());
+    {
+        let store = open(dir.path());
+        let mut log = store.log_from(0);
+        for (slot, want) in held.iter_mut().zip(&fresh) {
+            log.next_into(slot).unwrap().unwrap();
+            assert_eq!(format!("{slot:?}"), format!("{want:?}"));
+        }
+        assert!(log.next_into(&mut held[0]).is_none());
+    }
+    with_raw_tree(dir.path(), |t| {
+        raw::set_envelope(t, 2, b"\x01\xff\xff".to_vec())
+    });
+    let store = open(dir.path());
+    let mut log = store.log_from(0);
+    let mut slot = fresh[2].clone();
+    log.next_into(&mut slot).unwrap().unwrap();
+    assert_eq!(format!("{slot:?}"), format!("{:?}", fresh[0]));
+    let err = log.next_into(&mut slot).unwrap().unwrap_err();
+    let iterated = store.iter_from(1).next().unwrap().unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt { position: 2, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), iterated.to_string());
+    assert_eq!(
+        format!("{slot:?}"),
+        format!("{:?}", fresh[0]),
+        "left as it was"
+    );
+    assert!(log.next_into(&mut slot).is_none(), "stops after an error");
+}
+
 #[test]
 fn a_missing_record_is_a_gap_at_its_position() {
     let dir = temp_dir();
