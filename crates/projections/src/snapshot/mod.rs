@@ -277,7 +277,10 @@ pub fn encode(ledger: &Ledger, hash: [u8; 32]) -> Result<Vec<u8>, ProjectionErro
             index: u32::try_from(index).unwrap_or(u32::MAX),
             entries: entries.get(range.clone()).unwrap_or_default(),
         };
-        bincode::encode_to_vec(&chunk, chunk_config())
+        // One pass into a growing vector: `bincode::encode_to_vec` walks the value twice (once
+        // to size it), which made the native encode slower than serde's one pass.
+        let mut frame = Vec::new();
+        bincode::encode_into_std_write(&chunk, &mut frame, chunk_config()).map(|_| frame)
     });
     let frames = std::iter::once(Ok(head))
         .chain(chunks)
