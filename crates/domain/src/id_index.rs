@@ -7,13 +7,13 @@ use std::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
-/// Positions into a vector, found by the id of the item there: 8 bytes and a control byte per
+/// Positions into a vector, found by the id of the item there: 4 bytes and a control byte per
 /// item, where a `HashMap<Id, usize>` also kept a copy of the id. Derived data: not part of a
 /// snapshot, rebuilt from the vector ([`IdIndex::rebuild`]), and equal to any other index (two
 /// accounts are equal when their vectors are).
 #[derive(Clone, Default)]
 pub(crate) struct IdIndex {
-    table: HashTable<usize>,
+    table: HashTable<u32>,
     hasher: RandomState,
 }
 
@@ -25,8 +25,10 @@ impl IdIndex {
     {
         let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |&i| items.get(i).is_some_and(|item| key(item) == id))
-            .copied()
+            .find(hash, |&i| {
+                item_at(items, i).is_some_and(|item| key(item) == id)
+            })
+            .and_then(|&i| usize::try_from(i).ok())
     }
 
     /// Indexes `items[index]` (already in `items`) under its key; an earlier item with the same
@@ -41,12 +43,16 @@ impl IdIndex {
         let id = key(item);
         let hasher = &self.hasher;
         let hash = hasher.hash_one(id);
-        let same = |&i: &usize| items.get(i).is_some_and(|other| key(other) == id);
+        // An account would need more than 4 billion items (hundreds of GB) to get here.
+        let Ok(index) = u32::try_from(index) else {
+            return;
+        };
+        let same = |&i: &u32| item_at(items, i).is_some_and(|other| key(other) == id);
         if let Some(slot) = self.table.find_mut(hash, same) {
             *slot = index;
             return;
         }
-        let rehash = |&i: &usize| items.get(i).map_or(0, |other| hasher.hash_one(key(other)));
+        let rehash = |&i: &u32| item_at(items, i).map_or(0, |other| hasher.hash_one(key(other)));
         self.table.insert_unique(hash, index, rehash);
     }
 
@@ -72,8 +78,12 @@ impl IdIndex {
     {
         let hasher = &self.hasher;
         self.table
-            .shrink_to_fit(|&i| items.get(i).map_or(0, |item| hasher.hash_one(key(item))));
+            .shrink_to_fit(|&i| item_at(items, i).map_or(0, |item| hasher.hash_one(key(item))));
     }
+}
+
+fn item_at<T>(items: &[T], index: u32) -> Option<&T> {
+    items.get(usize::try_from(index).ok()?)
 }
 
 impl PartialEq for IdIndex {
