@@ -7,7 +7,7 @@
 //! The forms: integers as bincode varints (signed ones zigzagged); dates as their day number
 //! from 1970-01-01 (an `i32`, 3 bytes today); instants as seconds since the epoch (`i64`) and
 //! nanoseconds (`u32`); a `Decimal` as its 96-bit magnitude (`u128` varint) and one byte of scale
-//! (low 5 bits) and sign (top bit), the parts `domain::binary_form` keeps for the snapshot;
+//! (low 5 bits) and sign (top bit), the same parts as `domain::binary_form`;
 //! strings and ids as a length and UTF-8 bytes; options and booleans as one byte 0 or 1; enums as
 //! the variant's index (`u32`, as the serde form wrote it); sequences as a length and the items.
 //! The serde forms (schema 1, or 2 for the four) hold dates, amounts and instants as text, whose
