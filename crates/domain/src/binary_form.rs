@@ -17,18 +17,24 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// counted from there stay small (about 20,000), so they take 3 bytes as varints.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
-fn day_number(date: NaiveDate) -> i32 {
+/// A date as its day number from 1970-01-01 (also `crate::snapshot_form`'s form).
+pub(crate) fn day_number(date: NaiveDate) -> i32 {
     date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
 }
 
-fn date_of<E: serde::de::Error>(day: i32) -> Result<NaiveDate, E> {
+/// The date of a day number; `None` when out of chrono's range.
+pub(crate) fn date_from_day(day: i32) -> Option<NaiveDate> {
     day.checked_add(UNIX_EPOCH_DAYS_FROM_CE)
         .and_then(NaiveDate::from_num_days_from_ce_opt)
-        .ok_or_else(|| E::custom(format!("day number {day} is not a date")))
 }
 
-/// A decimal as its 96-bit magnitude and its scale-and-sign bits (exact, `-0` included).
-fn decimal_parts(value: &Decimal) -> (u128, u16) {
+fn date_of<E: serde::de::Error>(day: i32) -> Result<NaiveDate, E> {
+    date_from_day(day).ok_or_else(|| E::custom(format!("day number {day} is not a date")))
+}
+
+/// A decimal as its 96-bit magnitude and its scale-and-sign bits (exact, `-0` included; also
+/// `crate::snapshot_form`'s form).
+pub(crate) fn decimal_parts(value: &Decimal) -> (u128, u16) {
     let bytes = value.serialize();
     let mut magnitude = [0u8; 16];
     magnitude[..12].copy_from_slice(&bytes[4..]);
@@ -36,15 +42,22 @@ fn decimal_parts(value: &Decimal) -> (u128, u16) {
     (u128::from_le_bytes(magnitude), flags)
 }
 
-fn decimal_of<E: serde::de::Error>((magnitude, flags): (u128, u16)) -> Result<Decimal, E> {
+/// The decimal of [`decimal_parts`]; `None` when the magnitude is wider than 96 bits.
+/// `Decimal::deserialize` keeps only the scale's and the sign's bits and caps the scale: no panic.
+pub(crate) fn decimal_from_parts(magnitude: u128, flags: u16) -> Option<Decimal> {
     let magnitude = magnitude.to_le_bytes();
     if magnitude[12..].iter().any(|&b| b != 0) {
-        return Err(E::custom("decimal magnitude wider than 96 bits"));
+        return None;
     }
     let mut bytes = [0u8; 16];
     bytes[2..4].copy_from_slice(&flags.to_le_bytes());
     bytes[4..].copy_from_slice(&magnitude[..12]);
-    Ok(Decimal::deserialize(bytes))
+    Some(Decimal::deserialize(bytes))
+}
+
+fn decimal_of<E: serde::de::Error>((magnitude, flags): (u128, u16)) -> Result<Decimal, E> {
+    decimal_from_parts(magnitude, flags)
+        .ok_or_else(|| E::custom("decimal magnitude wider than 96 bits"))
 }
 
 /// `#[serde(with = "crate::binary_form::date")]`

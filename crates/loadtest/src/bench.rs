@@ -107,13 +107,16 @@ pub async fn run(
     say("restart from a snapshot");
     let projector = projections::runtime::Projector::start(store.clone()).await?;
     projector.save_snapshot()?;
-    // The old ledger is freed before the clock starts: dropped, its follower would free it on a
-    // worker thread during the measured start, which a restarted process never sees.
-    projector.close().await;
+    // The old ledger is freed before the clock starts: dropped while following, its aborted
+    // follower would free it on a worker thread during the measured start, which a restarted
+    // process never sees.
+    projector.shutdown().await;
+    drop(projector);
     let started = Instant::now();
     let projector = projections::runtime::Projector::start(store.clone()).await?;
     let restart_s = started.elapsed().as_secs_f64();
-    projector.close().await;
+    projector.shutdown().await;
+    drop(projector);
 
     let disk_bytes_per_event = store.disk_bytes()? as f64 / generated.max(1) as f64;
     drop(store);

@@ -183,23 +183,6 @@ impl Projector {
         })
     }
 
-    /// Stops following the log and waits until the follower is gone, so that, with the last
-    /// handle, the ledger is freed before this returns (dropping a handle leaves the aborted
-    /// follower, and the ledger it holds, to be freed later on a worker thread).
-    pub async fn close(self) {
-        let handle = self
-            .inner
-            .follower
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            handle.abort();
-            // Cancelled, as asked; a follower that had failed has said so in the log.
-            let _ = handle.await;
-        }
-    }
-
     /// The live ledger, read-locked. Hold it briefly: the follower waits while it is held.
     pub fn read(&self) -> RwLockReadGuard<'_, Ledger> {
         self.inner
@@ -262,7 +245,9 @@ impl Projector {
         Ok(())
     }
 
-    /// Stops following the log and waits until the follower has let go of the store.
+    /// Stops following the log and waits until the follower has let go of the store (and of the
+    /// ledger: dropping the last handle then frees it at once, where a follower merely aborted
+    /// would free it later on a worker thread).
     pub async fn shutdown(&self) {
         let handle = self
             .inner

@@ -92,32 +92,25 @@ fn codec(c: &mut Criterion) {
         let env = envelope(&event, false);
         let bytes = codec::encode_envelope(&env).unwrap();
         let serde_bytes = codec::encode_envelope(&envelope(&event, true)).unwrap();
-        group.bench_function(format!("encode/{name}"), |b| {
-            b.iter(|| {
-                let (event_type, schema, payload) =
-                    codec::encode_payload(black_box(&event)).unwrap();
-                let env = Envelope {
-                    event_type: event_type.to_owned(),
-                    schema,
-                    payload,
-                    ..env.clone()
-                };
-                codec::encode_envelope(&env).unwrap()
-            })
-        });
-        group.bench_function(format!("encode/{name}/serde_form"), |b| {
-            b.iter(|| {
-                let (event_type, schema, payload) =
-                    codec::encode_payload_serde_form(black_box(&event)).unwrap();
-                let env = Envelope {
-                    event_type: event_type.to_owned(),
-                    schema,
-                    payload,
-                    ..env.clone()
-                };
-                codec::encode_envelope(&env).unwrap()
-            })
-        });
+        type EncodePayload = fn(&Event) -> Result<(&'static str, u16, Vec<u8>), codec::CodecError>;
+        let encoders: [(&str, EncodePayload); 2] = [
+            ("", codec::encode_payload),
+            ("/serde_form", codec::encode_payload_serde_form),
+        ];
+        for (form, encode_payload) in encoders {
+            group.bench_function(format!("encode/{name}{form}"), |b| {
+                b.iter(|| {
+                    let (event_type, schema, payload) = encode_payload(black_box(&event)).unwrap();
+                    let env = Envelope {
+                        event_type: event_type.to_owned(),
+                        schema,
+                        payload,
+                        ..env.clone()
+                    };
+                    codec::encode_envelope(&env).unwrap()
+                })
+            });
+        }
         for (form, bytes) in [("", &bytes), ("/serde_form", &serde_bytes)] {
             group.bench_function(format!("decode/{name}{form}"), |b| {
                 b.iter(|| {

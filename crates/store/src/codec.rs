@@ -61,12 +61,10 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, read) = bincode::serde::decode_from_slice::<T, _>(bytes, config())
-        .map_err(|e| CodecError::Decode(e.to_string()))?;
-    if read != bytes.len() {
-        return Err(CodecError::TrailingBytes(bytes.len() - read));
-    }
-    Ok(value)
+    whole_body(
+        bytes,
+        bincode::serde::decode_from_slice::<T, _>(bytes, config()),
+    )
 }
 
 macro_rules! payload_codec {
@@ -260,18 +258,32 @@ impl<Context> bincode::Decode<Context> for Envelope {
 
 /// Decodes stored envelope bytes. Never panics, whatever the bytes.
 pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
+    let body = envelope_body(bytes)?;
+    whole_body(
+        body,
+        bincode::decode_from_slice::<Envelope, _>(body, config()),
+    )
+}
+
+/// The bytes after an envelope's layout byte, if this build knows the layout.
+fn envelope_body(bytes: &[u8]) -> Result<&[u8], CodecError> {
     match bytes.split_first() {
-        Some((&ENVELOPE_LAYOUT_V1, body)) => {
-            let (envelope, read) = bincode::decode_from_slice::<Envelope, _>(body, config())
-                .map_err(|e| CodecError::Decode(e.to_string()))?;
-            if read != body.len() {
-                return Err(CodecError::TrailingBytes(body.len() - read));
-            }
-            Ok(envelope)
-        }
+        Some((&ENVELOPE_LAYOUT_V1, body)) => Ok(body),
         Some((&other, _)) => Err(CodecError::UnknownLayout(other)),
         None => Err(CodecError::Decode("empty record".to_owned())),
     }
+}
+
+/// A value decoded from `body`, refused unless it took every byte.
+fn whole_body<T>(
+    body: &[u8],
+    decoded: Result<(T, usize), bincode::error::DecodeError>,
+) -> Result<T, CodecError> {
+    let (value, read) = decoded.map_err(|e| CodecError::Decode(e.to_string()))?;
+    if read != body.len() {
+        return Err(CodecError::TrailingBytes(body.len() - read));
+    }
+    Ok(value)
 }
 
 /// An envelope read in place: its text and payload borrowed from the stored bytes. Replay
@@ -324,19 +336,11 @@ impl<'de, Context> bincode::BorrowDecode<'de, Context> for EnvelopeRef<'de> {
 /// Decodes stored envelope bytes in place, borrowing its text and payload. Never panics,
 /// whatever the bytes; refuses exactly what [`decode_envelope`] refuses.
 pub fn decode_envelope_ref(bytes: &[u8]) -> Result<EnvelopeRef<'_>, CodecError> {
-    match bytes.split_first() {
-        Some((&ENVELOPE_LAYOUT_V1, body)) => {
-            let (envelope, read) =
-                bincode::borrow_decode_from_slice::<EnvelopeRef<'_>, _>(body, config())
-                    .map_err(|e| CodecError::Decode(e.to_string()))?;
-            if read != body.len() {
-                return Err(CodecError::TrailingBytes(body.len() - read));
-            }
-            Ok(envelope)
-        }
-        Some((&other, _)) => Err(CodecError::UnknownLayout(other)),
-        None => Err(CodecError::Decode("empty record".to_owned())),
-    }
+    let body = envelope_body(bytes)?;
+    whole_body(
+        body,
+        bincode::borrow_decode_from_slice::<EnvelopeRef<'_>, _>(body, config()),
+    )
 }
 
 /// The first byte of every stored block (format 2 of the log, see `keys.rs`).

@@ -70,6 +70,31 @@ struct Applied {
     failed: bool,
 }
 
+impl Applied {
+    /// A group whose own commit failed: the store refuses every later append (`failure`), and
+    /// each of this group's callers hears why.
+    fn failed(
+        replies: Vec<oneshot::Sender<Result<AppendOutcome, StoreError>>>,
+        msg: String,
+        failure: &Failure,
+        what: &str,
+    ) -> Applied {
+        tracing::error!(error = %msg, "{what}; refusing further appends");
+        failure.set(msg.clone());
+        let outcomes = replies
+            .iter()
+            .map(|_| Err(StoreError::Io(msg.clone())))
+            .collect();
+        Applied {
+            replies,
+            outcomes,
+            head: None,
+            events: 0,
+            failed: true,
+        }
+    }
+}
+
 /// Set once a commit failed after touching sled: memory and disk may then disagree, so every
 /// later append is refused until the store is reopened (a failed fsync cannot be retried).
 #[derive(Default)]
@@ -251,19 +276,7 @@ impl Writer {
                 // sled could not read its own files (a full disk shows here first when sled's
                 // background flush failed): nothing of this group is written, and, as after a
                 // failed commit, every later append is refused until the store is reopened.
-                tracing::error!(error = %msg, "store read failed; refusing further appends");
-                failure.set(msg.clone());
-                let outcomes = replies
-                    .iter()
-                    .map(|_| Err(StoreError::Io(msg.clone())))
-                    .collect();
-                return Applied {
-                    replies,
-                    outcomes,
-                    head: None,
-                    events: 0,
-                    failed: true,
-                };
+                return Applied::failed(replies, msg.clone(), failure, "store read failed");
             }
             outcomes.push(outcome);
         }
@@ -299,19 +312,7 @@ impl Writer {
                 StoreError::Io(msg) => msg,
                 other => other.to_string(),
             };
-            tracing::error!(error = %msg, "store commit failed; refusing further appends");
-            failure.set(msg.clone());
-            let outcomes = outcomes
-                .iter()
-                .map(|_| Err(StoreError::Io(msg.clone())))
-                .collect();
-            return Applied {
-                replies,
-                outcomes,
-                head: None,
-                events: 0,
-                failed: true,
-            };
+            return Applied::failed(replies, msg, failure, "store commit failed");
         }
         let events = stage.head.position - self.head.position;
         self.head = stage.head;

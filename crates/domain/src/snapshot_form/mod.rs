@@ -32,17 +32,15 @@ use bincode::enc::write::Writer;
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{Decode, Encode};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
+use crate::binary_form;
 use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use crate::money::Currency;
 
 mod account;
 mod invoice;
-
-/// `NaiveDate::from_num_days_from_ce(UNIX_EPOCH_DAYS_FROM_CE)` is 1970-01-01.
-const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 // ---- Counts, text, options, lists --------------------------------------------------------------
 
@@ -179,13 +177,11 @@ fn decode_opt_string<D: Decoder>(d: &mut D) -> Result<Option<String>, DecodeErro
 // ---- Dates, amounts, instants ------------------------------------------------------------------
 
 fn encode_date<E: Encoder>(e: &mut E, date: &NaiveDate) -> Result<(), EncodeError> {
-    (date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE).encode(e)
+    binary_form::day_number(*date).encode(e)
 }
 
 fn decode_date<D: Decoder>(d: &mut D) -> Result<NaiveDate, DecodeError> {
-    i32::decode(d)?
-        .checked_add(UNIX_EPOCH_DAYS_FROM_CE)
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
+    binary_form::date_from_day(i32::decode(d)?)
         .ok_or(DecodeError::Other("a day number that is not a date"))
 }
 
@@ -198,24 +194,16 @@ fn decode_opt_date<D: Decoder>(d: &mut D) -> Result<Option<NaiveDate>, DecodeErr
 }
 
 fn encode_decimal<E: Encoder>(e: &mut E, value: &Decimal) -> Result<(), EncodeError> {
-    let bytes = value.serialize();
-    let mut magnitude = [0u8; 16];
-    magnitude[..12].copy_from_slice(&bytes[4..]);
-    u128::from_le_bytes(magnitude).encode(e)?;
-    u16::from_le_bytes([bytes[2], bytes[3]]).encode(e)
+    let (magnitude, flags) = binary_form::decimal_parts(value);
+    magnitude.encode(e)?;
+    flags.encode(e)
 }
 
 fn decode_decimal<D: Decoder>(d: &mut D) -> Result<Decimal, DecodeError> {
-    let magnitude = u128::decode(d)?.to_le_bytes();
+    let magnitude = u128::decode(d)?;
     let flags = u16::decode(d)?;
-    if magnitude[12..].iter().any(|&b| b != 0) {
-        return Err(DecodeError::Other("a decimal magnitude wider than 96 bits"));
-    }
-    let mut bytes = [0u8; 16];
-    bytes[2..4].copy_from_slice(&flags.to_le_bytes());
-    bytes[4..].copy_from_slice(&magnitude[..12]);
-    // `deserialize` keeps only the scale's and the sign's bits and caps the scale: no panic.
-    Ok(Decimal::deserialize(bytes))
+    binary_form::decimal_from_parts(magnitude, flags)
+        .ok_or(DecodeError::Other("a decimal magnitude wider than 96 bits"))
 }
 
 fn encode_opt_decimal<E: Encoder>(e: &mut E, value: Option<&Decimal>) -> Result<(), EncodeError> {

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use store::chain::{self, Canonical};
 use store::codec::{self, CodecError};
-use store::{AppendRequest, ExpectedVersion, NewEvent, Store};
+use store::{AppendRequest, ExpectedVersion, Store};
 
 use crate::examples::examples;
 use crate::support::*;
@@ -194,23 +194,7 @@ fn bad_binary_payloads_are_clear_errors_naming_the_field() {
 }
 
 fn account_request(stream: &str, events: Vec<Event>) -> AppendRequest {
-    AppendRequest {
-        stream: stream.to_owned(),
-        expected: ExpectedVersion::Any,
-        events: events
-            .into_iter()
-            .enumerate()
-            .map(|(n, event)| NewEvent {
-                event,
-                occurred_at: at(i64::try_from(n).unwrap()),
-            })
-            .collect(),
-        actor: "tester".to_owned(),
-        correlation_id: None,
-        causation_id: None,
-        policy_version: None,
-        idempotency: None,
-    }
+    request_of(stream, ExpectedVersion::Any, events.into_iter().zip(0..))
 }
 
 /// The export of a log written by a build before the binary schemas: the events of `dir`'s

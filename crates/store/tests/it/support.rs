@@ -64,14 +64,24 @@ pub fn event(n: u64) -> Event {
 }
 
 pub fn request(stream: &str, expected: ExpectedVersion, ns: &[u64]) -> AppendRequest {
+    let events = ns.iter().map(|n| (event(*n), *n));
+    request_of(stream, expected, events)
+}
+
+/// An append of `events`, each with the instant `at(n)` of the number beside it.
+pub fn request_of(
+    stream: &str,
+    expected: ExpectedVersion,
+    events: impl IntoIterator<Item = (Event, u64)>,
+) -> AppendRequest {
     AppendRequest {
         stream: stream.to_owned(),
         expected,
-        events: ns
-            .iter()
-            .map(|n| NewEvent {
-                event: event(*n),
-                occurred_at: at(i64::try_from(*n).unwrap()),
+        events: events
+            .into_iter()
+            .map(|(event, n)| NewEvent {
+                event,
+                occurred_at: at(i64::try_from(n).unwrap()),
             })
             .collect(),
         actor: "tester".to_owned(),
