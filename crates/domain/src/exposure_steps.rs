@@ -181,13 +181,13 @@ fn terms_of(account: &Account) -> Vec<Term> {
         terms.push(Term {
             from: invoice.issued_on,
             until: None,
-            value: invoice.amount,
+            value: invoice.amount(),
         });
         for entry in &invoice.entries {
             terms.push(Term {
                 from: entry.on.max(invoice.issued_on),
                 until: entry.until,
-                value: entry.change,
+                value: entry.change(),
             });
         }
         // `Account::released_on`: money of reversed fees, from its date, subtracted through
@@ -212,7 +212,7 @@ fn terms_of(account: &Account) -> Vec<Term> {
         terms.push(Term {
             from: payment.received_on,
             until: payment.reversed_on,
-            value: -payment.unapplied,
+            value: -payment.unapplied(),
         });
     }
     for (on, amount) in &account.applications {

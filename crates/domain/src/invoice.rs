@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::Terms;
 use crate::id::InvoiceId;
+use crate::one_or_many::OneOrMany;
+use crate::packed_amount::PackedAmount;
 
 /// What changed an invoice's open amount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,13 +56,27 @@ pub struct Entry {
     /// Set when the change is undone (a reversed payment) from that date on.
     #[serde(with = "crate::binary_form::optional_date")]
     pub until: Option<NaiveDate>,
-    /// Signed effect on the open amount: `+` for fees, `−` for money and corrections.
-    #[serde(with = "crate::binary_form::decimal")]
-    pub change: Decimal,
+    /// Signed effect on the open amount: `+` for fees, `−` for money and corrections. Read
+    /// through [`Entry::change`].
+    pub change: PackedAmount,
     pub kind: EntryKind,
 }
 
 impl Entry {
+    pub fn new(on: NaiveDate, change: Decimal, kind: EntryKind) -> Entry {
+        Entry {
+            on,
+            until: None,
+            change: PackedAmount::new(change),
+            kind,
+        }
+    }
+
+    /// Signed effect on the open amount.
+    pub fn change(&self) -> Decimal {
+        self.change.get()
+    }
+
     pub fn in_force_on(&self, date: NaiveDate) -> bool {
         self.on <= date && self.until.is_none_or(|u| u > date)
     }
@@ -93,6 +109,16 @@ pub struct InvoiceExtras {
     pub steps_fulfilled: Vec<(String, NaiveDate)>,
     #[serde(with = "crate::binary_form::optional_date")]
     pub escalated_on: Option<NaiveDate>,
+    /// The early-payment discount of its terms. (The rest of the terms, the net days, is in
+    /// `due_on`: nothing else reads them.)
+    pub discount: Option<Discount>,
+}
+
+/// An early-payment discount: `percent` off when paid within `days` of issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discount {
+    pub percent: Decimal,
+    pub days: u32,
 }
 
 /// The extras of an invoice that has none.
@@ -104,19 +130,20 @@ static NO_EXTRAS: InvoiceExtras = InvoiceExtras {
     fees: Vec::new(),
     steps_fulfilled: Vec::new(),
     escalated_on: None,
+    discount: None,
 };
 
+/// (The amount is packed; rare fields are in the extras, read through [`Invoice::extras`] and
+/// [`Invoice::discount`]: decision 0052.)
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Invoice {
     pub id: InvoiceId,
-    #[serde(with = "crate::binary_form::decimal")]
-    pub amount: Decimal,
+    pub amount: PackedAmount,
     #[serde(with = "crate::binary_form::date")]
     pub issued_on: NaiveDate,
     #[serde(with = "crate::binary_form::date")]
     pub due_on: NaiveDate,
-    pub terms: Terms,
-    pub entries: Vec<Entry>,
+    pub entries: OneOrMany<Entry>,
     /// `None` while it has no extras; read through [`Invoice::extras`] (`pub(crate)` for
     /// `crate::snapshot_form`).
     pub(crate) extras: Option<Box<InvoiceExtras>>,
@@ -130,7 +157,6 @@ impl PartialEq for Invoice {
             && self.amount == other.amount
             && self.issued_on == other.issued_on
             && self.due_on == other.due_on
-            && self.terms == other.terms
             && self.entries == other.entries
             && self.extras() == other.extras()
     }
@@ -150,17 +176,29 @@ impl Invoice {
     ) -> Invoice {
         let mut invoice = Invoice {
             id,
-            amount,
+            amount: PackedAmount::new(amount),
             issued_on,
             due_on,
-            terms,
-            entries: Vec::new(),
+            entries: OneOrMany::new(),
             extras: None,
         };
         if reference.is_some() {
             invoice.extras_mut().reference = reference;
         }
+        if let (Some(percent), Some(days)) = (terms.discount_percent, terms.discount_days) {
+            invoice.extras_mut().discount = Some(Discount { percent, days });
+        }
         invoice
+    }
+
+    /// The amount invoiced.
+    pub fn amount(&self) -> Decimal {
+        self.amount.get()
+    }
+
+    /// The early-payment discount its terms offer, if they offer one.
+    pub fn discount(&self) -> Option<Discount> {
+        self.extras().discount
     }
 
     /// Its reference, disputes, delivery, fees, fulfilled steps and escalation.
@@ -218,7 +256,7 @@ impl Invoice {
         if let Some(entry) = self.entries.iter_mut().find(|e| {
             e.kind == EntryKind::LateFee
                 && e.on == charged_on
-                && e.change == amount
+                && e.change() == amount
                 && e.until.is_none()
         }) {
             // In force on no date: `[on, on)` is empty.
@@ -228,12 +266,8 @@ impl Invoice {
             extras.fee_periods.remove(i);
         }
         if let (Some(on), true) = (unapplied_on, unapplied > Decimal::ZERO) {
-            self.entries.push(Entry {
-                on,
-                until: None,
-                change: unapplied,
-                kind: EntryKind::FeeReleased,
-            });
+            self.entries
+                .push(Entry::new(on, unapplied, EntryKind::FeeReleased));
         }
     }
 
@@ -245,7 +279,7 @@ impl Invoice {
         self.entries
             .iter()
             .filter(|e| e.in_force_on(date))
-            .fold(self.amount, |open, e| open.saturating_add(e.change))
+            .fold(self.amount(), |open, e| open.saturating_add(e.change()))
     }
 
     /// Late fees charged on or before `date` and not reversed.
@@ -254,7 +288,7 @@ impl Invoice {
             self.entries
                 .iter()
                 .filter(|e| e.kind == EntryKind::LateFee && e.in_force_on(date))
-                .map(|e| e.change),
+                .map(Entry::change),
         )
     }
 
@@ -263,7 +297,7 @@ impl Invoice {
     /// even while a fee itself is still open (docs/decisions/0003-late-fee-base.md).
     pub fn principal_open_on(&self, date: NaiveDate) -> Decimal {
         (self.open_on(date).saturating_sub(self.fees_on(date)))
-            .min(self.amount)
+            .min(self.amount())
             .max(Decimal::ZERO)
     }
 

@@ -20,6 +20,8 @@ mod id_index;
 pub mod invoice;
 pub mod iso4217;
 pub mod money;
+pub mod one_or_many;
+pub mod packed_amount;
 pub mod policy;
 pub mod promise;
 pub mod reconcile;

@@ -51,7 +51,6 @@ fn mib(kib: u64) -> f64 {
 /// own room). Also the in-memory size of each type, for layout work.
 fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
     use domain::account::Payment;
-    use domain::event::Allocation;
     use domain::invoice::{Dispute, Entry, Fee, Invoice, InvoiceExtras};
     use domain::promise::Promise;
     use domain::Account;
@@ -61,7 +60,7 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
     for account in ledger.accounts.values() {
         invoices += account.invoices.capacity() * size_of::<Invoice>();
         for invoice in &account.invoices {
-            entries += invoice.entries.capacity() * size_of::<Entry>();
+            entries += invoice.entries.heap_bytes();
             let extras = invoice.extras();
             if invoice.has_extras() {
                 fees += size_of::<InvoiceExtras>()
@@ -73,7 +72,7 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
         }
         payments += account.payments.capacity() * size_of::<Payment>();
         for payment in &account.payments {
-            allocations += payment.allocations.capacity() * size_of::<Allocation>();
+            allocations += payment.invoices.heap_bytes();
         }
         promises += account.promises.capacity() * size_of::<Promise>();
         other += size_of::<Account>() + account.name.capacity();
@@ -86,7 +85,7 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
             "invoice_entries": per_event(entries),
             "invoice_extras": per_event(fees),
             "payment_structs": per_event(payments),
-            "payment_allocations": per_event(allocations),
+            "payment_invoices": per_event(allocations),
             "promises": per_event(promises),
             "account_structs_names": per_event(other),
             "counted": per_event(counted),
@@ -95,7 +94,6 @@ fn breakdown(ledger: &Ledger, events: u64) -> serde_json::Value {
             "Invoice": size_of::<Invoice>(),
             "Entry": size_of::<Entry>(),
             "Payment": size_of::<Payment>(),
-            "Allocation": size_of::<Allocation>(),
             "Account": size_of::<Account>(),
             "Decimal": size_of::<rust_decimal::Decimal>(),
             "InvoiceId": size_of::<domain::InvoiceId>(),

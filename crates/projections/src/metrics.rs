@@ -114,7 +114,7 @@ impl Ledger {
             }
             for invoice in &account.invoices {
                 if in_window(invoice.issued_on) {
-                    sums.credit_sales = sums.credit_sales.saturating_add(invoice.amount);
+                    sums.credit_sales = sums.credit_sales.saturating_add(invoice.amount());
                 }
                 if let Some(paid_on) = paid_in_full_on(invoice, as_of).filter(|d| in_window(*d)) {
                     sums.paid_invoices += 1;

@@ -205,8 +205,10 @@ fn invoice_ids(account: Option<&Account>, event: &Event) -> Vec<InvoiceId> {
         Event::Escalated(e) => e.invoice_ids.clone(),
         Event::PaymentReceived(e) => e.allocations.iter().map(|a| a.invoice_id.clone()).collect(),
         Event::PaymentReversed(e) => account
-            .and_then(|a| a.payment(&e.payment_id))
-            .map(|p| p.allocations.iter().map(|a| a.invoice_id.clone()).collect())
+            .and_then(|a| {
+                let paid = a.payment(&e.payment_id)?;
+                Some(a.invoices_paid_by(paid).map(|i| i.id.clone()).collect())
+            })
             .unwrap_or_default(),
         Event::InvoiceDelivered(e) => vec![e.invoice_id.clone()],
         Event::InvoiceDisputed(e) => vec![e.invoice_id.clone()],

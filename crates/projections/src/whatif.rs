@@ -91,8 +91,8 @@ pub fn replay_clock(account: &Account, policy: &Policy, as_of: NaiveDate) -> Acc
     state.unwrap_or_else(|| account.clone())
 }
 
-/// The account without what the clock never reads (contacts, ladder steps fulfilled, payment
-/// allocations, references, promise invoice lists): cheaper to copy, same clock decisions.
+/// The account without what the clock never reads (contacts, ladder steps fulfilled,
+/// references, promise invoice lists): cheaper to copy, same clock decisions.
 /// Indexes and positions (invoices, payments, promises) are kept, so the clock's events apply to
 /// it exactly as to the whole account.
 pub fn lean_for_clock(account: &Account) -> Account {
@@ -109,9 +109,6 @@ pub fn lean_for_clock(account: &Account) -> Account {
             extras.steps_fulfilled = Vec::new();
             extras.reference = None;
         }
-    }
-    for payment in &mut lean.payments {
-        payment.allocations = Vec::new();
     }
     for promise in &mut lean.promises {
         // The invoices a promise covers stay: an active promise suspends their fees and holds.
@@ -199,7 +196,7 @@ fn outcome(account: &Account, policy: &Policy, as_of: NaiveDate) -> Outcome {
         for e in &invoice.entries {
             // A reversed fee is in force on no date.
             if e.kind == EntryKind::LateFee && e.on <= as_of && e.until.is_none() {
-                fees = fees.saturating_add(e.change);
+                fees = fees.saturating_add(e.change());
                 fee_count += 1;
             }
         }

@@ -14,6 +14,7 @@ use crate::event::*;
 use crate::id::InvoiceId;
 use crate::id_index::IdIndex;
 use crate::invoice::{Dispute, Entry, EntryKind, Fee, Invoice};
+use crate::one_or_many::OneOrMany;
 use crate::promise::Promise;
 
 /// Applies a recorded fact to an account stream's state. `None` until `AccountOpened`.
@@ -175,21 +176,25 @@ impl Account {
                 // An account would need more than 4 billion payments (hundreds of GB of them)
                 // to reach the saturated value.
                 let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
+                let mut invoices = OneOrMany::new();
                 for a in &e.allocations {
-                    self.push_entry(
+                    let paid = self.push_entry(
                         &a.invoice_id,
                         e.received_on,
                         -a.amount.saturating_add(a.discount),
                         EntryKind::Payment(entry_index),
                     );
+                    if let Some(i) = paid.and_then(|i| u32::try_from(i).ok()) {
+                        invoices.push(i);
+                    }
                 }
                 self.payments.push(Payment {
                     id: e.payment_id.clone(),
-                    amount: e.amount,
+                    amount: e.amount.into(),
                     received_on: e.received_on,
-                    allocations: e.allocations.clone(),
-                    unapplied: e.unapplied,
                     reversed_on: None,
+                    unapplied: e.unapplied.into(),
+                    invoices,
                 });
                 self.payment_index
                     .insert(&self.payments, index, payment_key);
@@ -201,17 +206,21 @@ impl Account {
                     "payment",
                     &e.payment_id,
                 ) {
-                    if let Some(p) = self.payments.get_mut(index) {
-                        debug_assert!(
-                            p.reversed_on.is_none(),
-                            "PaymentReversed for payment {}, reversed already",
-                            e.payment_id
-                        );
-                        p.reversed_on = Some(e.reversed_on);
-                    }
+                    let Some(p) = self.payments.get_mut(index) else {
+                        return;
+                    };
+                    debug_assert!(
+                        p.reversed_on.is_none(),
+                        "PaymentReversed for payment {}, reversed already",
+                        e.payment_id
+                    );
+                    p.reversed_on = Some(e.reversed_on);
                     let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
-                    for inv in &mut self.invoices {
-                        for entry in &mut inv.entries {
+                    for &i in p.invoices.iter() {
+                        let paid = usize::try_from(i)
+                            .ok()
+                            .and_then(|i| self.invoices.get_mut(i));
+                        for entry in paid.into_iter().flat_map(|inv| inv.entries.iter_mut()) {
                             if entry.kind == EntryKind::Payment(entry_index) {
                                 entry.until = Some(e.reversed_on);
                             }
@@ -334,21 +343,22 @@ impl Account {
         }
     }
 
+    /// Adds an entry to the invoice `invoice_id` and gives its position in `invoices`.
     fn push_entry(
         &mut self,
         invoice_id: &InvoiceId,
         on: NaiveDate,
         change: Decimal,
         kind: EntryKind,
-    ) {
-        if let Some(inv) = known(self.invoice_mut(invoice_id), "invoice", invoice_id) {
-            inv.entries.push(Entry {
-                on,
-                until: None,
-                change,
-                kind,
-            });
-        }
+    ) -> Option<usize> {
+        let found = self
+            .invoice_index
+            .get(&self.invoices, invoice_id, invoice_key);
+        let i = known(found, "invoice", invoice_id)?;
+        self.invoices
+            .get_mut(i)
+            .map(|inv| inv.entries.push(Entry::new(on, change, kind)))
+            .map(|()| i)
     }
 
     fn push_promise(&mut self, promise: Promise) {

@@ -12,27 +12,42 @@ use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseI
 use crate::id_index::IdIndex;
 use crate::invoice::{Invoice, Released};
 use crate::money::Currency;
+use crate::one_or_many::OneOrMany;
+use crate::packed_amount::PackedAmount;
 use crate::policy::Policy;
 use crate::promise::{CashIn, Promise};
 
+/// A payment as the account keeps it. What it put on each invoice is in that invoice's entries
+/// (`EntryKind::Payment`); the payment keeps only which invoices, in the order allocated. Amounts
+/// are packed (decision 0052).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: PaymentId,
-    #[serde(with = "crate::binary_form::decimal")]
-    pub amount: Decimal,
+    pub amount: PackedAmount,
     #[serde(with = "crate::binary_form::date")]
     pub received_on: NaiveDate,
-    #[serde(with = "crate::binary_form::allocations")]
-    pub allocations: Vec<Allocation>,
-    #[serde(with = "crate::binary_form::decimal")]
-    pub unapplied: Decimal,
     #[serde(with = "crate::binary_form::optional_date")]
     pub reversed_on: Option<NaiveDate>,
+    pub unapplied: PackedAmount,
+    /// Positions in `Account::invoices` of the invoices it was allocated to (an allocation to an
+    /// invoice the account does not hold, which only a damaged log could carry, is left out as
+    /// its entry is); read through [`Account::invoices_paid_by`].
+    pub invoices: OneOrMany<u32>,
 }
 
 impl Payment {
     pub fn in_force_on(&self, date: NaiveDate) -> bool {
         self.received_on <= date && self.reversed_on.is_none_or(|r| r > date)
+    }
+
+    /// The money received.
+    pub fn amount(&self) -> Decimal {
+        self.amount.get()
+    }
+
+    /// What was left unallocated, as recorded.
+    pub fn unapplied(&self) -> Decimal {
+        self.unapplied.get()
     }
 }
 
@@ -162,6 +177,17 @@ impl Account {
         self.invoices.get_mut(i)
     }
 
+    /// The invoices `payment` was allocated to, in the order allocated.
+    pub fn invoices_paid_by<'a>(
+        &'a self,
+        payment: &'a Payment,
+    ) -> impl Iterator<Item = &'a Invoice> + 'a {
+        payment
+            .invoices
+            .iter()
+            .filter_map(|&i| self.invoices.get(usize::try_from(i).ok()?))
+    }
+
     pub fn payment(&self, id: &PaymentId) -> Option<&Payment> {
         let i = self.payment_index.get(&self.payments, id, payment_key)?;
         self.payments.get(i)
@@ -194,7 +220,7 @@ impl Account {
         }
         self.invoices.shrink_to_fit();
         for payment in &mut self.payments {
-            payment.allocations.shrink_to_fit();
+            payment.invoices.shrink_to_fit();
         }
         self.payments.shrink_to_fit();
         for promise in &mut self.promises {
@@ -225,7 +251,7 @@ impl Account {
             self.payments
                 .iter()
                 .filter(|p| p.in_force_on(date))
-                .map(|p| p.unapplied),
+                .map(Payment::unapplied),
         )
         .saturating_add(self.released_on(date));
         let applied = crate::money::sum(
@@ -323,7 +349,7 @@ impl Account {
             .filter(|p| p.in_force_on(date))
             .map(|p| CashIn {
                 received_on: p.received_on,
-                amount: p.amount,
+                amount: p.amount(),
             })
             .collect()
     }

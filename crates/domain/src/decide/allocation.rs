@@ -70,8 +70,7 @@ fn discount_for(
     invoice: &crate::invoice::Invoice,
     received_on: NaiveDate,
 ) -> Decimal {
-    let (Some(percent), Some(days)) = (invoice.terms.discount_percent, invoice.terms.discount_days)
-    else {
+    let Some(crate::invoice::Discount { percent, days }) = invoice.discount() else {
         return Decimal::ZERO;
     };
     let last_day = invoice
@@ -81,7 +80,7 @@ fn discount_for(
     if received_on > last_day {
         return Decimal::ZERO;
     }
-    percent_of(currency, percent, invoice.amount)
+    percent_of(currency, percent, invoice.amount())
 }
 
 /// Checks explicit allocations: known invoices issued by `on`, positive, no invoice twice,

@@ -77,7 +77,7 @@ pub(super) fn reverse_payment(
         ));
     }
     let pool = account.unapplied_available_on(reversed_on);
-    if pool < payment.unapplied {
+    if pool < payment.unapplied() {
         return Err(DomainError::invalid_state(
             "payment_id",
             &c.payment_id,

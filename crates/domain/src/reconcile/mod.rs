@@ -450,11 +450,11 @@ pub fn before(account: &Account, from: NaiveDate) -> Account {
             let fee = invoice.entries.iter().position(|e| {
                 e.kind == crate::invoice::EntryKind::LateFee
                     && e.on == *charged_on
-                    && e.change == *amount
+                    && e.change() == *amount
                     && e.until.is_none()
             });
             if let Some(i) = fee {
-                invoice.entries.remove(i);
+                let _ = invoice.entries.remove(i);
             }
         }
     }

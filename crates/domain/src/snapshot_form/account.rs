@@ -9,8 +9,8 @@ use bincode::{Decode, Encode};
 use super::invoice::{decode_step, encode_step};
 use super::*;
 use crate::account::{Account, ContactMade, DeliveryFailure, Hold, Payment, Release, StatusChange};
-use crate::event::{Allocation, Contacts, Terms};
-use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
+use crate::event::{Contacts, Terms};
+use crate::id::{CreditNoteId, CustomerId, PaymentId, PlanId, PromiseId};
 use crate::id_index::IdIndex;
 use crate::money::Currency;
 use crate::promise::Promise;
@@ -61,32 +61,14 @@ impl<C> Decode<C> for Contacts {
 
 // ---- Payments, promises, holds, contacts -------------------------------------------------------
 
-impl Encode for Allocation {
-    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
-        self.invoice_id.encode(e)?;
-        encode_decimal(e, &self.amount)?;
-        encode_decimal(e, &self.discount)
-    }
-}
-
-impl<C> Decode<C> for Allocation {
-    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
-        Ok(Allocation {
-            invoice_id: InvoiceId::decode(d)?,
-            amount: decode_decimal(d)?,
-            discount: decode_decimal(d)?,
-        })
-    }
-}
-
 impl Encode for Payment {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         self.id.encode(e)?;
-        encode_decimal(e, &self.amount)?;
+        encode_amount(e, self.amount)?;
         encode_date(e, &self.received_on)?;
-        encode_items(e, &self.allocations)?;
-        encode_decimal(e, &self.unapplied)?;
-        encode_opt_date(e, self.reversed_on.as_ref())
+        encode_opt_date(e, self.reversed_on.as_ref())?;
+        encode_amount(e, self.unapplied)?;
+        encode_items(e, &self.invoices)
     }
 }
 
@@ -94,11 +76,11 @@ impl<C> Decode<C> for Payment {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         Ok(Payment {
             id: PaymentId::decode(d)?,
-            amount: decode_decimal(d)?,
+            amount: decode_amount(d)?,
             received_on: decode_date(d)?,
-            allocations: decode_items(d)?,
-            unapplied: decode_decimal(d)?,
             reversed_on: decode_opt_date(d)?,
+            unapplied: decode_amount(d)?,
+            invoices: decode_one_or_many(d, u32::decode)?,
         })
     }
 }

@@ -8,9 +8,8 @@ use bincode::error::{DecodeError, EncodeError};
 use bincode::{Decode, Encode};
 
 use super::*;
-use crate::event::Terms;
 use crate::id::InvoiceId;
-use crate::invoice::{Dispute, Entry, EntryKind, Fee, Invoice, InvoiceExtras, Released};
+use crate::invoice::{Discount, Dispute, Entry, EntryKind, Fee, Invoice, InvoiceExtras, Released};
 
 // ---- Invoices ----------------------------------------------------------------------------------
 
@@ -54,7 +53,7 @@ impl Encode for Entry {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         encode_date(e, &self.on)?;
         encode_opt_date(e, self.until.as_ref())?;
-        encode_decimal(e, &self.change)?;
+        encode_amount(e, self.change)?;
         self.kind.encode(e)
     }
 }
@@ -64,7 +63,7 @@ impl<C> Decode<C> for Entry {
         Ok(Entry {
             on: decode_date(d)?,
             until: decode_opt_date(d)?,
-            change: decode_decimal(d)?,
+            change: decode_amount(d)?,
             kind: EntryKind::decode(d)?,
         })
     }
@@ -146,7 +145,11 @@ impl Encode for InvoiceExtras {
         encode_items(e, &self.fee_periods)?;
         encode_items(e, &self.fees)?;
         encode_list(e, &self.steps_fulfilled, encode_step)?;
-        encode_opt_date(e, self.escalated_on.as_ref())
+        encode_opt_date(e, self.escalated_on.as_ref())?;
+        encode_option(e, self.discount.as_ref(), |e, t| {
+            encode_decimal(e, &t.percent)?;
+            t.days.encode(e)
+        })
     }
 }
 
@@ -160,6 +163,12 @@ impl<C> Decode<C> for InvoiceExtras {
             fees: decode_items(d)?,
             steps_fulfilled: decode_list(d, decode_step)?,
             escalated_on: decode_opt_date(d)?,
+            discount: decode_option(d, |d| {
+                Ok(Discount {
+                    percent: decode_decimal(d)?,
+                    days: u32::decode(d)?,
+                })
+            })?,
         })
     }
 }
@@ -167,10 +176,9 @@ impl<C> Decode<C> for InvoiceExtras {
 impl Encode for Invoice {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         self.id.encode(e)?;
-        encode_decimal(e, &self.amount)?;
+        encode_amount(e, self.amount)?;
         encode_date(e, &self.issued_on)?;
         encode_date(e, &self.due_on)?;
-        self.terms.encode(e)?;
         encode_items(e, &self.entries)?;
         encode_option(e, self.extras.as_deref(), |e, x| x.encode(e))
     }
@@ -180,11 +188,10 @@ impl<C> Decode<C> for Invoice {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         Ok(Invoice {
             id: InvoiceId::decode(d)?,
-            amount: decode_decimal(d)?,
+            amount: decode_amount(d)?,
             issued_on: decode_date(d)?,
             due_on: decode_date(d)?,
-            terms: Terms::decode(d)?,
-            entries: decode_items(d)?,
+            entries: decode_one_or_many(d, Entry::decode)?,
             extras: decode_option(d, |d| InvoiceExtras::decode(d).map(Box::new))?,
         })
     }

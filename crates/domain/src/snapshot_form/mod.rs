@@ -6,7 +6,8 @@
 //! (docs/performance.md, "The gaps"). Here each field is read straight from the slice:
 //!
 //! - integers are bincode varints; dates are day numbers from 1970-01-01 (zigzag varints, 3
-//!   bytes today); amounts are the decimal's 96-bit magnitude (varint) and its scale-and-sign
+//!   bytes today); the state's packed amounts (`crate::packed_amount`) are their 64 bits (zigzag
+//!   varint); other amounts are the decimal's 96-bit magnitude (varint) and its scale-and-sign
 //!   bits (varint), exact, `-0` included — the forms of `crate::binary_form`; instants are
 //!   seconds (varint) and nanoseconds (varint) since the Unix epoch; an option is a tag byte
 //!   (0 or 1) then the value; a list is its count (varint) then its items;
@@ -38,6 +39,8 @@ use rust_decimal::Decimal;
 use crate::binary_form;
 use crate::id::{CreditNoteId, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use crate::money::Currency;
+use crate::one_or_many::OneOrMany;
+use crate::packed_amount::PackedAmount;
 
 mod account;
 mod invoice;
@@ -84,6 +87,24 @@ pub fn decode_list<D: Decoder, T>(
         items.push(item(d)?);
     }
     Ok(items)
+}
+
+/// Reads a list written by [`encode_list`] into a [`OneOrMany`]: a lone item without a `Vec`.
+fn decode_one_or_many<D: Decoder, T>(
+    d: &mut D,
+    mut item: impl FnMut(&mut D) -> Result<T, DecodeError>,
+) -> Result<OneOrMany<T>, DecodeError> {
+    match decode_len(d)? {
+        0 => Ok(OneOrMany::Empty),
+        1 => item(d).map(OneOrMany::One),
+        len => {
+            let mut items = Vec::with_capacity(len);
+            for _ in 0..len {
+                items.push(item(d)?);
+            }
+            Ok(OneOrMany::Many(Box::new(items)))
+        }
+    }
 }
 
 fn encode_items<E: Encoder, T: Encode>(e: &mut E, items: &[T]) -> Result<(), EncodeError> {
@@ -204,6 +225,29 @@ fn decode_decimal<D: Decoder>(d: &mut D) -> Result<Decimal, DecodeError> {
     let flags = u16::decode(d)?;
     binary_form::decimal_from_parts(magnitude, flags)
         .ok_or(DecodeError::Other("a decimal magnitude wider than 96 bits"))
+}
+
+/// A packed amount: its bits (a zigzag varint); a wide one, the bits that mark it and then the
+/// decimal (decision 0052).
+fn encode_amount<E: Encoder>(e: &mut E, value: PackedAmount) -> Result<(), EncodeError> {
+    match value.in_place_bits() {
+        Some(bits) => bits.encode(e),
+        None => {
+            WIDE_AMOUNT.encode(e)?;
+            encode_decimal(e, &value.get())
+        }
+    }
+}
+
+/// What [`encode_amount`] writes before a wide amount (bits that pack nothing in place).
+const WIDE_AMOUNT: i64 = 7;
+
+fn decode_amount<D: Decoder>(d: &mut D) -> Result<PackedAmount, DecodeError> {
+    let bits = i64::decode(d)?;
+    match PackedAmount::from_in_place_bits(bits) {
+        Some(packed) => Ok(packed),
+        None => decode_decimal(d).map(PackedAmount::new),
+    }
 }
 
 fn encode_opt_decimal<E: Encoder>(e: &mut E, value: Option<&Decimal>) -> Result<(), EncodeError> {

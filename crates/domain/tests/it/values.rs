@@ -124,3 +124,63 @@ fn recorded_amounts_beyond_the_bound_saturate_instead_of_overflowing() {
     let ticked = domain::tick(&account, default_policy(), d("2026-03-02"), d("2026-09-30"));
     assert!(!ticked.is_empty(), "the clock still runs");
 }
+
+/// The account state packs amounts in 8 bytes (decision 0052); one beyond what packs in place
+/// must still come back exactly, or a write-off of what is open would not bring it to zero.
+#[test]
+fn a_write_off_of_an_amount_beyond_the_bound_clears_it_exactly() {
+    use domain::event::{CreditNoteIssued, Event, InvoiceIssued, InvoiceWrittenOff};
+    use domain::CreditNoteId;
+    let big = InvoiceId::parse("BIG").unwrap();
+    let mut state = Some(account_after(&[opened()]));
+    for (amount, id) in [
+        (rust_decimal::Decimal::MAX, "BIG"),
+        (m("1152921504606846976.25"), "WIDE"),
+    ] {
+        domain::evolve(
+            &mut state,
+            &Event::InvoiceIssued(InvoiceIssued {
+                invoice_id: InvoiceId::parse(id).unwrap(),
+                amount,
+                issued_on: d("2026-03-02"),
+                due_on: d("2026-04-01"),
+                terms: net(30),
+                reference: None,
+                override_reason: None,
+            }),
+        );
+    }
+    domain::evolve(
+        &mut state,
+        &Event::CreditNoteIssued(CreditNoteIssued {
+            credit_note_id: CreditNoteId::parse("CN-1").unwrap(),
+            invoice_id: big.clone(),
+            amount: m("1000.00"),
+            reason: "correction".to_owned(),
+            issued_on: d("2026-03-03"),
+        }),
+    );
+    let open = state
+        .as_ref()
+        .unwrap()
+        .invoice(&big)
+        .unwrap()
+        .open_on(d("2026-03-04"));
+    assert_eq!(open, rust_decimal::Decimal::MAX - m("1000.00"));
+    domain::evolve(
+        &mut state,
+        &Event::InvoiceWrittenOff(InvoiceWrittenOff {
+            invoice_id: big.clone(),
+            amount: open,
+            written_off_on: d("2026-03-04"),
+            reason: "entered in error".to_owned(),
+        }),
+    );
+    let account = state.unwrap();
+    assert_eq!(
+        account.invoice(&big).unwrap().open_on(d("2026-03-05")),
+        m("0.00")
+    );
+    let wide = account.invoice(&InvoiceId::parse("WIDE").unwrap()).unwrap();
+    assert_eq!(wide.amount().to_string(), "1152921504606846976.25");
+}

@@ -387,9 +387,7 @@ fn context(
         total = total.saturating_add(open);
         let days_overdue = (date - invoice.due_on).num_days().max(0);
         first_due = Some(first_due.map_or(invoice.due_on, |d| d.min(invoice.due_on)));
-        if let (Some(percent), Some(days)) =
-            (invoice.terms.discount_percent, invoice.terms.discount_days)
-        {
+        if let Some(domain::invoice::Discount { percent, days }) = invoice.discount() {
             if let Some(until) = invoice
                 .issued_on
                 .checked_add_days(Days::new(u64::from(days)))
@@ -405,14 +403,14 @@ fn context(
         }
         rows.push([
             id.as_str().to_owned(),
-            st.money(currency, invoice.amount),
+            st.money(currency, invoice.amount()),
             st.date(invoice.due_on),
             days_overdue.to_string(),
             st.money(currency, open),
         ]);
         lines.push(InvoiceLine {
             number: id.as_str().to_owned(),
-            amount: st.money(currency, invoice.amount),
+            amount: st.money(currency, invoice.amount()),
             issued_on: st.date(invoice.issued_on),
             due_on: st.date(invoice.due_on),
             days_overdue,

@@ -78,8 +78,9 @@ pub const MAGIC: [u8; 8] = *b"dunlogPS";
 /// the actors they named; the timeline is now read from the log (issue 18). Format 10 held each
 /// payment's method (read by nothing: the timeline takes it from the event) and a payment's
 /// index in an invoice's entries as 8 bytes (now 4). Format 11 held the accounts in bincode's
-/// serde form (now its native form, `domain::snapshot_form`).
-pub const SNAPSHOT_FORMAT: u32 = 12;
+/// serde form (now its native form, `domain::snapshot_form`). Format 12 held the state's amounts
+/// as decimals and an invoice's whole terms (now packed amounts and its net days, decision 0052).
+pub const SNAPSHOT_FORMAT: u32 = 13;
 /// Largest snapshot decoded, in bytes; bounds what a corrupt length prefix can allocate.
 pub const SNAPSHOT_BYTES_MAX: usize = 4 << 30;
 /// How many chunks of accounts [`encode`] aims for (fewer when there are fewer accounts): many

@@ -213,7 +213,7 @@ impl Account {
                 .iter()
                 .map(|i| Invoice {
                     invoice_id: ID(i.id.to_string()),
-                    amount: Decimal(a.currency.display(i.amount)),
+                    amount: Decimal(a.currency.display(i.amount())),
                     issued_on: Date(i.issued_on),
                     due_on: Date(i.due_on),
                     reference: i.extras().reference.clone(),
