@@ -17,13 +17,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// counted from there stay small (about 20,000), so they take 3 bytes as varints.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
-/// A date as its day number from 1970-01-01 (also `crate::snapshot_form`'s form).
-pub(crate) fn day_number(date: NaiveDate) -> i32 {
+/// A date as its day number from 1970-01-01 (also `crate::snapshot_form`'s and the store's binary
+/// payloads' form).
+pub fn day_number(date: NaiveDate) -> i32 {
     date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
 }
 
-/// The date of a day number; `None` when out of chrono's range.
-pub(crate) fn date_from_day(day: i32) -> Option<NaiveDate> {
+/// The date of a day number from 1970-01-01 (also the store's binary payloads' form); `None`
+/// when out of chrono's range.
+pub fn date_from_day(day: i32) -> Option<NaiveDate> {
     day.checked_add(UNIX_EPOCH_DAYS_FROM_CE)
         .and_then(NaiveDate::from_num_days_from_ce_opt)
 }

@@ -118,3 +118,23 @@ fn json_is_the_usual_text() {
     assert_eq!(json, serde_json::to_string(&plain).unwrap());
     assert_eq!(serde_json::from_str::<Lean>(&json).unwrap(), value);
 }
+
+/// Day numbers (the snapshot's and the store's form of a date) give chrono's date, negative ones
+/// and chrono's ends included.
+#[test]
+fn dates_from_day_numbers_are_chronos() {
+    use domain::binary_form::{date_from_day, day_number};
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let days = [
+        0, 1, 1024, -1024, 20_000, 21_024, 22_048, -1, -719_162, 2_932_896,
+    ];
+    for day in days {
+        let expected = epoch.checked_add_signed(chrono::Duration::days(i64::from(day)));
+        assert_eq!(date_from_day(day), expected, "day {day}");
+        if let Some(date) = expected {
+            assert_eq!(day_number(date), day);
+        }
+    }
+    assert_eq!(date_from_day(i32::MIN), None);
+    assert_eq!(date_from_day(i32::MAX), None);
+}

@@ -20,7 +20,7 @@ use bincode::de::BorrowDecoder;
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{BorrowDecode, Decode, Encode};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::*;
 use domain::{CreditNoteId, Currency, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use rust_decimal::Decimal;
@@ -161,19 +161,14 @@ impl<T: Wire> Wire for Vec<T> {
     }
 }
 
-/// Day numbers count from 1970-01-01, which is day 719,163 from the common era: today's dates
-/// take 3 bytes.
-const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
-
+/// Dates are day numbers from 1970-01-01 (`domain::binary_form`): today's take 3 bytes.
 impl Wire for NaiveDate {
     fn put<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
-        // `num_days_from_ce` of any `NaiveDate` is far from `i32`'s ends.
-        (self.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE).encode(e)
+        domain::binary_form::day_number(*self).encode(e)
     }
     fn get<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<Self, DecodeError> {
         let day = i32::decode(d)?;
-        day.checked_add(UNIX_EPOCH_DAYS_FROM_CE)
-            .and_then(NaiveDate::from_num_days_from_ce_opt)
+        domain::binary_form::date_from_day(day)
             .ok_or_else(|| bad(format!("day number {day} is not a date")))
     }
 }
