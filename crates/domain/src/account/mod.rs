@@ -205,11 +205,19 @@ impl Account {
 
     // ---- Memory ------------------------------------------------------------------------------
 
-    /// Rebuilds the lookups by id, which a snapshot does not hold; call after deserializing.
+    /// Forgets the lookups by id, which a snapshot does not hold: the next lookup builds them
+    /// from the vectors (call after deserializing or after changing a vector by hand).
     pub fn restore_indexes(&mut self) {
-        self.invoice_index = IdIndex::rebuild(&self.invoices, invoice_key);
-        self.payment_index = IdIndex::rebuild(&self.payments, payment_key);
-        self.promise_index = IdIndex::rebuild(&self.promises, promise_key);
+        self.invoice_index.reset();
+        self.payment_index.reset();
+        self.promise_index.reset();
+    }
+
+    /// Whether any lookup by id has been built (they are built on the first lookup).
+    pub fn indexes_built(&self) -> bool {
+        self.invoice_index.is_built()
+            || self.payment_index.is_built()
+            || self.promise_index.is_built()
     }
 
     /// Gives back the room vectors keep for growth (after a replay, most of an invoice's entry

@@ -267,7 +267,7 @@ impl Encode for Account {
 /// Decodes the account with its lookups by id rebuilt: a decoded account is whole.
 impl<C> Decode<C> for Account {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
-        let mut account = Account {
+        Ok(Account {
             customer_id: CustomerId::decode(d)?,
             name: decode_string(d)?,
             currency: Currency::decode(d)?,
@@ -292,8 +292,6 @@ impl<C> Decode<C> for Account {
             steps_fulfilled: decode_list(d, decode_step)?,
             delivery_failures: decode_items(d)?,
             version: u64::decode(d)?,
-        };
-        account.restore_indexes();
-        Ok(account)
+        })
     }
 }

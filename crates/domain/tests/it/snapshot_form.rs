@@ -147,9 +147,11 @@ fn as_json(account: &Account) -> Value {
     value
 }
 
+/// The lookups are built on the first one (decision 0052), from the decoded vectors.
 #[test]
 fn a_decoded_account_finds_its_invoices_payments_and_promises_by_id() {
     let back = round_trip(&full_account());
+    assert!(!back.indexes_built());
     for id in ["INV-1", "INV-2-an-id-longer-than-twenty-two-bytes"] {
         let id = InvoiceId::parse(id).unwrap();
         assert_eq!(back.invoice(&id).map(|i| &i.id), Some(&id));
@@ -158,6 +160,12 @@ fn a_decoded_account_finds_its_invoices_payments_and_promises_by_id() {
     assert_eq!(back.payment(&payment).map(|p| &p.id), Some(&payment));
     let promise = PromiseId::parse("PR-1").unwrap();
     assert_eq!(back.promise(&promise).map(|p| &p.id), Some(&promise));
+    assert!(back.indexes_built());
+    assert_eq!(
+        back.invoice(&InvoiceId::parse("INV-3").unwrap())
+            .map(|i| &i.id),
+        None
+    );
 }
 
 #[test]

@@ -327,7 +327,7 @@ fn decode_frame<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Res
     Ok(value)
 }
 
-/// Decodes one chunk, its accounts' id indexes rebuilt (on the calling thread).
+/// Decodes one chunk (its accounts' id indexes are built on their first lookup).
 fn decode_chunk(
     bytes: &[u8],
     index: usize,
