@@ -1,5 +1,5 @@
-//! Lean serde forms for the account state's busiest fields (dates, amounts, a payment's
-//! allocations) in binary serde formats, while human-readable formats (JSON) keep the usual text
+//! Lean serde forms for the account state's busiest fields (dates, amounts) in binary serde
+//! formats, while human-readable formats (JSON) keep the usual text
 //! forms, so nothing a person or a client sees changes. Never used on events: their stored bytes
 //! are fixed forever.
 //!
@@ -122,62 +122,5 @@ pub mod decimal {
         } else {
             decimal_of(<(u128, u16)>::deserialize(d)?)
         }
-    }
-}
-
-/// `#[serde(with = "crate::binary_form::allocations")]`: a payment's allocations as
-/// (invoice id, amount, discount) with lean amounts.
-pub mod allocations {
-    use super::*;
-    use crate::event::Allocation;
-    use crate::id::InvoiceId;
-
-    pub fn serialize<S: Serializer>(value: &[Allocation], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            value.serialize(s)
-        } else {
-            s.collect_seq(value.iter().map(|a| {
-                (
-                    &a.invoice_id,
-                    decimal_parts(&a.amount),
-                    decimal_parts(&a.discount),
-                )
-            }))
-        }
-    }
-
-    type Parts = (InvoiceId, (u128, u16), (u128, u16));
-
-    /// Room reserved up front, whatever length a damaged snapshot claims.
-    const RESERVED_MAX: usize = 64;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Allocation>, D::Error> {
-        if d.is_human_readable() {
-            return Vec::<Allocation>::deserialize(d);
-        }
-        // Straight into the vector the payment keeps: a temporary vector per payment left
-        // holes in the heap worth ~80 bytes per event after a 1M-event snapshot was loaded.
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Vec<Allocation>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sequence of allocations")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Vec<Allocation>, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(RESERVED_MAX));
-                while let Some((invoice_id, amount, discount)) = seq.next_element::<Parts>()? {
-                    out.push(Allocation {
-                        invoice_id,
-                        amount: decimal_of(amount)?,
-                        discount: decimal_of(discount)?,
-                    });
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_seq(Visitor)
     }
 }

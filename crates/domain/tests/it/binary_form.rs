@@ -2,8 +2,6 @@
 //! bincode, and JSON unchanged.
 
 use chrono::NaiveDate;
-use domain::event::Allocation;
-use domain::InvoiceId;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +13,6 @@ struct Lean {
     on: NaiveDate,
     #[serde(with = "domain::binary_form::optional_date")]
     until: Option<NaiveDate>,
-    #[serde(with = "domain::binary_form::allocations")]
-    allocations: Vec<Allocation>,
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -24,7 +20,6 @@ struct Plain {
     amount: Decimal,
     on: NaiveDate,
     until: Option<NaiveDate>,
-    allocations: Vec<Allocation>,
 }
 
 fn lean(amount: &str, on: NaiveDate, until: Option<NaiveDate>) -> Lean {
@@ -32,11 +27,6 @@ fn lean(amount: &str, on: NaiveDate, until: Option<NaiveDate>) -> Lean {
         amount: amount.parse().unwrap(),
         on,
         until,
-        allocations: vec![Allocation {
-            invoice_id: InvoiceId::parse("INV-1").unwrap(),
-            amount: amount.parse().unwrap(),
-            discount: "-0.00".parse().unwrap(),
-        }],
     }
 }
 
@@ -77,10 +67,6 @@ fn amounts_keep_their_scale_and_sign_and_dates_their_day() {
             "{amount}"
         );
         assert_eq!(
-            back.allocations[0].discount.to_string(),
-            value.allocations[0].discount.to_string()
-        );
-        assert_eq!(
             back.amount.is_sign_negative(),
             value.amount.is_sign_negative()
         );
@@ -112,7 +98,6 @@ fn json_is_the_usual_text() {
         amount: value.amount,
         on: value.on,
         until: value.until,
-        allocations: value.allocations.clone(),
     };
     let json = serde_json::to_string(&value).unwrap();
     assert_eq!(json, serde_json::to_string(&plain).unwrap());
