@@ -56,8 +56,6 @@ impl PartialEq for PackedAmount {
 impl Eq for PackedAmount {}
 
 impl PackedAmount {
-    pub const ZERO: PackedAmount = PackedAmount(0);
-
     pub fn new(value: Decimal) -> PackedAmount {
         Self::in_place(value).unwrap_or_else(|| Self::widened(value))
     }
@@ -128,12 +126,6 @@ impl From<PackedAmount> for Decimal {
 impl fmt::Debug for PackedAmount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.get(), f)
-    }
-}
-
-impl fmt::Display for PackedAmount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.get(), f)
     }
 }
 

@@ -219,13 +219,18 @@ pub fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, CodecError> {
     out.push(ENVELOPE_LAYOUT_V1);
     bincode::serde::encode_into_std_write(envelope, &mut out, config())
         .map_err(|e| CodecError::Encode(e.to_string()))?;
-    if out.len() > ENCODED_BYTES_MAX {
+    within_limit("envelope", out)
+}
+
+/// `encoded` when it is at most [`ENCODED_BYTES_MAX`] bytes, else an error naming `what`.
+fn within_limit(what: &str, encoded: Vec<u8>) -> Result<Vec<u8>, CodecError> {
+    if encoded.len() > ENCODED_BYTES_MAX {
         return Err(CodecError::Encode(format!(
-            "envelope of {} bytes exceeds {ENCODED_BYTES_MAX}",
-            out.len()
+            "{what} of {} bytes exceeds {ENCODED_BYTES_MAX}",
+            encoded.len()
         )));
     }
-    Ok(out)
+    Ok(encoded)
 }
 
 /// The envelope read with bincode's own decoder rather than through serde: the same bytes (the

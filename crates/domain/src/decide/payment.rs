@@ -84,7 +84,8 @@ pub(super) fn reverse_payment(
             &format!(
                 "its unapplied {} was already put on invoices ({} of unapplied cash \
                  remains); reverse those applications with credit notes first",
-                payment.unapplied, pool
+                payment.unapplied(),
+                pool
             ),
         ));
     }

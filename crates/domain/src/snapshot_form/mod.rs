@@ -79,9 +79,18 @@ pub fn encode_list<E: Encoder, T>(
 /// length.
 pub fn decode_list<D: Decoder, T>(
     d: &mut D,
-    mut item: impl FnMut(&mut D) -> Result<T, DecodeError>,
+    item: impl FnMut(&mut D) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
     let len = decode_len(d)?;
+    decode_n(d, len, item)
+}
+
+/// Reads `len` items (a count [`decode_len`] checked) into a vector of exactly that length.
+fn decode_n<D: Decoder, T>(
+    d: &mut D,
+    len: usize,
+    mut item: impl FnMut(&mut D) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
     let mut items = Vec::with_capacity(len);
     for _ in 0..len {
         items.push(item(d)?);
@@ -97,13 +106,7 @@ fn decode_one_or_many<D: Decoder, T>(
     match decode_len(d)? {
         0 => Ok(OneOrMany::Empty),
         1 => item(d).map(OneOrMany::One),
-        len => {
-            let mut items = Vec::with_capacity(len);
-            for _ in 0..len {
-                items.push(item(d)?);
-            }
-            Ok(OneOrMany::Many(Box::new(items)))
-        }
+        len => decode_n(d, len, item).map(|items| OneOrMany::Many(Box::new(items))),
     }
 }
 

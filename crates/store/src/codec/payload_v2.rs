@@ -25,7 +25,7 @@ use domain::event::*;
 use domain::{CreditNoteId, Currency, CustomerId, InvoiceId, PaymentId, PlanId, PromiseId};
 use rust_decimal::Decimal;
 
-use super::{config, CodecError, ENCODED_BYTES_MAX};
+use super::{config, within_limit, CodecError, ENCODED_BYTES_MAX};
 
 /// A payload struct in its binary schema: the local type bincode's traits are implemented for
 /// (the orphan rule keeps them off `domain`'s structs).
@@ -49,13 +49,7 @@ impl<'de, T: Wire, Context> BorrowDecode<'de, Context> for Payload<T> {
 pub(super) fn encode<T: Wire>(value: &T) -> Result<Vec<u8>, CodecError> {
     let out = bincode::encode_to_vec(Payload(value), config())
         .map_err(|e| CodecError::Encode(e.to_string()))?;
-    if out.len() > ENCODED_BYTES_MAX {
-        return Err(CodecError::Encode(format!(
-            "payload of {} bytes exceeds {ENCODED_BYTES_MAX}",
-            out.len()
-        )));
-    }
-    Ok(out)
+    within_limit("payload", out)
 }
 
 /// Decodes a payload of its binary schema; every byte must be used.
